@@ -1,0 +1,149 @@
+/*
+ * model.h — the configuration model shared by sgd and sgctl.
+ *
+ * The pipeline is load (YAML -> model, every element with its source
+ * position) -> validate (all errors, not the first) -> compile (daemon only)
+ * -> commit (daemon only).  Nothing in this header touches the kernel.
+ *
+ * Ownership: a struct sg_config owns every string and array reachable from
+ * it; config_free() releases all of it.  File names in sg_pos point into
+ * cfg->files (interned), so positions stay valid for the config's lifetime.
+ */
+#ifndef SGD_MODEL_H
+#define SGD_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+/* Where something was written: file is relative to the config dir as the
+ * user would name it ("groups.d/db.yaml", "sgd.yaml"); line and column are
+ * 1-based.  file == NULL means "no position" (built-in defaults). */
+struct sg_pos {
+	const char *file;
+	int line;
+	int col;
+};
+
+enum sg_dir { SG_DIR_IN = 0, SG_DIR_OUT = 1 };
+
+/* IP protocol numbers used throughout; SG_PROTO_ALL is AWS's -1. */
+enum {
+	SG_PROTO_ALL = -1,
+	SG_PROTO_ICMP = 1,
+	SG_PROTO_TCP = 6,
+	SG_PROTO_UDP = 17,
+	SG_PROTO_ICMPV6 = 58,
+};
+
+/* An address block.  family is AF_INET or AF_INET6; addr holds the network
+ * address (host bits are always zero after validation); prefix 0..32/128. */
+struct sg_cidr {
+	int family;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+		uint8_t bytes[16];
+	} addr;
+	uint8_t prefix;
+};
+
+enum sg_peer_kind {
+	SG_PEER_CIDR = 0,	/* cidr is valid */
+	SG_PEER_GROUP = 1,	/* group_ref names a group; group_idx after validation */
+};
+
+struct sg_peer {
+	enum sg_peer_kind kind;
+	struct sg_cidr cidr;
+	char *group_ref;	/* as written (name or id); NULL for CIDR peers */
+	int group_idx;		/* index into sg_config.groups; -1 until resolved */
+	struct sg_pos pos;
+};
+
+struct sg_rule {
+	enum sg_dir dir;
+	int proto;		/* SG_PROTO_ALL or 0..255 */
+	int port_lo;		/* tcp/udp: 0..65535 ("all" = 0..65535); else -1 */
+	int port_hi;
+	int icmp_type;		/* icmp/icmpv6: -1 (any) or 0..255; else -1 */
+	int icmp_code;		/* -1 (any) or 0..255 */
+	struct sg_peer *peers;	/* from: (ingress) / to: (egress); n_peers >= 1 */
+	size_t n_peers;
+	char *description;	/* may be NULL */
+	int index;		/* 1-based position in its group's list */
+	bool implicit_default;	/* the AWS default egress rule (egress omitted) */
+	struct sg_pos pos;	/* the rule's mapping */
+	struct sg_pos proto_pos;
+	struct sg_pos ports_pos;	/* or icmp_type's position */
+};
+
+struct sg_group {
+	char *name;
+	char *id;		/* may be NULL */
+	char *description;	/* may be NULL */
+	struct sg_rule *ingress;
+	size_t n_ingress;
+	struct sg_rule *egress;	/* when egress was omitted: one rule, the
+				 * AWS default, with implicit_default set */
+	size_t n_egress;
+	bool egress_omitted;
+	struct sg_peer *members;	/* CIDR peers only (YAML "members:") */
+	size_t n_members;
+	const char *file;	/* interned, e.g. "groups.d/web.yaml" */
+	struct sg_pos pos;	/* the document's top mapping */
+	struct sg_pos name_pos;
+};
+
+/* A reference to a group by name or id, as written in attach/interfaces. */
+struct sg_ref {
+	char *name;
+	int group_idx;		/* -1 until resolved */
+	struct sg_pos pos;
+};
+
+struct sg_iface {
+	char *ifname;
+	struct sg_ref *groups;
+	size_t n_groups;
+	struct sg_pos pos;
+};
+
+enum sg_drift { SG_DRIFT_REPAIR = 0, SG_DRIFT_WARN = 1 };
+
+struct sg_implicit {
+	bool loopback;
+	bool dhcp;
+	bool ipv6_nd;
+	bool metadata;
+};
+
+struct sg_config {
+	char *dir;		/* the config directory as given */
+	char *table;		/* default "sgd" */
+	struct sg_pos table_pos;
+	struct sg_ref *attach;
+	size_t n_attach;
+	struct sg_iface *ifaces;
+	size_t n_ifaces;
+	struct sg_implicit implicit;	/* all true by default */
+	bool log_denied;
+	enum sg_drift on_drift;
+	struct sg_rule *failsafe;	/* ingress rules, always allowed */
+	size_t n_failsafe;
+	char *control_group;	/* optional: unix group allowed to mutate */
+	struct sg_group *groups;	/* sorted by name */
+	size_t n_groups;
+	char **files;		/* interned file names; see sg_pos.file */
+	size_t n_files;
+};
+
+/* A growable list of CIDRs (membership, deltas). */
+struct sg_cidr_list {
+	struct sg_cidr *v;
+	size_t n;
+	size_t cap;
+};
+
+#endif

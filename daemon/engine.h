@@ -1,0 +1,66 @@
+/*
+ * engine.h — the kernel-facing half of sgd: compile (model -> libnftnl
+ * objects, no kernel access) and commit (one netlink transaction).
+ *
+ * compile_*.c build a struct sg_plan; commit.c / nl.c send it.  The
+ * daemon (main.c, control.c) only calls the functions below.
+ */
+#ifndef SGD_ENGINE_H
+#define SGD_ENGINE_H
+
+#include <stdint.h>
+#include "model.h"
+#include "diag.h"
+
+/* Effective membership of every group, indexed like cfg->groups: the
+ * union of YAML members, members.d files and run-time additions.  The
+ * engine never reads files; the daemon computes this. */
+struct sg_members {
+	struct sg_cidr_list *by_group;	/* cfg->n_groups entries */
+	size_t n_groups;
+};
+
+struct sg_engine;
+
+/* Open the netlink socket(s) for table `table` (family inet).  0 or -errno. */
+int engine_open(struct sg_engine **out, const char *table);
+void engine_close(struct sg_engine *e);
+
+/* Replace the whole content of our table with cfg + members, in ONE kernel
+ * transaction.  On any error (including a kernel refusal) the kernel is
+ * unchanged; diags say which group/rule/file:line was refused and why.
+ * Returns 0 or -errno. */
+int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
+		 const struct sg_members *m, struct sg_diags *diags);
+
+/* Change the members of one group as a set-element delta (one transaction,
+ * no rule change).  old and new are the group's effective member lists
+ * before and after; the engine sends only the difference.  0 or -errno. */
+int engine_members_update(struct sg_engine *e, const struct sg_config *cfg,
+			  int group_idx, const struct sg_cidr_list *old,
+			  const struct sg_cidr_list *new_, struct sg_diags *diags);
+
+/* Per-rule counters, as read back from the kernel. */
+enum sg_counter_kind {
+	SG_CNT_RULE,		/* group_idx, dir, rule_index valid */
+	SG_CNT_FAILSAFE,	/* rule_index valid (1-based) */
+	SG_CNT_IMPLICIT,	/* name valid: "loopback", "dhcp", ... */
+	SG_CNT_STATEFUL,	/* established,related */
+	SG_CNT_DROP,		/* dir valid: final drop */
+};
+
+struct sg_counter {
+	enum sg_counter_kind kind;
+	int group_idx;
+	enum sg_dir dir;
+	int rule_index;
+	const char *name;	/* static string for SG_CNT_IMPLICIT */
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/* Read every counter of our table.  *out is malloc'd (free()); 0 or -errno. */
+int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,
+			 struct sg_counter **out, size_t *n);
+
+#endif
