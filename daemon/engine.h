@@ -12,14 +12,6 @@
 #include "model.h"
 #include "diag.h"
 
-/* Effective membership of every group, indexed like cfg->groups: the
- * union of YAML members, members.d files and run-time additions.  The
- * engine never reads files; the daemon computes this. */
-struct sg_members {
-	struct sg_cidr_list *by_group;	/* cfg->n_groups entries */
-	size_t n_groups;
-};
-
 struct sg_engine;
 
 /* Open the netlink socket(s) for table `table` (family inet).  0 or -errno. */
@@ -39,25 +31,6 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 int engine_members_update(struct sg_engine *e, const struct sg_config *cfg,
 			  int group_idx, const struct sg_cidr_list *old,
 			  const struct sg_cidr_list *new_, struct sg_diags *diags);
-
-/* Per-rule counters, as read back from the kernel. */
-enum sg_counter_kind {
-	SG_CNT_RULE,		/* group_idx, dir, rule_index valid */
-	SG_CNT_FAILSAFE,	/* rule_index valid (1-based) */
-	SG_CNT_IMPLICIT,	/* name valid: "loopback", "dhcp", ... */
-	SG_CNT_STATEFUL,	/* established,related */
-	SG_CNT_DROP,		/* dir valid: final drop */
-};
-
-struct sg_counter {
-	enum sg_counter_kind kind;
-	int group_idx;
-	enum sg_dir dir;
-	int rule_index;
-	const char *name;	/* static string for SG_CNT_IMPLICIT */
-	uint64_t packets;
-	uint64_t bytes;
-};
 
 /* Read every counter of our table.  *out is malloc'd (free()); 0 or -errno. */
 int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,

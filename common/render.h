@@ -1,0 +1,59 @@
+/*
+ * render.h — what sgctl prints, produced in one place for both formats.
+ *
+ * The daemon answers every query by calling one of these with the
+ * client's --json flag and sending back the resulting text; sgctl prints
+ * it unchanged.  Offline commands (check, import) call them directly.
+ * So each command's human and JSON output are written once, here.
+ *
+ * Every function returns 0 or -errno and on success sets *out to a
+ * malloc'd NUL-terminated string (one JSON document when json is true;
+ * human text ending in a newline otherwise).
+ */
+#ifndef SGD_RENDER_H
+#define SGD_RENDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include "model.h"
+#include "diag.h"
+
+struct sg_status {
+	const char *version;
+	long pid;
+	const char *confdir;
+	const char *table;
+	const struct sg_config *cfg;	/* running config (may be NULL) */
+	const struct sg_members *members;
+	time_t started;
+	time_t last_reload;		/* 0 = never */
+	bool last_reload_ok;
+	const char *last_reload_error;	/* NULL when ok */
+	time_t confirm_deadline;	/* 0 = no apply --confirm pending */
+};
+
+int render_status(const struct sg_status *st, bool json, char **out);
+/* The effective rules of this host, as a table like the seed's. */
+int render_show(const struct sg_config *cfg, const struct sg_members *m,
+		bool json, char **out);
+/* What replacing old by new_ would add and remove; *changed says whether
+ * anything would. */
+int render_diff(const struct sg_config *old, const struct sg_config *new_,
+		const struct sg_members *m, bool json, char **out, bool *changed);
+/* "explain in|out PROTO [PORT|TYPE[/CODE]] ADDR": args are the words
+ * after "explain".  Returns -EINVAL with diags filled on bad usage.
+ * *allowed says whether the packet would be allowed. */
+int render_explain(const struct sg_config *cfg, const struct sg_members *m,
+		   int argc, char **argv, bool json, char **out, bool *allowed,
+		   struct sg_diags *diags);
+int render_stats(const struct sg_config *cfg, const struct sg_counter *c,
+		 size_t n, bool json, char **out);
+/* Members of one group: from the YAML and added at run time. */
+int render_members(const struct sg_config *cfg, int group_idx,
+		   const struct sg_cidr_list *runtime, bool json, char **out);
+/* A list of errors (config or kernel) as text lines or a JSON object
+ * {"ok": false, "errors": [{"file":..,"line":..,"column":..,"message":..}]}. */
+int render_diags(const struct sg_diags *d, bool json, char **out);
+
+#endif
