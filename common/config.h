@@ -13,14 +13,21 @@
 #define SG_MAX_FILE_SIZE   (4u << 20)	/* bytes per YAML file */
 #define SG_MAX_DEPTH       64		/* YAML nesting depth */
 #define SG_MAX_GROUP_FILES 10000
+#define SG_MAX_NODES       1000000	/* YAML values (scalars, lists, maps) per file */
 
-/* Load CONFDIR/sgd.yaml and CONFDIR/groups.d/*.yaml, then validate.
+/* Load CONFDIR/sgd.yaml and CONFDIR/groups.d/NAME.yaml, then validate.
  * Returns 0 and sets *out when the configuration is valid.  Otherwise
  * returns -EINVAL (config errors) or another -errno (I/O), appends every
  * error found to diags, and sets *out to NULL: a config with any error is
  * never returned. */
 int config_load(const char *confdir, struct sg_config **out, struct sg_diags *diags);
 void config_free(struct sg_config *cfg);
+
+/* Load the normalized print (config_print's output: one YAML stream, a
+ * "--- # sgd.yaml" document then one "--- # groups.d/NAME.yaml" document
+ * per group) from one file, then validate.  Same contract as config_load;
+ * positions name `path`.  Used to prove the print loads back unchanged. */
+int config_load_stream(const char *path, struct sg_config **out, struct sg_diags *diags);
 
 /* Find a group by name or id; -1 if none. */
 int config_find_group(const struct sg_config *cfg, const char *name_or_id);
@@ -47,5 +54,10 @@ void cidr_list_free(struct sg_cidr_list *l);
 
 /* Protocol names: "tcp" for 6 etc., NULL when it has no name. */
 const char *proto_name(int proto);
+/* protocol.c: parse "tcp", "udp", "icmp", "icmpv6", "all" (any case) or a
+ * number 0..255 or -1 into *proto (SG_PROTO_ALL for all/-1).  Returns 0,
+ * -EINVAL when it is neither a name nor a number, -ERANGE when the number
+ * is outside 0..255 and not -1. */
+int proto_parse(const char *s, int *proto);
 
 #endif

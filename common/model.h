@@ -94,6 +94,7 @@ struct sg_group {
 	const char *file;	/* interned, e.g. "groups.d/web.yaml" */
 	struct sg_pos pos;	/* the document's top mapping */
 	struct sg_pos name_pos;
+	struct sg_pos id_pos;	/* the id's value; file == NULL without id */
 };
 
 /* A reference to a group by name or id, as written in attach/interfaces. */

@@ -1,0 +1,133 @@
+/*
+ * cmd_query.c — read-only commands answered by the daemon: status, show,
+ * diff, explain, stats, version.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "explain.h"
+#include "out.h"
+#include "proto.h"
+#include "sgctl.h"
+
+/* Commands that take no arguments. */
+static int query_plain(struct sgctl *c, int argc, char **argv)
+{
+	if (argc > 1)
+		return sgctl_usage(c, sgctl_find_cmd(argv[0]),
+				   "%s takes no arguments (got '%s')", argv[0], argv[1]);
+	return sgctl_call(c, argv[0], 0, NULL, 0, 0, false);
+}
+
+int cmd_status(struct sgctl *c, int argc, char **argv)
+{
+	return query_plain(c, argc, argv);
+}
+
+int cmd_show(struct sgctl *c, int argc, char **argv)
+{
+	return query_plain(c, argc, argv);
+}
+
+int cmd_stats(struct sgctl *c, int argc, char **argv)
+{
+	return query_plain(c, argc, argv);
+}
+
+int cmd_diff(struct sgctl *c, int argc, char **argv)
+{
+	uint32_t flags = 0;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--exit-code"))
+			flags |= PROTO_F_EXIT_CODE;
+		else
+			return sgctl_usage(c, sgctl_find_cmd("diff"),
+					   "diff: unexpected argument '%s'", argv[i]);
+	}
+	return sgctl_call(c, "diff", 0, NULL, flags, 0, false);
+}
+
+int cmd_explain(struct sgctl *c, int argc, char **argv)
+{
+	struct sg_diags d;
+	struct sg_probe p;
+	int r;
+
+	/* bad usage is found here, before the daemon is asked, so that it
+	 * exits 2 even when sgd is down */
+	diags_init(&d);
+	r = explain_parse(argc - 1, argv + 1, &p, &d);
+	if (r < 0) {
+		r = sgctl_usage(c, sgctl_find_cmd("explain"), "%s",
+				d.n ? d.v[0].msg : "bad arguments");
+		diags_free(&d);
+		return r;
+	}
+	diags_free(&d);
+	return sgctl_call(c, "explain", argc - 1, argv + 1, 0, 0, false);
+}
+
+/* The daemon's version from its `version` reply ("sgd 0.1.0 (control
+ * protocol 1)"): the first word that starts with a digit. */
+static void version_extract(const char *text, char *buf, size_t len)
+{
+	const char *p = text;
+
+	buf[0] = '\0';
+	while (*p && *p != '\n') {
+		size_t n = strcspn(p, " \n");
+
+		if (*p >= '0' && *p <= '9') {
+			snprintf(buf, len, "%.*s", (int)n, p);
+			return;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+int cmd_version(struct sgctl *c, int argc, char **argv)
+{
+	char errmsg[512], dv[128] = "";
+	char *text = NULL;
+	int r;
+
+	if (argc > 1)
+		return sgctl_usage(c, sgctl_find_cmd("version"),
+				   "version takes no arguments (got '%s')", argv[1]);
+	r = sgctl_call_capture(c, "version", 0, &text, errmsg, sizeof(errmsg));
+	if (r == 0 && text)
+		version_extract(text, dv, sizeof(dv));
+	free(text);
+	if (c->json) {
+		struct out_buf b;
+		struct json_w j;
+		char *s;
+
+		out_init(&b);
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kstr(&j, "client", SGD_VERSION);
+		json_kstr(&j, "daemon", r == 0 && dv[0] ? dv : NULL);
+		json_kstr(&j, "daemon_error", r == 0 ? NULL : errmsg);
+		json_obj_end(&j);
+		out_putc(&b, '\n');
+		if (out_finish(&b, &s) < 0)
+			return sgctl_fail(NULL, SGCTL_EXIT_FAILED, "out of memory");
+		fputs(s, stdout);
+		free(s);
+	} else {
+		printf("sgctl %s\n", SGD_VERSION);
+		if (r == 0)
+			printf("sgd %s\n", dv[0] ? dv : "(unknown)");
+		else
+			printf("sgd: not reachable (%s)\n", errmsg);
+	}
+	/* the client's own version is always known: success */
+	return SGCTL_EXIT_OK;
+}

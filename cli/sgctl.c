@@ -1,0 +1,256 @@
+/*
+ * sgctl.c — command-line client of sgd: global options and dispatch.
+ *
+ *   sgctl [-s SOCKET] [--json] COMMAND [ARGS]
+ *
+ * Every command that needs the daemon sends one request over the control
+ * socket and prints the reply unchanged (the daemon renders it with
+ * common/render_*.c); `check` and `import` work offline.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out.h"
+#include "sgctl.h"
+
+static const struct sgctl_cmd sgctl_cmds[] = {
+	{ "status", cmd_status, "status",
+	  "Show the running configuration: config dir, table, attached groups\n"
+	  "(everywhere and per interface), rule and member counts, last reload\n"
+	  "time and result, and a pending `apply --confirm` deadline.\n" },
+	{ "reload", cmd_reload, "reload [--force]",
+	  "Re-read the configuration and commit it in one atomic transaction.\n"
+	  "On any error the rules in force stay and the error is printed\n"
+	  "(file:line:column).  Over SSH ($SSH_CONNECTION) sgd refuses a\n"
+	  "configuration that would not admit this SSH client, unless --force.\n"
+	  "\n  --force   commit even if it would cut off this SSH session\n" },
+	{ "check", cmd_check, "check [-v] [CONFDIR]",
+	  "Validate a configuration directory offline, without the daemon\n"
+	  "(default " SGCTL_DEFAULT_CONFDIR ").  Prints every error with its file, line\n"
+	  "and column.  Exit 0 when valid, 1 when not.\n"
+	  "\n  -v, --verbose   also print a summary of a valid configuration\n" },
+	{ "show", cmd_show, "show",
+	  "Print the effective rules of this host, one row per rule and peer:\n"
+	  "direction, group, interface, protocol, number, ports or ICMP\n"
+	  "type/code, source/destination (peer groups with their member count)\n"
+	  "and description, including implicit allowances and failsafe rules.\n" },
+	{ "diff", cmd_diff, "diff [--exit-code]",
+	  "Show what a reload would add (+) and remove (-): rules of attached\n"
+	  "groups, failsafe rules, attachments, settings and YAML members.\n"
+	  "\n  --exit-code   exit 1 when something would change, 0 when not\n" },
+	{ "explain", cmd_explain, "explain in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE]",
+	  "Tell which rule of which group allows a new packet, or that none does\n"
+	  "and it is dropped.  PROTO is tcp, udp, icmp, icmpv6 or a number; tcp\n"
+	  "and udp need the destination PORT, icmp/icmpv6 a TYPE (CODE defaults\n"
+	  "to 0).  ADDR is the remote host (source for in, destination for out).\n"
+	  "Without -i only the groups in `attach` are considered, not the\n"
+	  "`interfaces:` ones; the output says so.\n"
+	  "\n  -i, --interface IFACE   the interface the packet uses\n"
+	  "\nExit 0 whether allowed or not; 1 on failure.  Examples:\n"
+	  "  sgctl explain in tcp 22 203.0.113.5\n"
+	  "  sgctl explain in icmp 3/4 198.51.100.7\n"
+	  "  sgctl explain out udp 53 2001:db8::53 -i eth0\n" },
+	{ "members", cmd_members, "members list GROUP | add GROUP ADDR... | del GROUP ADDR...",
+	  "List or change the members of a peer group at run time, without a\n"
+	  "reload: only the group's address sets change.  Run-time members are\n"
+	  "kept under sgd's state directory and survive restarts; they add to\n"
+	  "the group's YAML `members:` and members.d/GROUP.  ADDR is an IPv4 or\n"
+	  "IPv6 address or CIDR.\n" },
+	{ "stats", cmd_stats, "stats",
+	  "Packets and bytes matched per rule (and per implicit allowance,\n"
+	  "failsafe rule, stateful accept and final drop).\n" },
+	{ "apply", cmd_apply, "apply --confirm SECONDS [--force]",
+	  "Commit the configuration now and roll back automatically to the\n"
+	  "previous one after SECONDS (1..86400) unless `sgctl confirm` is run\n"
+	  "in time; the rollback happens even if this client is gone or sgd\n"
+	  "restarted in between.\n"
+	  "\n  --confirm SECONDS   the time to confirm (required)\n"
+	  "  --force             skip the SSH lockout guard\n" },
+	{ "confirm", cmd_confirm, "confirm",
+	  "Keep the configuration committed by `apply --confirm`.\n" },
+	{ "import", cmd_import, "import aws FILE [-o DIR]",
+	  "Turn `aws ec2 describe-security-groups` JSON (FILE, or - for stdin)\n"
+	  "into group files in DIR (default: the current directory), and report\n"
+	  "what cannot be expressed.  Works offline.\n" },
+	{ "version", cmd_version, "version",
+	  "Print sgctl's version and, when the daemon can be reached, sgd's.\n" },
+};
+
+#define N_CMDS (sizeof(sgctl_cmds) / sizeof(sgctl_cmds[0]))
+
+const struct sgctl_cmd *sgctl_find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_CMDS; i++)
+		if (!strcmp(sgctl_cmds[i].name, name))
+			return &sgctl_cmds[i];
+	return NULL;
+}
+
+static void sgctl_print_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: sgctl [-s SOCKET] [--json] COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < N_CMDS; i++)
+		fprintf(f, "  %s\n", sgctl_cmds[i].synopsis);
+	fprintf(f, "\noptions:\n"
+		"  -s, --socket SOCKET   control socket (default " SGCTL_DEFAULT_SOCKET ")\n"
+		"  --json                print one JSON document on stdout\n"
+		"  -h, --help            this help; `sgctl COMMAND --help` for a command\n"
+		"\nexit codes: 0 success, 1 failed, 2 bad usage, 3 sgd unreachable\n");
+}
+
+int sgctl_help_cmd(const struct sgctl_cmd *cmd)
+{
+	printf("usage: sgctl [-s SOCKET] [--json] %s\n\n%s", cmd->synopsis, cmd->help);
+	printf("\nexit codes: 0 success, 1 failed, 2 bad usage, 3 sgd unreachable\n");
+	return SGCTL_EXIT_OK;
+}
+
+bool sgctl_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	}
+	return false;
+}
+
+static void sgctl_json_error(int code, const char *msg)
+{
+	struct out_buf b;
+	struct json_w j;
+	char *s;
+
+	out_init(&b);
+	json_init(&j, &b);
+	json_obj_begin(&j);
+	json_kbool(&j, "ok", false);
+	json_kint(&j, "exit_code", code);
+	json_kstr(&j, "error", msg);
+	json_obj_end(&j);
+	out_putc(&b, '\n');
+	if (out_finish(&b, &s) == 0) {
+		fputs(s, stdout);
+		free(s);
+	}
+}
+
+static int sgctl_vfail(struct sgctl *c, int code, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "sgctl: %s\n", msg);
+	if (c && c->json)
+		sgctl_json_error(code, msg);
+	return code;
+}
+
+int sgctl_fail(struct sgctl *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = sgctl_vfail(c, code, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int sgctl_usage(struct sgctl *c, const struct sgctl_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sgctl_vfail(c, SGCTL_EXIT_USAGE, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "usage: sgctl %s   (sgctl %s --help)\n", cmd->synopsis, cmd->name);
+	else
+		sgctl_print_usage(stderr);
+	return SGCTL_EXIT_USAGE;
+}
+
+/* --json may also follow the command ("sgctl status --json"); remove it
+ * from argv so commands see only their own arguments. */
+static int sgctl_strip_json(struct sgctl *c, int argc, char **argv)
+{
+	int i, o = 1;
+	bool rest = false;
+
+	for (i = 1; i < argc; i++) {
+		if (!rest && !strcmp(argv[i], "--"))
+			rest = true;
+		else if (!rest && !strcmp(argv[i], "--json")) {
+			c->json = true;
+			continue;
+		}
+		argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	return o;
+}
+
+int main(int argc, char **argv)
+{
+	struct sgctl c = { .sock = SGCTL_DEFAULT_SOCKET };
+	const struct sgctl_cmd *cmd;
+	const char *env = getenv("SGD_SOCKET");
+	int i;
+
+	if (env && *env)
+		c.sock = env;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--json")) {
+			c.json = true;
+		} else if (!strcmp(a, "-s") || !strcmp(a, "--socket")) {
+			if (i + 1 >= argc || !*argv[i + 1])
+				return sgctl_usage(&c, NULL, "%s needs a socket path", a);
+			c.sock = argv[++i];
+		} else if (!strncmp(a, "--socket=", 9) && a[9]) {
+			c.sock = a + 9;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			sgctl_print_usage(stdout);
+			return SGCTL_EXIT_OK;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			argv[i] = (char *)"version";
+			break;
+		} else if (a[0] == '-') {
+			return sgctl_usage(&c, NULL, "unknown option '%s'", a);
+		} else {
+			break;
+		}
+	}
+	if (i >= argc)
+		return sgctl_usage(&c, NULL, "no command given");
+	if (!strcmp(argv[i], "help")) {
+		if (i + 1 < argc) {
+			cmd = sgctl_find_cmd(argv[i + 1]);
+			if (!cmd)
+				return sgctl_usage(&c, NULL, "unknown command '%s'", argv[i + 1]);
+			return sgctl_help_cmd(cmd);
+		}
+		sgctl_print_usage(stdout);
+		return SGCTL_EXIT_OK;
+	}
+	cmd = sgctl_find_cmd(argv[i]);
+	if (!cmd)
+		return sgctl_usage(&c, NULL, "unknown command '%s'", argv[i]);
+	argc -= i;
+	argv += i;
+	if (sgctl_wants_help(argc, argv))
+		return sgctl_help_cmd(cmd);
+	argc = sgctl_strip_json(&c, argc, argv);
+	return cmd->run(&c, argc, argv);
+}

@@ -1,0 +1,65 @@
+/*
+ * loader.h — internals shared by load.c, load_group.c and validate.c.
+ * Not for callers outside common/: they use config.h.
+ */
+#ifndef SGD_LOADER_H
+#define SGD_LOADER_H
+
+#include "config.h"
+#include "yaml_tree.h"
+
+struct ld_ctx {
+	struct sg_config *cfg;
+	struct sg_diags *d;
+	/* Groups whose file could not be parsed, by the name they would
+	 * probably have had (the file's stem): references to them are not
+	 * reported again as unknown groups. */
+	char **broken;
+	size_t n_broken;
+	size_t cap_groups;
+};
+
+/* load.c: helpers */
+const char *load_intern(struct ld_ctx *c, const char *file);
+/* The candidate closest to word (case-insensitive edit distance <= 2),
+ * or NULL when none is close. */
+const char *load_suggest(const char *word, const char *const *cands, size_t n);
+/* Report every key of map that is not in keys[] (with a suggestion);
+ * ignore (may be NULL) is a key the caller reports itself. */
+void load_check_keys(struct ld_ctx *c, const struct yt_node *map,
+		     const char *const *keys, size_t n, const char *ignore);
+/* The value of key in map, or NULL; *key_node (may be NULL) gets the key. */
+const struct yt_node *load_get(const struct yt_node *map, const char *key,
+			       const struct yt_node **key_node);
+/* A scalar's text, or NULL after reporting "KEY: expected what, got ...". */
+const char *load_scalar(struct ld_ctx *c, const char *key, const struct yt_node *v,
+			const char *what);
+int load_string(struct ld_ctx *c, const char *key, const struct yt_node *v, char **out);
+int load_bool(struct ld_ctx *c, const char *key, const struct yt_node *v, bool *out);
+/* A list node, or NULL after reporting. */
+const struct yt_node *load_list(struct ld_ctx *c, const char *key,
+				const struct yt_node *v, const char *what);
+/* Decimal integer with optional '-': 0, -EINVAL, or -ERANGE (|v| huge). */
+int load_parse_int(const char *s, long *v);
+bool load_group_name_valid(const char *s);
+bool load_group_id_valid(const char *s);
+
+/* load_settings.c: the top mapping of sgd.yaml */
+void load_settings(struct ld_ctx *c, const struct yt_node *root);
+
+/* load_group.c */
+/* A rule list (ingress, egress or failsafe). */
+int load_rules(struct ld_ctx *c, const char *key, const struct yt_node *list,
+	       enum sg_dir dir, bool failsafe, struct sg_rule **out, size_t *n);
+/* One group document; stem is the default name. */
+int load_group(struct ld_ctx *c, const struct yt_node *root, const char *file,
+	       const char *stem);
+void load_rule_free(struct sg_rule *r);
+void load_group_free(struct sg_group *g);
+void load_mark_broken(struct ld_ctx *c, const char *stem);
+
+/* validate.c: cross-file checks after every file is loaded: duplicate
+ * names and ids, references to groups.  Sorts cfg->groups by name. */
+void validate_config(struct ld_ctx *c);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * render_members.c — `sgctl members list GROUP`.
+ *
+ * Shows where each member comes from: the group's YAML `members:` or a
+ * run-time `sgctl members add` (members.d files are merged by the daemon
+ * into the run-time list it passes here).
+ */
+#include <errno.h>
+
+#include "render.h"
+#include "render_fmt.h"
+
+int render_members(const struct sg_config *cfg, int group_idx,
+		   const struct sg_cidr_list *runtime, bool json, char **out)
+{
+	const struct sg_group *g;
+	struct out_buf b;
+	char cb[FMT_LEN];
+	size_t i, n_rt = runtime ? runtime->n : 0;
+
+	*out = NULL;
+	if (!cfg || group_idx < 0 || (size_t)group_idx >= cfg->n_groups)
+		return -EINVAL;
+	g = &cfg->groups[group_idx];
+	out_init(&b);
+	if (json) {
+		struct json_w j;
+
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kstr(&j, "group", g->name);
+		json_kstr(&j, "id", g->id);
+		json_kuint(&j, "count", g->n_members + n_rt);
+		json_key(&j, "members");
+		json_arr_begin(&j);
+		for (i = 0; i < g->n_members; i++) {
+			json_obj_begin(&j);
+			json_kstr(&j, "cidr", fmt_cidr(&g->members[i].cidr, cb, sizeof(cb)));
+			json_kstr(&j, "source", "yaml");
+			json_obj_end(&j);
+		}
+		for (i = 0; i < n_rt; i++) {
+			json_obj_begin(&j);
+			json_kstr(&j, "cidr", fmt_cidr(&runtime->v[i], cb, sizeof(cb)));
+			json_kstr(&j, "source", "runtime");
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+		out_putc(&b, '\n');
+		return out_finish(&b, out);
+	}
+	out_printf(&b, "group %s%s%s: %zu member%s\n", g->name,
+		   g->id ? " " : "", g->id ? g->id : "", g->n_members + n_rt,
+		   g->n_members + n_rt == 1 ? "" : "s");
+	for (i = 0; i < g->n_members; i++)
+		out_printf(&b, "  %-43s yaml (%s)\n",
+			   fmt_cidr(&g->members[i].cidr, cb, sizeof(cb)),
+			   g->file ? g->file : "?");
+	for (i = 0; i < n_rt; i++)
+		out_printf(&b, "  %-43s runtime\n", fmt_cidr(&runtime->v[i], cb, sizeof(cb)));
+	return out_finish(&b, out);
+}

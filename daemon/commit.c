@@ -1,0 +1,344 @@
+/*
+ * commit.c — one plan, one batch, one sendmsg.
+ *
+ * The batch is built in libnftnl's multi-page buffer and sent with a single
+ * sendmsg over an iovec of its pages: sending pages separately would split
+ * the transaction.  Every message asks for an ack; all acks are queued by
+ * the time sendmsg returns (the kernel runs the batch in the sender's
+ * context), so they are read without blocking.  seq - first_seq indexes
+ * the origin table that turns a refusal into a diag at the user's rule.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/common.h>
+#include "plan.h"
+
+#define COMMIT_PAGE (32 * 4096)
+#define COMMIT_OVERRUN (128 * 1024)	/* > any single message */
+#define COMMIT_ACK_COST 1024		/* kernel memory per queued ack */
+
+struct commit_ctx {
+	struct nftnl_batch *b;
+	uint32_t first_seq;
+	uint32_t seq;
+	/* origin of message seq - first_seq; NULL = batch BEGIN */
+	const struct plan_origin **orig;
+	size_t n_orig, cap_orig;
+	struct plan_origin *internal;	/* origins of deletes/flushes */
+	size_t n_internal;
+};
+
+static int commit_note(struct commit_ctx *c, const struct plan_origin *o)
+{
+	if (c->n_orig == c->cap_orig) {
+		size_t cap = c->cap_orig ? c->cap_orig * 2 : 256;
+		const struct plan_origin **v = realloc(c->orig, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->orig = v;
+		c->cap_orig = cap;
+	}
+	c->orig[c->n_orig++] = o;
+	c->seq++;
+	return nftnl_batch_update(c->b) < 0 ? -ENOMEM : 0;
+}
+
+/* BEGIN, with NFNL_BATCH_GENID when genid is known: compare-and-swap. */
+static int commit_begin(struct commit_ctx *c, const uint32_t *genid)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nftnl_batch_buffer(c->b));
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = c->seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+	if (genid)
+		mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(*genid));
+	return commit_note(c, NULL);
+}
+
+/* Origin of a message the batch adds around the plan: "<verb> <name>". */
+static struct plan_origin *commit_internal(struct commit_ctx *c, const char *verb,
+					   const char *name)
+{
+	struct plan_origin *o = &c->internal[c->n_internal++];
+
+	memset(o, 0, sizeof(*o));
+	snprintf(o->what, sizeof(o->what), "%s %.80s", verb, name);
+	return o;
+}
+
+/* flush chain inet <table> <chain> */
+static int commit_flush(struct commit_ctx *c, const char *table, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		return -ENOMEM;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(c->b), NFT_MSG_DELRULE,
+				    NFPROTO_INET, NLM_F_ACK, c->seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return commit_note(c, commit_internal(c, "flush chain", chain));
+}
+
+/* delete chain inet <table> <chain>  (its rules go with it) */
+static int commit_delchain(struct commit_ctx *c, const char *table, const char *name)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!ch)
+		return -ENOMEM;
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(c->b), NFT_MSG_DELCHAIN,
+				    NFPROTO_INET, NLM_F_ACK, c->seq);
+	nftnl_chain_nlmsg_build_payload(nlh, ch);
+	nftnl_chain_free(ch);
+	return commit_note(c, commit_internal(c, "delete chain", name));
+}
+
+/* delete set inet <table> <set> */
+static int commit_delset(struct commit_ctx *c, const char *table, const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(c->b), NFT_MSG_DELSET,
+				    NFPROTO_INET, NLM_F_ACK, c->seq);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return commit_note(c, commit_internal(c, "delete set", name));
+}
+
+static int commit_plan_msg(struct commit_ctx *c, const struct sg_plan *plan, size_t i)
+{
+	int rc = plan_msg_build(plan, i, nftnl_batch_buffer(c->b), COMMIT_OVERRUN,
+				c->seq);
+
+	return rc < 0 ? rc : commit_note(c, &plan->v[i].origin);
+}
+
+static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
+			const struct nl_state *st)
+{
+	size_t i;
+	int rc = commit_begin(c, st ? &st->genid : NULL);
+
+	for (i = 0; !rc && i < plan->n; i++) {
+		enum plan_kind k = plan->v[i].kind;
+
+		if (st && k != PLAN_TABLE && k != PLAN_BASECHAIN &&
+		    (i == 0 || plan->v[i - 1].kind == PLAN_TABLE ||
+		     plan->v[i - 1].kind == PLAN_BASECHAIN)) {
+			size_t j;
+
+			/* the old content goes, in the same transaction */
+			rc = commit_flush(c, plan->table, "input");
+			if (!rc)
+				rc = commit_flush(c, plan->table, "output");
+			for (j = 0; !rc && j < st->n_chains; j++)
+				rc = commit_delchain(c, plan->table, st->chains[j]);
+			for (j = 0; !rc && j < st->n_sets; j++)
+				rc = commit_delset(c, plan->table, st->sets[j]);
+		}
+		if (!rc)
+			rc = commit_plan_msg(c, plan, i);
+	}
+	if (rc)
+		return rc;
+	nftnl_batch_end(nftnl_batch_buffer(c->b), c->seq);
+	return commit_note(c, NULL);
+}
+
+static int commit_bufsize(struct sg_engine *e, int opt, size_t want)
+{
+	int fd = mnl_socket_get_fd(e->nl), cur = 0;
+	socklen_t len = sizeof(cur);
+	int v;
+
+	if (want > (1u << 30))
+		return -EMSGSIZE;
+	if (getsockopt(fd, SOL_SOCKET, opt == SO_SNDBUFFORCE ? SO_SNDBUF : SO_RCVBUF,
+		       &cur, &len) == 0 && (size_t)cur >= want)
+		return 0;
+	v = (int)want;
+	/* FORCE ignores rmem_max/wmem_max; we run with CAP_NET_ADMIN */
+	if (setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void commit_report(const struct commit_ctx *c, uint32_t seq, int err,
+			  const char *ext, struct sg_diags *diags)
+{
+	const struct plan_origin *o = NULL;
+	size_t idx = seq - c->first_seq;
+
+	if (idx < c->n_orig)
+		o = c->orig[idx];
+	if (!o) {
+		if (err == ERESTART)
+			return;	/* the generation moved: the caller retries */
+		diags_add(diags, NULL, "kernel refused the transaction: %s%s%s",
+			  strerror(err), ext ? ": " : "", ext ? ext : "");
+		return;
+	}
+	diags_add(diags, o->pos.file ? &o->pos : NULL, "%s: kernel refused: %s%s%s",
+		  o->what, strerror(err), ext ? ": " : "", ext ? ext : "");
+}
+
+/* The extended ack message, if the kernel sent one. */
+static const char *commit_extack(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	size_t off = sizeof(*err);
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	mnl_attr_for_each_payload((const struct nlattr *)((const char *)err + off),
+				  mnl_nlmsg_get_payload_len(nlh) - off) {
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			return mnl_attr_get_str(attr);
+	}
+	return NULL;
+}
+
+/* Read every queued ack.  Returns the first error (negative errno), 0. */
+static int commit_read_acks(struct sg_engine *e, const struct commit_ctx *c,
+			    size_t expected, struct sg_diags *diags)
+{
+	static const size_t buflen = 1 << 16;
+	char *buf = malloc(buflen);
+	size_t acks = 0;
+	int first = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (acks < expected) {
+		ssize_t n = recv(mnl_socket_get_fd(e->nl), buf, buflen, MSG_DONTWAIT);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN && first)
+				break;	/* an aborted batch acks no further */
+			first = first ? first : -errno;
+			diags_add(diags, NULL, "reading the kernel's answer: %s%s",
+				  strerror(errno), errno == EAGAIN ?
+				  " (acks missing)" : "");
+			break;
+		}
+		left = (int)n;
+		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR ||
+			    nlh->nlmsg_len < sizeof(*nlh) + sizeof(*err))
+				continue;
+			err = mnl_nlmsg_get_payload(nlh);
+			acks++;
+			if (err->error == 0)
+				continue;
+			commit_report(c, err->msg.nlmsg_seq, -err->error,
+				      commit_extack(nlh), diags);
+			if (!first)
+				first = err->error;
+		}
+	}
+	free(buf);
+	return first;
+}
+
+int commit_plan(struct sg_engine *e, const struct sg_plan *plan,
+		const struct nl_state *st, struct sg_diags *diags)
+{
+	struct commit_ctx c = { .first_seq = e->seq, .seq = e->seq };
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
+	struct msghdr msg = { .msg_name = &snl, .msg_namelen = sizeof(snl) };
+	struct iovec *iov = NULL;
+	size_t total, n_int = 2 + (st ? st->n_chains + st->n_sets + 2 : 0);
+	ssize_t sent;
+	int rc, n_iov;
+
+	c.b = nftnl_batch_alloc(COMMIT_PAGE, COMMIT_OVERRUN);
+	c.internal = calloc(n_int, sizeof(*c.internal));
+	if (!c.b || !c.internal) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = commit_build(&c, plan, st);
+	e->seq = c.seq;
+	if (rc) {
+		diags_add(diags, NULL, "building the transaction: %s", strerror(-rc));
+		goto out;
+	}
+	n_iov = nftnl_batch_iovec_len(c.b);
+	iov = calloc((size_t)n_iov, sizeof(*iov));
+	if (!iov) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	nftnl_batch_iovec(c.b, iov, (uint32_t)n_iov);
+	for (total = 0, rc = 0; rc < n_iov; rc++)
+		total += iov[rc].iov_len;
+	rc = commit_bufsize(e, SO_SNDBUFFORCE, total + 65536);
+	if (!rc)
+		rc = commit_bufsize(e, SO_RCVBUFFORCE,
+				    (1u << 20) + c.n_orig * COMMIT_ACK_COST);
+	if (rc) {
+		diags_add(diags, NULL, "sizing the netlink socket for %zu bytes: %s",
+			  total, strerror(-rc));
+		goto out;
+	}
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n_iov;
+	/* the whole transaction in ONE sendmsg */
+	sent = sendmsg(mnl_socket_get_fd(e->nl), &msg, 0);
+	if (sent < 0 || (size_t)sent != total) {
+		rc = sent < 0 ? -errno : -EIO;
+		diags_add(diags, NULL, "sending the transaction (%zu bytes): %s",
+			  total, strerror(-rc));
+		goto out;
+	}
+	/* every message but BEGIN and END is acked */
+	rc = commit_read_acks(e, &c, c.n_orig - 2, diags);
+out:
+	free(iov);
+	free(c.orig);
+	free(c.internal);
+	if (c.b)
+		nftnl_batch_free(c.b);
+	return rc;
+}

@@ -1,0 +1,385 @@
+/*
+ * compile.c — the whole table: base chains and their fixed rules, then the
+ * sets, the per-group chains and their rules (compile_sets.c,
+ * compile_rules.c).
+ *
+ * Base chain layout (input; output mirrors it with daddr/oif):
+ *   implicit allowances (loopback, dhcp, ipv6 nd, metadata), each switchable
+ *   ct state established,related counter accept
+ *   ct state invalid drop
+ *   failsafe rules (input only)
+ *   jump in_<group> / iifname "<if>" jump in_<group>
+ *   [limit rate 10/second burst 20 packets log group 100 prefix "sgd-in "]
+ *   counter drop
+ * The chains have policy drop too, but the final drop rule is what we rely
+ * on: a base chain's policy is not switched atomically with its rules.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include "plan.h"
+#include "nlbuild.h"
+#include "nft_abi.h"
+
+static const char *const compile_base[2] = { "input", "output" };
+
+static int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
+			    const char *what)
+{
+	struct plan_origin origin = { .pos = { 0 } };
+
+	if (rc) {
+		nftnl_rule_free(r);
+		return rc;
+	}
+	snprintf(origin.what, sizeof(origin.what), "%s", what);
+	return plan_add(plan, PLAN_RULE, r, &origin);
+}
+
+static int compile_head(struct sg_plan *plan)
+{
+	struct plan_origin origin = { .pos = { 0 } };
+	struct nftnl_table *t = nftnl_table_alloc();
+	int i, rc;
+
+	if (!t)
+		return -ENOMEM;
+	/* table inet <table> */
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, plan->table);
+	snprintf(origin.what, sizeof(origin.what), "table inet %.60s", plan->table);
+	rc = plan_add(plan, PLAN_TABLE, t, &origin);
+	for (i = 0; !rc && i < 2; i++) {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		if (!c)
+			return -ENOMEM;
+		/* chain input { type filter hook input priority filter; policy drop; } */
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, plan->table);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, compile_base[i]);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM,
+				    i == 0 ? NF_INET_LOCAL_IN : NF_INET_LOCAL_OUT);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_DROP);
+		snprintf(origin.what, sizeof(origin.what), "chain %s", compile_base[i]);
+		rc = plan_add(plan, PLAN_BASECHAIN, c, &origin);
+	}
+	return rc;
+}
+
+/* udp sport/dport pair of one family: the DHCP client exchange. */
+static int compile_dhcp_rule(struct sg_plan *plan, enum sg_dir dir, int af,
+			     int sport, int dport)
+{
+	const char *chain = compile_base[dir];
+	const char *tag = dir == SG_DIR_IN ? "sgd1 I in dhcp" : "sgd1 I out dhcp";
+	struct nftnl_rule *r = plan_rule_new(plan, chain, tag, "implicit: dhcp client");
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	/* meta nfproto ipv4|ipv6 meta l4proto udp th sport S th dport D counter accept */
+	rc = nlb_match_nfproto(r, af == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	if (!rc)
+		rc = nlb_match_l4proto(r, SG_PROTO_UDP);
+	if (!rc)
+		rc = nlb_match_port(r, ABI_TH_SPORT_OFF, sport, sport);
+	if (!rc)
+		rc = nlb_match_port(r, ABI_TH_DPORT_OFF, dport, dport);
+	if (!rc)
+		rc = nlb_counter(r);
+	if (!rc)
+		rc = nlb_verdict(r, NF_ACCEPT, NULL);
+	return compile_add_rule(plan, r, rc, "implicit dhcp");
+}
+
+static int compile_implicit(struct sg_plan *plan, const struct sg_config *cfg,
+			    enum sg_dir dir)
+{
+	const char *chain = compile_base[dir];
+	bool in = dir == SG_DIR_IN;
+	struct nftnl_rule *r;
+	int rc;
+
+	if (cfg->implicit.loopback) {
+		r = plan_rule_new(plan, chain, in ? "sgd1 I in loopback" :
+				  "sgd1 I out loopback", "implicit: loopback");
+		if (!r)
+			return -ENOMEM;
+		/* iif lo counter accept / oif lo counter accept */
+		rc = nlb_match_ifindex(r, in ? NFT_META_IIF : NFT_META_OIF,
+				       ABI_LO_IFINDEX);
+		if (!rc)
+			rc = nlb_counter(r);
+		if (!rc)
+			rc = nlb_verdict(r, NF_ACCEPT, NULL);
+		rc = compile_add_rule(plan, r, rc, "implicit loopback");
+		if (rc)
+			return rc;
+	}
+	if (cfg->implicit.dhcp) {
+		/* the client receives on 68 from 67 and sends the reverse;
+		 * DHCPv6: client 546, server 547 */
+		rc = compile_dhcp_rule(plan, dir, AF_INET, in ? 67 : 68, in ? 68 : 67);
+		if (!rc)
+			rc = compile_dhcp_rule(plan, dir, AF_INET6, in ? 547 : 546,
+					       in ? 546 : 547);
+		if (rc)
+			return rc;
+	}
+	if (cfg->implicit.ipv6_nd) {
+		r = plan_rule_new(plan, chain, in ? "sgd1 I in ipv6_nd" :
+				  "sgd1 I out ipv6_nd",
+				  "implicit: ipv6 neighbour/router discovery");
+		if (!r)
+			return -ENOMEM;
+		/* meta nfproto ipv6 meta l4proto icmpv6 icmpv6 type 133-137 counter accept */
+		rc = nlb_match_nfproto(r, NFPROTO_IPV6);
+		if (!rc)
+			rc = nlb_match_l4proto(r, SG_PROTO_ICMPV6);
+		if (!rc)
+			rc = nlb_match_byte(r, ABI_ICMP_TYPE_OFF, 133, 137);
+		if (!rc)
+			rc = nlb_counter(r);
+		if (!rc)
+			rc = nlb_verdict(r, NF_ACCEPT, NULL);
+		rc = compile_add_rule(plan, r, rc, "implicit ipv6_nd");
+		if (rc)
+			return rc;
+	}
+	if (cfg->implicit.metadata && !in) {
+		static const uint8_t md4[4] = { 169, 254, 169, 254 };
+		static const uint8_t md6[16] = { 0xfd, 0x00, 0x0e, 0xc2,
+			[14] = 0x02, [15] = 0x54 };
+		int k;
+
+		/* the replies come back as established: only output needs it */
+		for (k = 0; k < 2; k++) {
+			r = plan_rule_new(plan, chain, "sgd1 I out metadata",
+					  "implicit: instance metadata service");
+			if (!r)
+				return -ENOMEM;
+			/* meta nfproto ipv4 ip daddr 169.254.169.254 counter accept
+			 * meta nfproto ipv6 ip6 daddr fd00:ec2::254 counter accept */
+			rc = nlb_match_nfproto(r, k == 0 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+			if (!rc)
+				rc = k == 0 ?
+				     nlb_match_addr(r, ABI_IP4_DADDR_OFF, md4, 4, 32) :
+				     nlb_match_addr(r, ABI_IP6_DADDR_OFF, md6, 16, 128);
+			if (!rc)
+				rc = nlb_counter(r);
+			if (!rc)
+				rc = nlb_verdict(r, NF_ACCEPT, NULL);
+			rc = compile_add_rule(plan, r, rc, "implicit metadata");
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int compile_conntrack(struct sg_plan *plan, enum sg_dir dir)
+{
+	const char *chain = compile_base[dir];
+	struct nftnl_rule *r;
+	int rc;
+
+	r = plan_rule_new(plan, chain, dir == SG_DIR_IN ? "sgd1 S in" : "sgd1 S out",
+			  "stateful: replies to allowed traffic");
+	if (!r)
+		return -ENOMEM;
+	/* ct state established,related counter accept */
+	rc = nlb_match_ct_state(r, ABI_CT_ESTABLISHED | ABI_CT_RELATED);
+	if (!rc)
+		rc = nlb_counter(r);
+	if (!rc)
+		rc = nlb_verdict(r, NF_ACCEPT, NULL);
+	rc = compile_add_rule(plan, r, rc, "ct state established,related");
+	if (rc)
+		return rc;
+	r = plan_rule_new(plan, chain, NULL, "stateful: invalid");
+	if (!r)
+		return -ENOMEM;
+	/* ct state invalid drop */
+	rc = nlb_match_ct_state(r, ABI_CT_INVALID);
+	if (!rc)
+		rc = nlb_verdict(r, NF_DROP, NULL);
+	return compile_add_rule(plan, r, rc, "ct state invalid");
+}
+
+static int compile_failsafe(struct sg_plan *plan, const struct sg_config *cfg)
+{
+	char tag[64], comment[512], what[64];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cfg->n_failsafe; i++) {
+		const struct sg_rule *r = &cfg->failsafe[i];
+		const char *desc = r->description;
+		int idx = r->index > 0 ? r->index : (int)i + 1;
+
+		snprintf(tag, sizeof(tag), "sgd1 F %d", idx);
+		snprintf(comment, sizeof(comment), "failsafe #%d%s%s (%s:%d)", idx,
+			 desc ? ": " : "", desc ? desc : "",
+			 r->pos.file ? r->pos.file : "sgd.yaml", r->pos.line);
+		snprintf(what, sizeof(what), "failsafe rule %d", idx);
+		rc = compile_rule(plan, cfg, "input", r, tag, comment, what);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int compile_jump(struct sg_plan *plan, const struct sg_config *cfg,
+			enum sg_dir dir, int gi, const char *ifname)
+{
+	char target[300], comment[400];
+	struct nftnl_rule *r;
+	int rc = compile_chain_name(cfg, gi, dir, target, sizeof(target));
+
+	if (rc)
+		return rc;
+	snprintf(comment, sizeof(comment), "group %s%s%s", cfg->groups[gi].name,
+		 ifname ? " on " : "", ifname ? ifname : "");
+	r = plan_rule_new(plan, compile_base[dir], NULL, comment);
+	if (!r)
+		return -ENOMEM;
+	/* [iifname|oifname "<if>"] jump in_<group>|out_<group> */
+	rc = 0;
+	if (ifname)
+		rc = nlb_match_ifname(r, dir == SG_DIR_IN ? NFT_META_IIFNAME :
+				      NFT_META_OIFNAME, ifname);
+	if (!rc)
+		rc = nlb_verdict(r, NFT_JUMP, target);
+	return compile_add_rule(plan, r, rc, "jump");
+}
+
+static int compile_tail(struct sg_plan *plan, const struct sg_config *cfg,
+			enum sg_dir dir)
+{
+	bool in = dir == SG_DIR_IN;
+	struct nftnl_rule *r;
+	int rc;
+
+	if (cfg->log_denied) {
+		r = plan_rule_new(plan, compile_base[dir], NULL, "log denied");
+		if (!r)
+			return -ENOMEM;
+		/* limit rate 10/second burst 20 packets log group 100 prefix "sgd-in " */
+		rc = nlb_limit(r, 10, 1, 20);
+		if (!rc)
+			rc = nlb_log(r, ABI_LOG_GROUP, in ? "sgd-in " : "sgd-out ");
+		rc = compile_add_rule(plan, r, rc, "log denied");
+		if (rc)
+			return rc;
+	}
+	r = plan_rule_new(plan, compile_base[dir], in ? "sgd1 D in" : "sgd1 D out",
+			  "default drop");
+	if (!r)
+		return -ENOMEM;
+	/* counter drop */
+	rc = nlb_counter(r);
+	if (!rc)
+		rc = nlb_verdict(r, NF_DROP, NULL);
+	return compile_add_rule(plan, r, rc, "default drop");
+}
+
+static int compile_base_rules(struct sg_plan *plan, const struct sg_config *cfg,
+			      enum sg_dir dir)
+{
+	size_t i, k;
+	int rc = compile_implicit(plan, cfg, dir);
+
+	if (!rc)
+		rc = compile_conntrack(plan, dir);
+	if (!rc && dir == SG_DIR_IN)
+		rc = compile_failsafe(plan, cfg);
+	for (i = 0; !rc && i < cfg->n_attach; i++)
+		rc = compile_jump(plan, cfg, dir, cfg->attach[i].group_idx, NULL);
+	for (i = 0; !rc && i < cfg->n_ifaces; i++)
+		for (k = 0; !rc && k < cfg->ifaces[i].n_groups; k++)
+			rc = compile_jump(plan, cfg, dir,
+					  cfg->ifaces[i].groups[k].group_idx,
+					  cfg->ifaces[i].ifname);
+	return rc ? rc : compile_tail(plan, cfg, dir);
+}
+
+static int compile_check_refs(const struct sg_config *cfg)
+{
+	size_t i, k;
+
+	for (i = 0; i < cfg->n_attach; i++)
+		if (cfg->attach[i].group_idx < 0 ||
+		    (size_t)cfg->attach[i].group_idx >= cfg->n_groups)
+			return -EINVAL;
+	for (i = 0; i < cfg->n_ifaces; i++)
+		for (k = 0; k < cfg->ifaces[i].n_groups; k++)
+			if (cfg->ifaces[i].groups[k].group_idx < 0 ||
+			    (size_t)cfg->ifaces[i].groups[k].group_idx >= cfg->n_groups)
+				return -EINVAL;
+	return 0;
+}
+
+int compile_config(const struct sg_config *cfg, const struct sg_members *m,
+		   struct sg_plan *plan)
+{
+	struct plan_origin origin = { .pos = { 0 } };
+	char name[300];
+	size_t gi;
+	int d, rc;
+
+	plan_init(plan);
+	rc = compile_check_refs(cfg);
+	if (rc)
+		return rc;
+	plan->table = strdup(cfg->table ? cfg->table : "sgd");
+	if (!plan->table)
+		return -ENOMEM;
+	rc = compile_head(plan);
+	if (!rc)
+		rc = compile_sets(plan, cfg, m);
+	/* chain in_<group> / chain out_<group> for every attached group */
+	for (gi = 0; !rc && gi < cfg->n_groups; gi++) {
+		if (!compile_group_attached(cfg, (int)gi))
+			continue;
+		for (d = 0; !rc && d < 2; d++) {
+			struct nftnl_chain *c = nftnl_chain_alloc();
+
+			if (!c) {
+				rc = -ENOMEM;
+				break;
+			}
+			rc = compile_chain_name(cfg, (int)gi, d, name, sizeof(name));
+			nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+			nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, plan->table);
+			nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+			origin.pos = cfg->groups[gi].pos;
+			snprintf(origin.what, sizeof(origin.what), "chain %.80s", name);
+			if (rc)
+				nftnl_chain_free(c);
+			else
+				rc = plan_add(plan, PLAN_CHAIN, c, &origin);
+		}
+	}
+	for (gi = 0; !rc && gi < cfg->n_groups; gi++) {
+		if (!compile_group_attached(cfg, (int)gi))
+			continue;
+		rc = compile_group_rules(plan, cfg, (int)gi, SG_DIR_IN);
+		if (!rc)
+			rc = compile_group_rules(plan, cfg, (int)gi, SG_DIR_OUT);
+	}
+	if (!rc)
+		rc = compile_base_rules(plan, cfg, SG_DIR_IN);
+	if (!rc)
+		rc = compile_base_rules(plan, cfg, SG_DIR_OUT);
+	if (rc)
+		plan_free(plan);
+	return rc;
+}

@@ -1,0 +1,213 @@
+/*
+ * compile_plan.c — the plan container: append, free, print, serialize.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+#include <libnftnl/common.h>
+#include <libnftnl/udata.h>
+#include "plan.h"
+#include "nft_abi.h"
+
+void plan_init(struct sg_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+}
+
+static void plan_msg_free(struct plan_msg *m)
+{
+	switch (m->kind) {
+	case PLAN_TABLE:
+		nftnl_table_free(m->o.table);
+		break;
+	case PLAN_BASECHAIN:
+	case PLAN_CHAIN:
+		nftnl_chain_free(m->o.chain);
+		break;
+	case PLAN_SET:
+	case PLAN_ELEMS:
+		nftnl_set_free(m->o.set);
+		break;
+	case PLAN_RULE:
+		nftnl_rule_free(m->o.rule);
+		break;
+	}
+}
+
+void plan_free(struct sg_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++)
+		plan_msg_free(&plan->v[i]);
+	free(plan->v);
+	free(plan->table);
+	plan_init(plan);
+}
+
+int plan_add(struct sg_plan *plan, enum plan_kind kind, void *obj,
+	     const struct plan_origin *origin)
+{
+	struct plan_msg m = { .kind = kind };
+
+	m.o.table = obj;	/* every member is a pointer */
+	if (plan->n == plan->cap) {
+		size_t cap = plan->cap ? plan->cap * 2 : 64;
+		struct plan_msg *v = realloc(plan->v, cap * sizeof(*v));
+
+		if (!v) {
+			plan_msg_free(&m);
+			return -ENOMEM;
+		}
+		plan->v = v;
+		plan->cap = cap;
+	}
+	if (origin)
+		m.origin = *origin;
+	plan->v[plan->n++] = m;
+	return 0;
+}
+
+/* Cut s to at most max bytes without splitting a UTF-8 sequence. */
+static size_t plan_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+struct nftnl_rule *plan_rule_new(const struct sg_plan *plan, const char *chain,
+				 const char *tag, const char *comment)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_udata_buf *ud;
+	char text[ABI_USERDATA_MAXLEN];
+	size_t room, n;
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, plan->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	if (!tag && !comment)
+		return r;
+	ud = nftnl_udata_buf_alloc(ABI_USERDATA_MAXLEN);
+	if (!ud) {
+		nftnl_rule_free(r);
+		return NULL;
+	}
+	/* the kernel caps udata at 256 bytes: the tag always fits (it is
+	 * short), the comment is shortened to what is left */
+	room = ABI_USERDATA_MAXLEN - 2 - 1 - (tag ? strlen(tag) + 3 : 0);
+	if (comment && room > 1) {
+		n = plan_utf8_cut(comment, room - 1);
+		memcpy(text, comment, n);
+		text[n] = '\0';
+		nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, text);
+	}
+	if (tag)
+		nftnl_udata_put_strz(ud, ABI_UDATA_RULE_SGD_TAG, tag);
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
+			    nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+	return r;
+}
+
+static const char *plan_kind_name(const struct plan_msg *m)
+{
+	static const char *const names[] = {
+		[PLAN_TABLE] = "table", [PLAN_BASECHAIN] = "chain",
+		[PLAN_SET] = "set", [PLAN_ELEMS] = "elements",
+		[PLAN_CHAIN] = "chain", [PLAN_RULE] = "rule",
+	};
+
+	if (m->kind == PLAN_ELEMS && m->del)
+		return "delete elements";
+	return names[m->kind];
+}
+
+int plan_print(FILE *f, const struct sg_plan *plan)
+{
+	size_t cap = 1 << 16, i;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < plan->n; i++) {
+		const struct plan_msg *m = &plan->v[i];
+
+		switch (m->kind) {
+		case PLAN_TABLE:
+			nftnl_table_snprintf(buf, cap, m->o.table, NFTNL_OUTPUT_DEFAULT, 0);
+			break;
+		case PLAN_BASECHAIN:
+		case PLAN_CHAIN:
+			nftnl_chain_snprintf(buf, cap, m->o.chain, NFTNL_OUTPUT_DEFAULT, 0);
+			break;
+		case PLAN_SET:
+		case PLAN_ELEMS:
+			nftnl_set_snprintf(buf, cap, m->o.set, NFTNL_OUTPUT_DEFAULT, 0);
+			break;
+		case PLAN_RULE:
+			nftnl_rule_snprintf(buf, cap, m->o.rule, NFTNL_OUTPUT_DEFAULT, 0);
+			break;
+		}
+		fprintf(f, "# %s: %s\n%s\n", plan_kind_name(m), m->origin.what, buf);
+	}
+	free(buf);
+	return ferror(f) ? -EIO : 0;
+}
+
+int plan_msg_build(const struct sg_plan *plan, size_t i, char *buf, size_t len,
+		   uint32_t seq)
+{
+	const struct plan_msg *m = &plan->v[i];
+	struct nlmsghdr *nlh;
+	uint16_t flags = NLM_F_ACK;
+
+	/* the largest message (PLAN_ELEMS_PER_MSG ipv6 elements, or a rule)
+	 * stays under 32 KiB; callers give at least that */
+	if (len < 32768)
+		return -ENOSPC;
+	switch (m->kind) {
+	case PLAN_TABLE:
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWTABLE, NFPROTO_INET,
+					    flags | NLM_F_CREATE, seq);
+		nftnl_table_nlmsg_build_payload(nlh, m->o.table);
+		break;
+	case PLAN_BASECHAIN:
+	case PLAN_CHAIN:
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_INET,
+					    flags | NLM_F_CREATE, seq);
+		nftnl_chain_nlmsg_build_payload(nlh, m->o.chain);
+		break;
+	case PLAN_SET:
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET,
+					    flags | NLM_F_CREATE, seq);
+		nftnl_set_nlmsg_build_payload(nlh, m->o.set);
+		break;
+	case PLAN_ELEMS:
+		nlh = nftnl_nlmsg_build_hdr(buf, m->del ? NFT_MSG_DELSETELEM :
+					    NFT_MSG_NEWSETELEM, NFPROTO_INET,
+					    m->del ? flags : flags | NLM_F_CREATE, seq);
+		nftnl_set_elems_nlmsg_build_payload(nlh, m->o.set);
+		break;
+	case PLAN_RULE:
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
+					    flags | NLM_F_CREATE | NLM_F_APPEND, seq);
+		nftnl_rule_nlmsg_build_payload(nlh, m->o.rule);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return (int)nlh->nlmsg_len;
+}

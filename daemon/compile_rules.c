@@ -1,0 +1,203 @@
+/*
+ * compile_rules.c — one security-group rule into nftables rules.
+ *
+ * A rule with n peers becomes one nft rule per peer (and, for a group
+ * peer, one per address family, each looking up that family's set).  Every
+ * nft rule is: family, peer address, protocol, ports or icmp type/code,
+ * counter, accept.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include "plan.h"
+#include "nlbuild.h"
+#include "nft_abi.h"
+
+/* The protocol half of a rule (everything after the peer match). */
+static int compile_proto(struct nftnl_rule *r, const struct sg_rule *rule)
+{
+	int rc;
+
+	if (rule->proto == SG_PROTO_ALL)
+		return 0;		/* the family/peer match is all */
+	if (rule->proto < 0 || rule->proto > 255)
+		return -EINVAL;
+	/* meta l4proto <proto> */
+	rc = nlb_match_l4proto(r, (uint8_t)rule->proto);
+	if (rc)
+		return rc;
+	switch (rule->proto) {
+	case SG_PROTO_TCP:
+	case SG_PROTO_UDP:
+		if (rule->port_lo < 0 || rule->port_hi > 65535 ||
+		    rule->port_lo > rule->port_hi)
+			return -EINVAL;
+		if (rule->port_lo == 0 && rule->port_hi == 65535)
+			return 0;	/* ports: all */
+		/* th dport <lo>[-<hi>] */
+		return nlb_match_port(r, ABI_TH_DPORT_OFF, rule->port_lo,
+				      rule->port_hi);
+	case SG_PROTO_ICMP:
+	case SG_PROTO_ICMPV6:
+		if (rule->icmp_type > 255 || rule->icmp_code > 255 ||
+		    (rule->icmp_type < 0 && rule->icmp_code >= 0))
+			return -EINVAL;
+		if (rule->icmp_type >= 0) {
+			/* icmp|icmpv6 type <type> */
+			rc = nlb_match_byte(r, ABI_ICMP_TYPE_OFF, rule->icmp_type,
+					    rule->icmp_type);
+			if (rc)
+				return rc;
+		}
+		if (rule->icmp_code >= 0)
+			/* icmp|icmpv6 code <code> */
+			return nlb_match_byte(r, ABI_ICMP_CODE_OFF, rule->icmp_code,
+					      rule->icmp_code);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* An icmp rule only ever matches IPv4 and icmpv6 only IPv6. */
+static bool compile_family_fits(const struct sg_rule *rule, int af)
+{
+	if (rule->proto == SG_PROTO_ICMP)
+		return af == AF_INET;
+	if (rule->proto == SG_PROTO_ICMPV6)
+		return af == AF_INET6;
+	return true;
+}
+
+/* The peer half: family and address (CIDR) or set lookup (group). */
+static int compile_peer(struct nftnl_rule *r, const struct sg_config *cfg,
+			const struct sg_rule *rule, const struct sg_peer *peer,
+			int af)
+{
+	bool v4 = af == AF_INET;
+	size_t len = v4 ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN;
+	uint32_t off;
+	char set[300];
+	int rc;
+
+	if (rule->dir == SG_DIR_IN)
+		off = v4 ? ABI_IP4_SADDR_OFF : ABI_IP6_SADDR_OFF;
+	else
+		off = v4 ? ABI_IP4_DADDR_OFF : ABI_IP6_DADDR_OFF;
+	/* meta nfproto ipv4|ipv6 */
+	rc = nlb_match_nfproto(r, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	if (rc)
+		return rc;
+	if (peer->kind == SG_PEER_GROUP) {
+		rc = compile_set_name(cfg, peer->group_idx, af, set, sizeof(set));
+		if (rc)
+			return rc;
+		/* ip|ip6 saddr|daddr @peer_<group>_v4|v6 */
+		return nlb_match_addr_set(r, off, len, set);
+	}
+	if (peer->cidr.prefix == 0)
+		return 0;	/* 0.0.0.0/0 or ::/0: the family is all */
+	/* ip|ip6 saddr|daddr <addr>/<prefix> */
+	return nlb_match_addr(r, off, peer->cidr.addr.bytes, len, peer->cidr.prefix);
+}
+
+static int compile_one(struct sg_plan *plan, const struct sg_config *cfg,
+		       const char *chain, const struct sg_rule *rule,
+		       const struct sg_peer *peer, int af, const char *tag,
+		       const char *comment, const char *what)
+{
+	struct plan_origin origin = { .pos = rule->pos };
+	struct nftnl_rule *r = plan_rule_new(plan, chain, tag, comment);
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	snprintf(origin.what, sizeof(origin.what), "%s", what);
+	rc = compile_peer(r, cfg, rule, peer, af);
+	if (!rc)
+		rc = compile_proto(r, rule);
+	/* counter accept */
+	if (!rc)
+		rc = nlb_counter(r);
+	if (!rc)
+		rc = nlb_verdict(r, NF_ACCEPT, NULL);
+	if (rc) {
+		nftnl_rule_free(r);
+		return rc;
+	}
+	return plan_add(plan, PLAN_RULE, r, &origin);
+}
+
+int compile_rule(struct sg_plan *plan, const struct sg_config *cfg,
+		 const char *chain, const struct sg_rule *rule,
+		 const char *tag, const char *comment, const char *what)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < rule->n_peers; i++) {
+		const struct sg_peer *p = &rule->peers[i];
+
+		if (p->kind == SG_PEER_CIDR) {
+			if (p->cidr.family != AF_INET && p->cidr.family != AF_INET6)
+				return -EINVAL;
+			if (!compile_family_fits(rule, p->cidr.family))
+				return -EINVAL;	/* validation rejects this */
+			rc = compile_one(plan, cfg, chain, rule, p, p->cidr.family,
+					 tag, comment, what);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (p->group_idx < 0 || (size_t)p->group_idx >= cfg->n_groups)
+			return -EINVAL;
+		for (k = 0; k < 2; k++) {
+			if (!compile_family_fits(rule, families[k]))
+				continue;
+			rc = compile_one(plan, cfg, chain, rule, p, families[k],
+					 tag, comment, what);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int compile_group_rules(struct sg_plan *plan, const struct sg_config *cfg,
+			int gi, enum sg_dir dir)
+{
+	const struct sg_group *g = &cfg->groups[gi];
+	const struct sg_rule *rules = dir == SG_DIR_IN ? g->ingress : g->egress;
+	size_t n = dir == SG_DIR_IN ? g->n_ingress : g->n_egress, i;
+	const char *d = dir == SG_DIR_IN ? "in" : "out";
+	char chain[300], tag[320], comment[1024], what[96];
+	int rc = compile_chain_name(cfg, gi, dir, chain, sizeof(chain));
+
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		const struct sg_rule *r = &rules[i];
+		const char *desc = r->description;
+
+		if (!desc && r->implicit_default)
+			desc = "AWS default egress";
+		snprintf(tag, sizeof(tag), "sgd1 R %s %d %s", d, r->index, g->name);
+		if (r->pos.file)
+			snprintf(comment, sizeof(comment), "%s %s #%d%s%s (%s:%d)",
+				 g->name, d, r->index, desc ? ": " : "",
+				 desc ? desc : "", r->pos.file, r->pos.line);
+		else
+			snprintf(comment, sizeof(comment), "%s %s #%d%s%s", g->name,
+				 d, r->index, desc ? ": " : "", desc ? desc : "");
+		snprintf(what, sizeof(what), "%s rule %d",
+			 dir == SG_DIR_IN ? "ingress" : "egress", r->index);
+		rc = compile_rule(plan, cfg, chain, r, tag, comment, what);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

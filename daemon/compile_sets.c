@@ -1,0 +1,288 @@
+/*
+ * compile_sets.c — peer groups as named interval sets.
+ *
+ * Every group that a compiled rule names as a peer gets two sets,
+ * peer_<group>_v4 (ipv4_addr) and peer_<group>_v6 (ipv6_addr), both with
+ * flag interval so members may be CIDRs.  The kernel refuses overlapping
+ * intervals; prefixes are nested or disjoint, so only the top-level
+ * members (not inside another member) go in.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include "plan.h"
+#include "nft_abi.h"
+
+int compile_set_name(const struct sg_config *cfg, int gi, int af, char *buf,
+		     size_t len)
+{
+	int n = snprintf(buf, len, "peer_%s_%s", cfg->groups[gi].name,
+			 af == AF_INET ? "v4" : "v6");
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int compile_chain_name(const struct sg_config *cfg, int gi, enum sg_dir dir,
+		       char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s_%s", dir == SG_DIR_IN ? "in" : "out",
+			 cfg->groups[gi].name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+bool compile_group_attached(const struct sg_config *cfg, int gi)
+{
+	size_t i, k;
+
+	for (i = 0; i < cfg->n_attach; i++)
+		if (cfg->attach[i].group_idx == gi)
+			return true;
+	for (i = 0; i < cfg->n_ifaces; i++)
+		for (k = 0; k < cfg->ifaces[i].n_groups; k++)
+			if (cfg->ifaces[i].groups[k].group_idx == gi)
+				return true;
+	return false;
+}
+
+static bool compile_rules_reference(const struct sg_rule *v, size_t n, int gi)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < v[i].n_peers; k++)
+			if (v[i].peers[k].kind == SG_PEER_GROUP &&
+			    v[i].peers[k].group_idx == gi)
+				return true;
+	return false;
+}
+
+bool compile_group_referenced(const struct sg_config *cfg, int gi)
+{
+	size_t i;
+
+	if (compile_rules_reference(cfg->failsafe, cfg->n_failsafe, gi))
+		return true;
+	for (i = 0; i < cfg->n_groups; i++) {
+		const struct sg_group *g = &cfg->groups[i];
+
+		if (!compile_group_attached(cfg, (int)i))
+			continue;
+		if (compile_rules_reference(g->ingress, g->n_ingress, gi) ||
+		    compile_rules_reference(g->egress, g->n_egress, gi))
+			return true;
+	}
+	return false;
+}
+
+static int compile_cidr_cmp(const void *pa, const void *pb)
+{
+	const struct sg_cidr *a = pa, *b = pb;
+	int c = memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
+
+	if (c)
+		return c;
+	return (int)a->prefix - (int)b->prefix;	/* the container first */
+}
+
+static bool compile_cidr_inside(const struct sg_cidr *outer,
+				const struct sg_cidr *inner)
+{
+	unsigned bits = outer->prefix, i;
+
+	if (inner->prefix < outer->prefix)
+		return false;
+	for (i = 0; i < bits / 8; i++)
+		if (outer->addr.bytes[i] != inner->addr.bytes[i])
+			return false;
+	if (bits % 8) {
+		uint8_t mask = (uint8_t)(0xff00 >> (bits % 8));
+
+		if ((outer->addr.bytes[i] & mask) != (inner->addr.bytes[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+int compile_toplevel(const struct sg_cidr *v, size_t n, int af,
+		     struct sg_cidr **out, size_t *n_out)
+{
+	struct sg_cidr *t = malloc((n ? n : 1) * sizeof(*t));
+	size_t i, k = 0, m = 0;
+
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (v[i].family == af) {
+			t[m] = v[i];
+			/* union padding must not disturb the ordering */
+			if (af == AF_INET)
+				memset(t[m].addr.bytes + 4, 0, 12);
+			m++;
+		}
+	qsort(t, m, sizeof(*t), compile_cidr_cmp);
+	/* sorted by address then prefix, so a member's container (if any)
+	 * is the last block kept */
+	for (i = 0; i < m; i++)
+		if (k == 0 || !compile_cidr_inside(&t[k - 1], &t[i]))
+			t[k++] = t[i];
+	*out = t;
+	*n_out = k;
+	return 0;
+}
+
+/* end = first address after the block; false when the block reaches the
+ * top of the address space (then there is no end element). */
+static bool compile_block_end(const struct sg_cidr *c, size_t len, uint8_t *end)
+{
+	int byte;
+	unsigned carry;
+
+	memcpy(end, c->addr.bytes, len);
+	if (c->prefix == 0)
+		return false;
+	byte = (c->prefix - 1) / 8;
+	carry = 1u << (7 - (c->prefix - 1) % 8);
+	for (; byte >= 0 && carry; byte--) {
+		unsigned v = end[byte] + carry;
+
+		end[byte] = (uint8_t)v;
+		carry = v >> 8;
+	}
+	return carry == 0;
+}
+
+static struct nftnl_set *compile_elems_new(const char *table, const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	return s;
+}
+
+static int compile_elem_add(struct nftnl_set *s, const uint8_t *key, size_t len,
+			    bool end)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len);
+	if (end)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+int compile_set_elems(struct sg_plan *plan, const char *table,
+		      const char *name, int af, const struct sg_cidr *v,
+		      size_t n, bool del, const struct plan_origin *origin)
+{
+	size_t len = af == AF_INET ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN;
+	struct nftnl_set *s = NULL;
+	size_t i, in_msg = 0;
+	uint8_t end[16];
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		bool has_end = compile_block_end(&v[i], len, end);
+
+		/* split so that no message's element nest nears 64 KiB */
+		if (s && in_msg + 2 > PLAN_ELEMS_PER_MSG) {
+			rc = plan_add(plan, PLAN_ELEMS, s, origin);
+			if (rc)
+				return rc;
+			plan->v[plan->n - 1].del = del;
+			s = NULL;
+		}
+		if (!s) {
+			s = compile_elems_new(table, name);
+			if (!s)
+				return -ENOMEM;
+			in_msg = 0;
+		}
+		/* { <addr>/<prefix> }: start, and exclusive end */
+		rc = compile_elem_add(s, v[i].addr.bytes, len, false);
+		if (!rc && has_end)
+			rc = compile_elem_add(s, end, len, true);
+		if (rc) {
+			nftnl_set_free(s);
+			return rc;
+		}
+		in_msg += 2;
+	}
+	if (!s)
+		return 0;
+	rc = plan_add(plan, PLAN_ELEMS, s, origin);
+	if (!rc)
+		plan->v[plan->n - 1].del = del;
+	return rc;
+}
+
+static int compile_set(struct sg_plan *plan, const struct sg_config *cfg,
+		       int gi, int af, const struct sg_cidr_list *members)
+{
+	struct plan_origin origin = { .pos = cfg->groups[gi].pos };
+	struct sg_cidr *top = NULL;
+	size_t n_top = 0;
+	char name[300];
+	struct nftnl_set *s;
+	int rc = compile_set_name(cfg, gi, af, name, sizeof(name));
+
+	if (rc)
+		return rc;
+	snprintf(origin.what, sizeof(origin.what), "set %.80s", name);
+	s = compile_elems_new(plan->table, name);
+	if (!s)
+		return -ENOMEM;
+	/* set peer_<group>_v4 { type ipv4_addr; flags interval; } */
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+			  af == AF_INET ? ABI_TYPE_IPADDR : ABI_TYPE_IP6ADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN,
+			  af == AF_INET ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN);
+	/* the kernel wants an id, unique in the batch, on every new set */
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)(gi * 2 + (af == AF_INET6) + 1));
+	rc = plan_add(plan, PLAN_SET, s, &origin);
+	if (rc)
+		return rc;
+	if (!members)
+		return 0;
+	rc = compile_toplevel(members->v, members->n, af, &top, &n_top);
+	if (rc)
+		return rc;
+	rc = compile_set_elems(plan, plan->table, name, af, top, n_top, false,
+			       &origin);
+	free(top);
+	return rc;
+}
+
+int compile_sets(struct sg_plan *plan, const struct sg_config *cfg,
+		 const struct sg_members *m)
+{
+	size_t gi;
+	int rc;
+
+	for (gi = 0; gi < cfg->n_groups; gi++) {
+		const struct sg_cidr_list *l = NULL;
+
+		if (!compile_group_referenced(cfg, (int)gi))
+			continue;
+		if (m && gi < m->n_groups)
+			l = &m->by_group[gi];
+		rc = compile_set(plan, cfg, (int)gi, AF_INET, l);
+		if (!rc)
+			rc = compile_set(plan, cfg, (int)gi, AF_INET6, l);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

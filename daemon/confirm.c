@@ -1,0 +1,417 @@
+/*
+ * confirm.c — `apply --confirm SECONDS` and `confirm`: commit a new
+ * configuration on probation and roll back to the previous one when the
+ * deadline passes unconfirmed.
+ *
+ * Everything needed to roll back is on disk before the new rules reach
+ * the kernel: STATE/previous/ (the files of the configuration that was
+ * running) and STATE/confirm (the wall-clock deadline and the new
+ * configuration's hash).  So the rollback also happens when the sgctl
+ * that asked is gone (it is a timer of the daemon, not of the client),
+ * and across a daemon restart or crash: at start an expired deadline
+ * rolls back at once, a running one is re-armed.
+ *
+ * After a rollback STATE/rejected holds the rejected configuration's
+ * hash: while CONFDIR still holds exactly those files, a restart runs
+ * the previous configuration (STATE/running/) and a reload refuses
+ * (unless --force), and status says so.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "out.h"
+#include "render_fmt.h"
+#include "sgd.h"
+
+#define SGD_CONFIRM_MAX	86400
+#define SGD_ROLLBACK_RETRY_MS	10000
+
+/* Times are wall-clock milliseconds: the deadline must mean the same
+ * after a restart, and rolling back early by a fraction of a second would
+ * be a broken promise. */
+struct confirm_file {
+	long long when_ms;	/* deadline, or time of the rollback */
+	char hash[17];
+};
+
+static long long realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Arm for the absolute wall-clock time when_ms (0 disarms). */
+static int confirm_arm(struct sgd *d, long long when_ms)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = when_ms / 1000;
+	its.it_value.tv_nsec = (when_ms % 1000) * 1000000;
+	if (timerfd_settime(d->confirm_timer.fd, when_ms ? TFD_TIMER_ABSTIME : 0,
+			    &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static void confirm_set_deadline(struct sgd *d, long long when_ms)
+{
+	d->confirm_deadline_ms = when_ms;
+	d->confirm_deadline = (time_t)((when_ms + 999) / 1000);
+}
+
+static int confirm_read(struct sgd *d, const char *name, struct confirm_file *cf)
+{
+	char *text = NULL;
+	int r;
+
+	r = state_read_file(d->opt.state_dir, name, &text, NULL);
+	if (r < 0)
+		return r;
+	memset(cf, 0, sizeof(*cf));
+	if (sscanf(text, "time_ms %lld hash %16s", &cf->when_ms, cf->hash) != 2 ||
+	    strlen(cf->hash) != 16) {
+		sgd_log(d, "%s/%s: unreadable ('%.60s'); expected 'time_ms "
+			"UNIXTIME_MS hash HEX16'", d->opt.state_dir, name, text);
+		free(text);
+		return -EBADMSG;
+	}
+	free(text);
+	return 0;
+}
+
+static int confirm_write(struct sgd *d, const char *name, long long when,
+			 const char *hash)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "time_ms %lld\nhash %s\n", when, hash);
+	return state_write_file(d->opt.state_dir, name, text, strlen(text));
+}
+
+static void set_notice(struct sgd *d, char *msg)
+{
+	free(d->notice);
+	d->notice = msg;
+	if (msg)
+		sgd_log(d, "%s", msg);
+}
+
+static void confirm_clear(struct sgd *d)
+{
+	char path[4096];
+
+	unlink(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
+	(void)snapshot_remove(snapshot_path(d, SGD_STATE_PREVIOUS, path,
+					    sizeof(path)));
+	(void)state_fsync_dir(d->opt.state_dir);
+	confirm_set_deadline(d, 0);
+	(void)confirm_arm(d, 0);
+}
+
+/* Commit the files in STATE/<name>/ (a snapshot) as the running config. */
+static int commit_snapshot(struct sgd *d, const char *name)
+{
+	struct sgd_loaded l = { 0 };
+	struct sg_diags dg;
+	char path[4096];
+	int r;
+
+	snapshot_path(d, name, path, sizeof(path));
+	diags_init(&dg);
+	r = reload_load(d, path, &l, &dg);
+	if (r == 0)
+		r = reload_commit(d, &l, &dg);
+	if (r < 0) {
+		sgd_log_diags(d, path, &dg);
+		sgd_log(d, "cannot commit the configuration kept in %s: %s",
+			path, strerror(-r));
+	}
+	reload_loaded_free(&l);
+	diags_free(&dg);
+	if (r == 0) {
+		d->last_reload = time(NULL);
+		d->last_reload_ok = true;
+		free(d->last_reload_error);
+		d->last_reload_error = NULL;
+	}
+	return r;
+}
+
+/* rejected_hash: the configuration being rolled back. */
+static int rollback_to_previous(struct sgd *d, const char *rejected_hash)
+{
+	char when[64], *msg = NULL;
+	int r;
+
+	r = commit_snapshot(d, SGD_STATE_PREVIOUS);
+	if (r < 0)
+		return r;
+	r = confirm_write(d, SGD_STATE_REJECTED, realtime_ms(), rejected_hash);
+	if (r < 0)
+		sgd_log(d, "could not write the rejected-config marker: %s",
+			strerror(-r));
+	confirm_clear(d);
+	fmt_time(time(NULL), when, sizeof(when));
+	if (asprintf(&msg, "apply --confirm was not confirmed in time: rolled "
+		     "back to the previous configuration at %s; %s still holds "
+		     "the rejected configuration, which sgd will not apply "
+		     "again until it changes (or 'reload --force')", when,
+		     d->opt.confdir) < 0)
+		msg = NULL;
+	set_notice(d, msg);
+	notify_send(d, "STATUS=rolled back: apply --confirm not confirmed");
+	return 0;
+}
+
+int confirm_rollback(struct sgd *d)
+{
+	struct confirm_file cf;
+	int r;
+
+	r = confirm_read(d, SGD_STATE_CONFIRM, &cf);
+	if (r < 0)
+		memcpy(cf.hash, d->cfg_hash, sizeof(cf.hash));
+	r = rollback_to_previous(d, cf.hash);
+	if (r < 0) {
+		/* Keep the deadline pending and try again: the rules under
+		 * probation are still the ones in force. */
+		sgd_log(d, "rollback failed, retrying in %d s",
+			SGD_ROLLBACK_RETRY_MS / 1000);
+		(void)confirm_arm(d, realtime_ms() + SGD_ROLLBACK_RETRY_MS);
+	}
+	return r;
+}
+
+static void confirm_on_timer(struct sgd *d, struct sgd_watch *w, uint32_t ev)
+{
+	uint64_t ticks;
+	ssize_t n = read(w->fd, &ticks, sizeof(ticks));
+
+	(void)n;	/* EAGAIN after a re-arm is harmless */
+	if (!d->confirm_deadline_ms || realtime_ms() < d->confirm_deadline_ms)
+		return;
+	sgd_log(d, "apply --confirm deadline passed without confirm: rolling "
+		"back");
+	(void)confirm_rollback(d);
+}
+
+int confirm_timer_init(struct sgd *d)
+{
+	d->confirm_timer.fd = timerfd_create(CLOCK_REALTIME,
+					     TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->confirm_timer.fd < 0)
+		return -errno;
+	d->confirm_timer.fn = confirm_on_timer;
+	return loop_add(d, &d->confirm_timer, EPOLLIN);
+}
+
+bool confirm_is_rejected(struct sgd *d, char *msg, size_t len)
+{
+	struct confirm_file cf;
+	char hash[17], when[64];
+
+	if (confirm_read(d, SGD_STATE_REJECTED, &cf) < 0)
+		return false;
+	if (snapshot_hash(d->opt.confdir, hash) < 0 || strcmp(hash, cf.hash) != 0)
+		return false;
+	snprintf(msg, len, "%s still holds the configuration that was rolled "
+		 "back at %s (apply --confirm was not confirmed); change it, "
+		 "try it again with 'apply --confirm', or use --force",
+		 d->opt.confdir, fmt_time((time_t)(cf.when_ms / 1000), when, sizeof(when)));
+	return true;
+}
+
+int confirm_startup(struct sgd *d, bool *handled)
+{
+	struct confirm_file cf;
+	char path[4096], msg[1024], *notice = NULL;
+	struct stat st;
+	int r;
+
+	*handled = false;
+	r = confirm_read(d, SGD_STATE_CONFIRM, &cf);
+	if (r == 0) {
+		if (stat(snapshot_path(d, SGD_STATE_PREVIOUS, path, sizeof(path)),
+			 &st) < 0) {
+			sgd_log(d, "a pending apply --confirm has no copy of the "
+				"previous configuration in %s; it cannot be "
+				"rolled back, loading %s", path, d->opt.confdir);
+			confirm_clear(d);
+			return 0;
+		}
+		if (cf.when_ms <= realtime_ms()) {
+			sgd_log(d, "the apply --confirm deadline passed while sgd "
+				"was not running: rolling back");
+			r = rollback_to_previous(d, cf.hash);
+			*handled = r == 0;
+			return r;
+		}
+		/* Still on probation: run the configuration under trial
+		 * again and keep the deadline. */
+		r = commit_snapshot(d, SGD_STATE_RUNNING);
+		if (r < 0) {
+			sgd_log(d, "cannot restore the configuration under "
+				"probation: rolling back now");
+			r = rollback_to_previous(d, cf.hash);
+			*handled = r == 0;
+			return r;
+		}
+		confirm_set_deadline(d, cf.when_ms);
+		r = confirm_arm(d, cf.when_ms);
+		sgd_log(d, "apply --confirm pending: rolls back in %lld ms unless "
+			"confirmed", cf.when_ms - realtime_ms());
+		*handled = true;
+		return r;
+	}
+	if (r != -ENOENT) {
+		sgd_log(d, "ignoring the unreadable pending-confirm file (kept "
+			"as %s/%s.bad)", d->opt.state_dir, SGD_STATE_CONFIRM);
+		snprintf(msg, sizeof(msg), "%s/%s.bad", d->opt.state_dir,
+			 SGD_STATE_CONFIRM);
+		rename(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)), msg);
+	}
+	if (!confirm_is_rejected(d, msg, sizeof(msg))) {
+		/* CONFDIR changed since the rollback: the marker is done. */
+		unlink(snapshot_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
+		return 0;
+	}
+	r = commit_snapshot(d, SGD_STATE_RUNNING);
+	if (r < 0) {
+		sgd_log(d, "%s; and the previous configuration cannot be "
+			"restored: not starting", msg);
+		return r;
+	}
+	if (asprintf(&notice, "%s; running the previous configuration (kept "
+		     "in %s/%s)", msg, d->opt.state_dir, SGD_STATE_RUNNING) < 0)
+		notice = NULL;
+	set_notice(d, notice);
+	*handled = true;
+	return 0;
+}
+
+void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp *r)
+{
+	bool json = req->flags & PROTO_F_JSON;
+	struct sgd_loaded l = { 0 };
+	struct sg_diags dg;
+	char running[4096], previous[4096], when[64];
+	long long deadline;
+	int rc;
+
+	if (req->argc || req->confirm_secs == 0 ||
+	    req->confirm_secs > SGD_CONFIRM_MAX) {
+		dispatch_fail(r, json, 2, "usage: apply --confirm SECONDS "
+			      "(1..%d)", SGD_CONFIRM_MAX);
+		return;
+	}
+	if (d->confirm_deadline) {
+		dispatch_fail(r, json, 1, "an apply --confirm is already pending "
+			      "(%lld s left): run 'sgctl confirm' or wait for "
+			      "the rollback",
+			      (long long)(d->confirm_deadline - time(NULL)));
+		return;
+	}
+	snapshot_path(d, SGD_STATE_RUNNING, running, sizeof(running));
+	snapshot_path(d, SGD_STATE_PREVIOUS, previous, sizeof(previous));
+	diags_init(&dg);
+	rc = reload_load(d, d->opt.confdir, &l, &dg);
+	if (rc < 0) {
+		if (dg.n)
+			dispatch_diags(r, json, 1, &dg);
+		else
+			dispatch_fail(r, json, 1, "%s: %s", d->opt.confdir,
+				      strerror(-rc));
+		goto out;
+	}
+	/* The way back is on disk before the new rules are in the kernel. */
+	(void)snapshot_remove(previous);
+	rc = snapshot_replace(running, previous);
+	deadline = realtime_ms() + (long long)req->confirm_secs * 1000;
+	if (rc == 0)
+		rc = confirm_write(d, SGD_STATE_CONFIRM, deadline, l.hash);
+	if (rc < 0) {
+		dispatch_fail(r, json, 1, "cannot keep the previous configuration "
+			      "under %s: %s; nothing changed", d->opt.state_dir,
+			      strerror(-rc));
+		(void)snapshot_replace(previous, running);
+		goto out;
+	}
+	rc = reload_commit(d, &l, &dg);
+	if (rc < 0) {
+		char path[4096];
+
+		unlink(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
+		(void)snapshot_replace(previous, running);
+		if (dg.n)
+			dispatch_diags(r, json, 1, &dg);
+		else
+			dispatch_fail(r, json, 1, "commit failed: %s",
+				      strerror(-rc));
+		goto out;
+	}
+	confirm_set_deadline(d, deadline);
+	rc = confirm_arm(d, deadline);
+	if (rc < 0)
+		sgd_log(d, "cannot arm the confirm timer: %s", strerror(-rc));
+	d->last_reload = time(NULL);
+	d->last_reload_ok = true;
+	free(d->last_reload_error);
+	d->last_reload_error = NULL;
+	set_notice(d, NULL);
+	fmt_time((time_t)(deadline / 1000), when, sizeof(when));
+	sgd_log(d, "apply --confirm: new configuration committed; rolls back "
+		"at %s unless confirmed", when);
+	notify_send(d, "STATUS=apply --confirm pending until %s", when);
+	if (json) {
+		struct out_buf b;
+		struct json_w j;
+		char *text = NULL;
+
+		out_init(&b);
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kbool(&j, "ok", true);
+		json_kstr(&j, "rollback_at", when);
+		json_kint(&j, "seconds", (long long)req->confirm_secs);
+		json_obj_end(&j);
+		out_putc(&b, '\n');
+		if (out_finish(&b, &text) == 0) {
+			r->out = text;
+			r->out_len = strlen(text);
+		}
+		r->exit_code = 0;
+	} else {
+		dispatch_ok(r, false, "applied; rolls back to the previous "
+			    "configuration at %s (in %u s) unless you run "
+			    "'sgctl confirm'", when, req->confirm_secs);
+	}
+out:
+	reload_loaded_free(&l);
+	diags_free(&dg);
+}
+
+void confirm_confirm(struct sgd *d, bool json, struct proto_resp *r)
+{
+	char path[4096];
+
+	if (!d->confirm_deadline) {
+		dispatch_fail(r, json, 1, "nothing to confirm: no apply --confirm "
+			      "is pending");
+		return;
+	}
+	confirm_clear(d);
+	unlink(snapshot_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
+	sgd_log(d, "apply --confirm confirmed");
+	notify_send(d, "STATUS=configuration confirmed");
+	dispatch_ok(r, json, "confirmed: the new configuration stays");
+}

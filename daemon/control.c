@@ -1,0 +1,517 @@
+/*
+ * control.c — the control socket server.
+ *
+ * Every client is non-blocking and has one deadline for the whole
+ * exchange (accept to last reply byte), so a client that connects and
+ * sends nothing, or never reads its answer, is dropped after
+ * SGD_CLIENT_DEADLINE_MS without delaying anyone else.  Requests larger
+ * than PROTO_MAX_REQUEST are refused from the frame header, before their
+ * bytes are buffered.  Who may change things is decided by SO_PEERCRED.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sgd.h"
+
+static int mkdir_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Is another process answering on path?  1 yes (*pid set), 0 no (stale
+ * or absent), -errno when the path is something else. */
+static int control_probe(const char *path, pid_t *pid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (r == 0) {
+		*pid = 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+			*pid = cr.pid;
+		close(fd);
+		return 1;
+	}
+	r = errno;
+	close(fd);
+	if (r == ECONNREFUSED)
+		return 0;
+	/* EAGAIN: a full backlog still means someone is listening. */
+	if (r == EAGAIN) {
+		*pid = 0;
+		return 1;
+	}
+	return -r;
+}
+
+static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev);
+static void control_on_timer(struct sgd *d, struct sgd_watch *w, uint32_t ev);
+
+int control_open(struct sgd *d)
+{
+	const char *path = d->opt.sock_path;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	pid_t pid = 0;
+	mode_t old;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		sgd_log(d, "%s: socket path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	r = mkdir_parent(path);
+	if (r < 0) {
+		sgd_log(d, "%s: cannot create its directory: %s", path, strerror(-r));
+		return r;
+	}
+	r = control_probe(path, &pid);
+	if (r == 1) {
+		if (pid)
+			sgd_log(d, "another sgd (pid %ld) is already serving %s; "
+				"refusing to start", (long)pid, path);
+		else
+			sgd_log(d, "another sgd is already serving %s; refusing "
+				"to start", path);
+		return -EADDRINUSE;
+	}
+	if (r == -EEXIST) {
+		sgd_log(d, "%s exists and is not a socket; refusing to replace it",
+			path);
+		return r;
+	}
+	if (r < 0) {
+		sgd_log(d, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	/* Nobody answers: a stale socket from a previous run. */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		r = -errno;
+		sgd_log(d, "cannot remove stale socket %s: %s", path, strerror(-r));
+		return r;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Created 0660 from the start: no window with a wider mode. */
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0) {
+		r = -errno;
+		close(fd);
+		if (r == -EADDRINUSE)
+			sgd_log(d, "%s: another sgd started at the same time; "
+				"refusing to start", path);
+		else
+			sgd_log(d, "bind %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (chmod(path, 0660) < 0 || listen(fd, 512) < 0 || stat(path, &st) < 0) {
+		r = -errno;
+		sgd_log(d, "%s: %s", path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	d->sock_dev = st.st_dev;
+	d->sock_ino = st.st_ino;
+	d->listen.fd = fd;
+	d->listen.fn = control_on_accept;
+	r = loop_add(d, &d->listen, EPOLLIN);
+	if (r < 0)
+		return r;
+	d->client_timer.fd = timerfd_create(CLOCK_MONOTONIC,
+					    TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->client_timer.fd < 0)
+		return -errno;
+	d->client_timer.fn = control_on_timer;
+	return loop_add(d, &d->client_timer, EPOLLIN);
+}
+
+int control_apply_group(struct sgd *d)
+{
+	const char *name = d->cfg ? d->cfg->control_group : NULL;
+	struct group *g;
+
+	d->have_control_gid = false;
+	if (!name)
+		return 0;
+	g = getgrnam(name);
+	if (!g) {
+		sgd_log(d, "control_group %s: no such group; only root may "
+			"change the firewall", name);
+		return -ENOENT;
+	}
+	d->control_gid = g->gr_gid;
+	d->have_control_gid = true;
+	if (d->listen.fd >= 0 && chown(d->opt.sock_path, (uid_t)-1, g->gr_gid) < 0) {
+		int r = -errno;
+
+		sgd_log(d, "chown %s to group %s: %s", d->opt.sock_path, name,
+			strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+bool control_client_may_mutate(const struct sgd *d, const struct sgd_client *c)
+{
+	size_t i;
+
+	if (c->uid == 0)
+		return true;
+	if (!d->have_control_gid)
+		return false;
+	if (c->gid == d->control_gid)
+		return true;
+	for (i = 0; i < c->n_groups; i++)
+		if (c->groups[i] == d->control_gid)
+			return true;
+	return false;
+}
+
+static void timer_rearm(struct sgd *d)
+{
+	long long left;
+
+	if (!d->clients) {
+		(void)loop_timer_set_ms(d->client_timer.fd, 0, false);
+		return;
+	}
+	left = d->clients->deadline_ms - loop_now_ms();
+	/* Cannot fail on a valid timerfd with a valid value. */
+	(void)loop_timer_set_ms(d->client_timer.fd, left > 0 ? left : 1, false);
+}
+
+static void client_close(struct sgd *d, struct sgd_client *c)
+{
+	bool was_head = d->clients == c;
+
+	if (c->w.fd < 0)
+		return;
+	loop_del(d, &c->w);
+	close(c->w.fd);
+	c->w.fd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		d->clients_tail = c->prev;
+	d->n_clients--;
+	if (d->accept_paused && loop_mod(d, &d->listen, EPOLLIN) == 0)
+		d->accept_paused = false;
+	c->prev = NULL;
+	c->next = d->dead;
+	d->dead = c;
+	if (was_head)
+		timer_rearm(d);
+}
+
+void control_reap(struct sgd *d)
+{
+	while (d->dead) {
+		struct sgd_client *c = d->dead;
+
+		d->dead = c->next;
+		proto_decoder_free(&c->dec);
+		proto_buf_free(&c->out);
+		free(c->groups);
+		free(c);
+	}
+}
+
+static void client_flush(struct sgd *d, struct sgd_client *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->w.fd, c->out.data + c->out_off,
+				 c->out.len - c->out_off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (loop_mod(d, &c->w, EPOLLOUT) < 0)
+				client_close(d, c);
+			return;
+		}
+		/* The client went away; nothing left to tell it. */
+		client_close(d, c);
+		return;
+	}
+	client_close(d, c);
+}
+
+void control_reply(struct sgd *d, struct sgd_client *c, struct proto_resp *r)
+{
+	int rc;
+
+	c->replying = true;
+	rc = proto_encode_resp(PROTO_MSG_REPLY, r, &c->out);
+	if (rc < 0) {
+		struct proto_resp e = { 0 };
+
+		dispatch_fail(&e, false, 1, "sgd: cannot send the answer: %s",
+			      strerror(-rc));
+		rc = proto_encode_resp(PROTO_MSG_REPLY, &e, &c->out);
+		proto_resp_free(&e);
+		if (rc < 0) {
+			client_close(d, c);
+			return;
+		}
+	}
+	client_flush(d, c);
+}
+
+static void client_fail(struct sgd *d, struct sgd_client *c, int code, int err,
+			unsigned version)
+{
+	struct proto_resp r = { 0 };
+	char why[200];
+
+	proto_strerror(err, version, why, sizeof(why));
+	if (err == -EMSGSIZE)
+		dispatch_fail(&r, false, code, "sgd: request refused: larger than %u "
+			      "bytes", PROTO_MAX_REQUEST);
+	else
+		dispatch_fail(&r, false, code, "sgd: request refused: %s", why);
+	sgd_debug(d, "client pid %ld uid %ld: %s", (long)c->pid, (long)c->uid,
+		  why);
+	control_reply(d, c, &r);
+	proto_resp_free(&r);
+}
+
+static void client_on_request(struct sgd *d, struct sgd_client *c,
+			      const struct proto_frame *f)
+{
+	struct proto_req req;
+	struct proto_resp r = { 0 };
+	int rc;
+
+	if (f->type != PROTO_MSG_REQUEST) {
+		client_fail(d, c, 2, -EBADMSG, 0);
+		return;
+	}
+	rc = proto_req_decode(f, &req);
+	if (rc < 0) {
+		client_fail(d, c, 2, rc, 0);
+		return;
+	}
+	sgd_debug(d, "request '%s' (%zu args) from pid %ld uid %ld", req.cmd,
+		  req.argc, (long)c->pid, (long)c->uid);
+	dispatch_request(d, c, &req, &r);
+	proto_req_free(&req);
+	control_reply(d, c, &r);
+	proto_resp_free(&r);
+}
+
+static void client_on_event(struct sgd *d, struct sgd_watch *w, uint32_t ev)
+{
+	struct sgd_client *c = (struct sgd_client *)w;
+	uint8_t buf[65536];
+	struct proto_frame f;
+	int r;
+
+	if (c->w.fd < 0)
+		return;
+	if (c->replying) {
+		if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			client_flush(d, c);
+		return;
+	}
+	for (;;) {
+		ssize_t n = recv(c->w.fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			/* Closed (or failed) before a whole request. */
+			client_close(d, c);
+			return;
+		}
+		r = proto_decoder_feed(&c->dec, buf, (size_t)n);
+		if (r == 0) {
+			r = proto_decoder_next(&c->dec, &f);
+			if (r == 1) {
+				client_on_request(d, c, &f);
+				return;
+			}
+		}
+		if (r < 0) {
+			unsigned version = 0;
+
+			if (r == -EPROTONOSUPPORT && c->dec.len - c->dec.off >= 6)
+				version = (unsigned)(c->dec.buf[c->dec.off + 4] << 8 |
+						     c->dec.buf[c->dec.off + 5]);
+			client_fail(d, c, r == -EPROTONOSUPPORT ? 1 : 2, r,
+				    version);
+			return;
+		}
+	}
+}
+
+static void client_creds(struct sgd_client *c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	gid_t small[64];
+
+	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
+	if (getsockopt(c->w.fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+		c->uid = cr.uid;
+		c->gid = cr.gid;
+		c->pid = cr.pid;
+	}
+	len = sizeof(small);
+	if (getsockopt(c->w.fd, SOL_SOCKET, SO_PEERGROUPS, small, &len) == 0) {
+		c->groups = malloc(len ? len : 1);
+		if (c->groups) {
+			memcpy(c->groups, small, len);
+			c->n_groups = len / sizeof(gid_t);
+		}
+	} else if (errno == ERANGE) {
+		c->groups = malloc(len);
+		if (c->groups && getsockopt(c->w.fd, SOL_SOCKET, SO_PEERGROUPS,
+					    c->groups, &len) == 0)
+			c->n_groups = len / sizeof(gid_t);
+	}
+	/* Without supplementary groups only uid 0 and the primary gid
+	 * count: a refusal, never a wrong grant. */
+}
+
+static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
+{
+	for (;;) {
+		struct sgd_client *c;
+		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE) {
+				/* The pending connection stays queued and the
+				 * level-triggered fd would spin: stop listening
+				 * until a client goes away. */
+				sgd_log(d, "accept: %s; pausing until a client "
+					"closes", strerror(errno));
+				if (loop_mod(d, &d->listen, 0) == 0)
+					d->accept_paused = true;
+				return;
+			}
+			if (errno != EAGAIN)
+				sgd_log(d, "accept: %s", strerror(errno));
+			return;
+		}
+		if (d->n_clients >= SGD_MAX_CLIENTS) {
+			sgd_debug(d, "too many clients (%d), dropping one",
+				  SGD_MAX_CLIENTS);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->w.fd = fd;
+		c->w.fn = client_on_event;
+		client_creds(c);
+		proto_decoder_init(&c->dec, PROTO_MAX_REQUEST);
+		c->deadline_ms = loop_now_ms() + SGD_CLIENT_DEADLINE_MS;
+		if (loop_add(d, &c->w, EPOLLIN) < 0) {
+			close(fd);
+			free(c->groups);
+			free(c);
+			continue;
+		}
+		c->prev = d->clients_tail;
+		if (d->clients_tail)
+			d->clients_tail->next = c;
+		else
+			d->clients = c;
+		d->clients_tail = c;
+		d->n_clients++;
+		if (d->clients == c)
+			timer_rearm(d);
+	}
+}
+
+static void control_on_timer(struct sgd *d, struct sgd_watch *w, uint32_t ev)
+{
+	long long now = loop_now_ms();
+	uint64_t ticks;
+
+	/* Drained so the level-triggered fd goes quiet; EAGAIN is fine. */
+	ssize_t n = read(w->fd, &ticks, sizeof(ticks));
+
+	(void)n;
+	while (d->clients && d->clients->deadline_ms <= now) {
+		struct sgd_client *c = d->clients;
+
+		sgd_debug(d, "client pid %ld uid %ld: no complete exchange in "
+			  "%d ms, dropped", (long)c->pid, (long)c->uid,
+			  SGD_CLIENT_DEADLINE_MS);
+		client_close(d, c);
+	}
+	timer_rearm(d);
+}
+
+void control_close(struct sgd *d)
+{
+	struct stat st;
+
+	while (d->clients)
+		client_close(d, d->clients);
+	control_reap(d);
+	if (d->listen.fd >= 0) {
+		close(d->listen.fd);
+		d->listen.fd = -1;
+		/* Only our own socket: a successor may already own the path. */
+		if (stat(d->opt.sock_path, &st) == 0 && st.st_dev == d->sock_dev &&
+		    st.st_ino == d->sock_ino)
+			unlink(d->opt.sock_path);
+	}
+	if (d->client_timer.fd >= 0) {
+		close(d->client_timer.fd);
+		d->client_timer.fd = -1;
+	}
+}

@@ -1,0 +1,234 @@
+/*
+ * counters.c — engine_read_counters: every counter of our table, summed
+ * per sgd rule.
+ *
+ * A rule finds its way back through the tag it carries in its udata
+ * (ABI_UDATA_RULE_SGD_TAG), not through its comment or position:
+ *   "sgd1 R <in|out> <rule index> <group>"   a group's rule
+ *   "sgd1 F <index>"                         a failsafe rule
+ *   "sgd1 I <in|out> <name>"                 an implicit allowance
+ *   "sgd1 S <in|out>"                        established,related
+ *   "sgd1 D <in|out>"                        the final drop
+ * One sgd rule may be several nft rules (one per peer): they are summed.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/udata.h>
+#include "engine.h"
+#include "plan.h"
+#include "nft_abi.h"
+
+struct counters_ctx {
+	const struct sg_config *cfg;
+	struct sg_counter *v;
+	size_t n, cap;
+	int last_group;		/* cache: rules of a group come together */
+};
+
+static const char *counters_implicit_name(const char *s)
+{
+	static const char *const names[] = { "loopback", "dhcp", "ipv6_nd",
+					     "metadata" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return names[i];
+	return NULL;
+}
+
+static int counters_group(struct counters_ctx *c, const char *name)
+{
+	size_t i;
+
+	if (c->last_group >= 0 && strcmp(c->cfg->groups[c->last_group].name, name) == 0)
+		return c->last_group;
+	for (i = 0; i < c->cfg->n_groups; i++)
+		if (strcmp(c->cfg->groups[i].name, name) == 0)
+			return c->last_group = (int)i;
+	return -1;
+}
+
+/* Parse a tag into key; false when it is not one of ours or is stale
+ * (names a group that is no longer in cfg). */
+static bool counters_parse(struct counters_ctx *c, const char *tag,
+			   struct sg_counter *key)
+{
+	char kind, dir[8] = "", name[300] = "";
+	int idx = 0;
+
+	memset(key, 0, sizeof(*key));
+	key->group_idx = -1;
+	if (sscanf(tag, "sgd1 %c", &kind) != 1)
+		return false;
+	switch (kind) {
+	case 'R':
+		if (sscanf(tag, "sgd1 R %7s %d %299s", dir, &idx, name) != 3)
+			return false;
+		key->kind = SG_CNT_RULE;
+		key->group_idx = counters_group(c, name);
+		if (key->group_idx < 0)
+			return false;
+		break;
+	case 'F':
+		if (sscanf(tag, "sgd1 F %d", &idx) != 1)
+			return false;
+		key->kind = SG_CNT_FAILSAFE;
+		strcpy(dir, "in");
+		break;
+	case 'I':
+		if (sscanf(tag, "sgd1 I %7s %299s", dir, name) != 2)
+			return false;
+		key->kind = SG_CNT_IMPLICIT;
+		key->name = counters_implicit_name(name);
+		if (!key->name)
+			return false;
+		break;
+	case 'S':
+	case 'D':
+		if (sscanf(tag + 6, "%7s", dir) != 1)
+			return false;
+		key->kind = kind == 'S' ? SG_CNT_STATEFUL : SG_CNT_DROP;
+		break;
+	default:
+		return false;
+	}
+	key->dir = strcmp(dir, "out") == 0 ? SG_DIR_OUT : SG_DIR_IN;
+	key->rule_index = idx;
+	return true;
+}
+
+static bool counters_same(const struct sg_counter *a, const struct sg_counter *b)
+{
+	return a->kind == b->kind && a->group_idx == b->group_idx &&
+	       a->dir == b->dir && a->rule_index == b->rule_index &&
+	       a->name == b->name;
+}
+
+static int counters_add(struct counters_ctx *c, const struct sg_counter *key)
+{
+	/* the nft rules of one sgd rule are usually adjacent; the rest is
+	 * merged after sorting (counters_merge) */
+	if (c->n > 0 && counters_same(&c->v[c->n - 1], key)) {
+		c->v[c->n - 1].packets += key->packets;
+		c->v[c->n - 1].bytes += key->bytes;
+		return 0;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct sg_counter *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = *key;
+	return 0;
+}
+
+static int counters_order(const void *pa, const void *pb)
+{
+	const struct sg_counter *a = pa, *b = pb;
+
+	if (a->kind != b->kind)
+		return (int)a->kind - (int)b->kind;
+	if (a->group_idx != b->group_idx)
+		return a->group_idx - b->group_idx;
+	if (a->dir != b->dir)
+		return (int)a->dir - (int)b->dir;
+	if (a->rule_index != b->rule_index)
+		return a->rule_index - b->rule_index;
+	return strcmp(a->name ? a->name : "", b->name ? b->name : "");
+}
+
+/* Sort and sum entries with the same key. */
+static void counters_merge(struct counters_ctx *c)
+{
+	size_t i, k = 0;
+
+	if (c->n == 0)
+		return;
+	qsort(c->v, c->n, sizeof(*c->v), counters_order);
+	for (i = 1; i < c->n; i++) {
+		if (counters_same(&c->v[k], &c->v[i])) {
+			c->v[k].packets += c->v[i].packets;
+			c->v[k].bytes += c->v[i].bytes;
+		} else {
+			c->v[++k] = c->v[i];
+		}
+	}
+	c->n = k + 1;
+}
+
+static int counters_rule_cb(const struct nftnl_rule *r, void *data)
+{
+	struct counters_ctx *c = data;
+	const struct nftnl_udata *attr;
+	struct nftnl_udata_buf *ud = NULL;
+	struct nftnl_expr_iter *it;
+	struct nftnl_expr *e;
+	struct sg_counter key;
+	const char *tag = NULL;
+	const void *udata;
+	uint32_t len = 0;
+	bool found = false;
+	int rc;
+
+	udata = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	if (!udata || len == 0)
+		return 0;
+	ud = nftnl_udata_buf_alloc(len);
+	if (!ud)
+		return -ENOMEM;
+	nftnl_udata_buf_put(ud, udata, len);
+	nftnl_udata_for_each(ud, attr) {
+		const char *v = nftnl_udata_get(attr);
+		uint8_t l = nftnl_udata_len(attr);
+
+		if (nftnl_udata_type(attr) == ABI_UDATA_RULE_SGD_TAG && l > 0 &&
+		    v[l - 1] == '\0')
+			tag = v;
+	}
+	if (!tag || !counters_parse(c, tag, &key)) {
+		nftnl_udata_buf_free(ud);
+		return 0;
+	}
+	nftnl_udata_buf_free(ud);
+	it = nftnl_expr_iter_create(r);
+	if (!it)
+		return -ENOMEM;
+	while ((e = nftnl_expr_iter_next(it))) {
+		if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") != 0)
+			continue;
+		key.packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+		key.bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+		found = true;
+		break;
+	}
+	nftnl_expr_iter_destroy(it);
+	if (!found)
+		return 0;
+	rc = counters_add(c, &key);
+	return rc;
+}
+
+int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,
+			 struct sg_counter **out, size_t *n)
+{
+	struct counters_ctx c = { .cfg = cfg, .last_group = -1 };
+	int rc = nldump_rules(e, counters_rule_cb, &c);
+
+	if (rc) {
+		free(c.v);
+		return rc;
+	}
+	counters_merge(&c);
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}

@@ -1,0 +1,147 @@
+/*
+ * engine.c — the engine's entry points (engine.h): open the netlink
+ * socket, compile and commit a configuration, send membership deltas.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include "engine.h"
+#include "plan.h"
+
+/* A concurrent change of the ruleset between our dump and our commit
+ * makes the kernel refuse the batch (-ERESTART); we dump again.  Bounded:
+ * a tool that rewrites the ruleset in a loop must not starve us forever. */
+#define ENGINE_RETRIES 8
+
+int engine_open(struct sg_engine **out, const char *table)
+{
+	struct sg_engine *e = calloc(1, sizeof(*e));
+	int one = 1, rc;
+
+	*out = NULL;
+	if (!e)
+		return -ENOMEM;
+	e->table = strdup(table && *table ? table : "sgd");
+	e->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!e->table || !e->nl) {
+		rc = e->table ? -errno : -ENOMEM;
+		goto fail;
+	}
+	if (mnl_socket_bind(e->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* extended acks name the refused attribute; capped acks do not
+	 * echo whole messages back (a refused 20 MB batch would) */
+	if (mnl_socket_setsockopt(e->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+	    mnl_socket_setsockopt(e->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	e->portid = mnl_socket_get_portid(e->nl);
+	e->seq = (uint32_t)time(NULL);
+	*out = e;
+	return 0;
+fail:
+	engine_close(e);
+	return rc;
+}
+
+void engine_close(struct sg_engine *e)
+{
+	if (!e)
+		return;
+	if (e->nl)
+		mnl_socket_close(e->nl);
+	free(e->table);
+	free(e);
+}
+
+int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
+		      struct sg_diags *diags)
+{
+	int attempt, rc = -ERESTART;
+
+	if (!plan->table || strcmp(plan->table, e->table) != 0) {
+		diags_add(diags, NULL, "the plan is for table %s, the engine for %s",
+			  plan->table ? plan->table : "(none)", e->table);
+		return -EINVAL;
+	}
+	for (attempt = 0; attempt < ENGINE_RETRIES && rc == -ERESTART; attempt++) {
+		struct nl_state st;
+
+		rc = nldump_state(e, &st);
+		if (rc) {
+			diags_add(diags, NULL, "reading table inet %s: %s", e->table,
+				  strerror(-rc));
+			return rc;
+		}
+		rc = commit_plan(e, plan, &st, diags);
+		nldump_state_free(&st);
+	}
+	if (rc == -ERESTART)
+		diags_add(diags, NULL, "the ruleset kept changing during %d attempts; "
+			  "nothing was committed", ENGINE_RETRIES);
+	return rc;
+}
+
+int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
+		 const struct sg_members *m, struct sg_diags *diags)
+{
+	struct sg_plan plan;
+	int rc;
+
+	if (cfg->table && strcmp(cfg->table, e->table) != 0) {
+		diags_add(diags, &cfg->table_pos, "table %s: sgd is running for table %s;"
+			  " restart it to change tables", cfg->table, e->table);
+		return -EINVAL;
+	}
+	rc = compile_config(cfg, m, &plan);
+	if (rc) {
+		diags_add(diags, NULL, "compiling the ruleset: %s", strerror(-rc));
+		return rc;
+	}
+	rc = engine_apply_plan(e, &plan, diags);
+	plan_free(&plan);
+	return rc;
+}
+
+int engine_members_update(struct sg_engine *e, const struct sg_config *cfg,
+			  int group_idx, const struct sg_cidr_list *old,
+			  const struct sg_cidr_list *new_, struct sg_diags *diags)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct plan_origin origin = { .pos = { 0 } };
+	struct sg_plan plan;
+	char name[300];
+	int k, rc = 0;
+
+	if (group_idx < 0 || (size_t)group_idx >= cfg->n_groups)
+		return -EINVAL;
+	/* a group no compiled rule names has no set in the kernel */
+	if (!compile_group_referenced(cfg, group_idx))
+		return 0;
+	plan_init(&plan);
+	plan.table = strdup(e->table);
+	if (!plan.table)
+		return -ENOMEM;
+	origin.pos = cfg->groups[group_idx].pos;
+	for (k = 0; !rc && k < 2; k++) {
+		rc = compile_set_name(cfg, group_idx, families[k], name, sizeof(name));
+		if (rc)
+			break;
+		snprintf(origin.what, sizeof(origin.what), "members of %.80s", name);
+		rc = setdelta_plan(&plan, name, families[k], old, new_, &origin);
+	}
+	if (rc)
+		diags_add(diags, NULL, "computing the member delta: %s", strerror(-rc));
+	else if (plan.n > 0)
+		rc = commit_plan(e, &plan, NULL, diags);
+	plan_free(&plan);
+	return rc;
+}

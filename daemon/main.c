@@ -1,0 +1,243 @@
+/*
+ * main.c — sgd's entry point: arguments, logging, start-up order.
+ *
+ * Start-up is: load + validate + commit the configuration (or the state
+ * a pending apply --confirm left), then open the control socket, then
+ * READY=1, then serve.  A start that cannot commit exits 1 without
+ * touching the kernel, so whatever rules were in force stay.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "engine.h"
+#include "sgd.h"
+
+static void log_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void log_v(const char *fmt, va_list ap)
+{
+	char line[4096];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "sgd: %s\n", line);
+}
+
+void sgd_log(struct sgd *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_v(fmt, ap);
+	va_end(ap);
+}
+
+void sgd_debug(struct sgd *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d->opt.verbose)
+		return;
+	va_start(ap, fmt);
+	log_v(fmt, ap);
+	va_end(ap);
+}
+
+void sgd_log_diags(struct sgd *d, const char *what, const struct sg_diags *dg)
+{
+	size_t i;
+
+	for (i = 0; i < dg->n; i++) {
+		char *s = diag_format(&dg->v[i]);
+
+		sgd_log(d, "%s: %s", what, s ? s : dg->v[i].msg);
+		free(s);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sgd [-c CONFDIR] [-s SOCKET] [--state-dir DIR] [-t|--check] [-v]\n"
+		"  -c, --config DIR     configuration directory (default %s)\n"
+		"  -s, --socket PATH    control socket (default %s)\n"
+		"      --state-dir DIR  run-time state (default %s)\n"
+		"  -t, --check          validate the configuration and exit (0 valid, 1 not)\n"
+		"  -v, --verbose        log more\n"
+		"  -h, --help           this text\n"
+		"  -V, --version        print the version\n",
+		SGD_DEFAULT_CONFDIR, SGD_DEFAULT_SOCKET, SGD_DEFAULT_STATEDIR);
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct sgd_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "check", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->confdir = SGD_DEFAULT_CONFDIR;
+	o->sock_path = SGD_DEFAULT_SOCKET;
+	o->state_dir = SGD_DEFAULT_STATEDIR;
+	while ((c = getopt_long(argc, argv, "c:s:tvhV", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->confdir = optarg;
+			break;
+		case 's':
+			o->sock_path = optarg;
+			break;
+		case 'S':
+			o->state_dir = optarg;
+			break;
+		case 't':
+			o->check_only = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sgd %s (control protocol %d)\n", SGD_VERSION,
+			       PROTO_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "sgd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* -t: touches neither the kernel nor the socket nor the state dir. */
+static int run_check(struct sgd *d)
+{
+	return check_run(d->opt.confdir, d->opt.verbose, stdout, stderr);
+}
+
+/* The first commit: whatever a pending apply --confirm requires, else
+ * CONFDIR. */
+static int start_commit(struct sgd *d)
+{
+	struct sgd_loaded l = { 0 };
+	struct sg_diags dg;
+	bool handled = false;
+	int r;
+
+	r = confirm_startup(d, &handled);
+	if (r < 0)
+		return r;
+	if (handled)
+		return 0;
+	diags_init(&dg);
+	r = reload_load(d, d->opt.confdir, &l, &dg);
+	if (r == 0)
+		r = reload_commit(d, &l, &dg);
+	if (r < 0) {
+		diags_sort(&dg);
+		sgd_log_diags(d, "cannot start", &dg);
+		if (dg.n == 0)
+			sgd_log(d, "cannot start: %s", strerror(-r));
+	}
+	reload_loaded_free(&l);
+	diags_free(&dg);
+	if (r == 0) {
+		d->last_reload = time(NULL);
+		d->last_reload_ok = true;
+	}
+	return r;
+}
+
+static void sgd_fini(struct sgd *d)
+{
+	control_close(d);
+	loop_fini(d);
+	notify_fini(d);
+	if (d->eng)
+		engine_close(d->eng);
+	membership_free(&d->members);
+	config_free(d->cfg);
+	membership_rt_free(&d->rt);
+	free(d->last_reload_error);
+	free(d->notice);
+}
+
+int main(int argc, char **argv)
+{
+	struct sgd d;
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	d.epfd = d.notify_fd = -1;
+	d.sig.fd = d.listen.fd = d.client_timer.fd = -1;
+	d.wd_timer.fd = d.confirm_timer.fd = d.inotify.fd = -1;
+	d.members_wd = -1;
+	r = parse_args(argc, argv, &d.opt);
+	if (r >= 0)
+		return r;
+	if (d.opt.check_only)
+		return run_check(&d);
+
+	d.started = time(NULL);
+	/* Writes to a client that went away must fail with EPIPE, not kill
+	 * the firewall daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	r = notify_init(&d);
+	if (r == 0)
+		r = loop_init(&d);
+	if (r == 0)
+		r = notify_loop_add(&d);
+	if (r == 0)
+		r = state_init(&d);
+	if (r == 0)
+		r = state_load_members(&d);
+	/* A second sgd must refuse before it touches the kernel. */
+	if (r == 0)
+		r = control_open(&d);
+	if (r == 0)
+		r = confirm_timer_init(&d);
+	if (r == 0)
+		r = start_commit(&d);
+	if (r == 0) {
+		r = membership_watch(&d);
+		if (r < 0)
+			sgd_log(&d, "not watching members.d: %s", strerror(-r));
+		r = 0;
+	}
+	if (r == 0) {
+		sgd_log(&d, "serving %s (config %s, %zu groups)",
+			d.opt.sock_path, d.opt.confdir,
+			d.cfg ? d.cfg->n_groups : 0);
+		notify_send(&d, "READY=1\nSTATUS=rules committed, serving %s",
+			    d.opt.sock_path);
+		r = loop_run(&d);
+	}
+	if (r == 0) {
+		notify_send(&d, "STOPPING=1\nSTATUS=stopped, rules left in place");
+		sgd_log(&d, "exiting; the rules stay in the kernel");
+	}
+	sgd_fini(&d);
+	return r == 0 ? 0 : 1;
+}

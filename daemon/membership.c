@@ -1,0 +1,755 @@
+/*
+ * membership.c — who is in a peer group.
+ *
+ * The effective members of a group are the union of
+ *   1. its YAML `members:` list (groups.d/NAME.yaml),
+ *   2. CONFDIR/members.d/NAME (or .../ID): one address or CIDR per line,
+ *      '#' starts a comment; fed by fleet tools, watched with inotify,
+ *   3. run-time additions (`sgctl members add`), kept in the state dir.
+ * `members del` removes run-time additions only: an address that comes
+ * from the YAML or from members.d is refused with its file:line, because
+ * the next reload would bring it back; edit that file instead.
+ * Changes reach the kernel as set-element deltas (engine_members_update):
+ * no rule changes, no reload.  Lists are kept sorted and unique.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+#include "out.h"
+#include "render.h"
+#include "sgd.h"
+
+struct sgd_rt_group *membership_rt_find(struct sgd_runtime *rt, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rt->n; i++)
+		if (strcmp(rt->v[i].name, name) == 0)
+			return &rt->v[i];
+	return NULL;
+}
+
+void membership_rt_free(struct sgd_runtime *rt)
+{
+	size_t i;
+
+	for (i = 0; i < rt->n; i++) {
+		free(rt->v[i].name);
+		cidr_list_free(&rt->v[i].addrs);
+	}
+	free(rt->v);
+	rt->v = NULL;
+	rt->n = 0;
+}
+
+void membership_free(struct sg_members *m)
+{
+	size_t i;
+
+	for (i = 0; m->by_group && i < m->n_groups; i++)
+		cidr_list_free(&m->by_group[i]);
+	free(m->by_group);
+	m->by_group = NULL;
+	m->n_groups = 0;
+}
+
+static int cmp_cidr(const void *a, const void *b)
+{
+	return cidr_cmp(a, b);
+}
+
+static void list_sort_unique(struct sg_cidr_list *l)
+{
+	size_t i, o = 0;
+
+	if (l->n < 2)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_cidr);
+	for (i = 1; i < l->n; i++)
+		if (cidr_cmp(&l->v[o], &l->v[i]) != 0)
+			l->v[++o] = l->v[i];
+	l->n = o + 1;
+}
+
+static bool list_has(const struct sg_cidr_list *sorted, const struct sg_cidr *c)
+{
+	return sorted->n && bsearch(c, sorted->v, sorted->n, sizeof(*c),
+				    cmp_cidr) != NULL;
+}
+
+static int list_copy(struct sg_cidr_list *dst, const struct sg_cidr_list *src)
+{
+	size_t i;
+	int r = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	for (i = 0; i < src->n && r == 0; i++)
+		r = cidr_list_add(dst, &src->v[i]);
+	if (r < 0)
+		cidr_list_free(dst);
+	return r;
+}
+
+static bool list_equal(const struct sg_cidr_list *a, const struct sg_cidr_list *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (cidr_cmp(&a->v[i], &b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+/* Read CONFDIR/members.d/fname into out.  With find, *line gets the
+ * line where find is (0 if absent).  A missing file is empty.  Errors
+ * are diags with members.d/FNAME:LINE. */
+static int md_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
+		   const struct sg_cidr *find, int *line, struct sg_diags *dg)
+{
+	char dir[4096], rel[512], *text = NULL, *p, *next;
+	struct sg_pos pos = { 0 };
+	int r, lineno = 0, bad = 0;
+
+	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
+	snprintf(rel, sizeof(rel), "members.d/%s", fname);
+	if (line)
+		*line = 0;
+	r = state_read_file(dir, fname, &text, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		diags_add_file(dg, rel, "cannot read: %s", strerror(-r));
+		return r;
+	}
+	pos.file = rel;
+	for (p = text; p; p = next) {
+		struct sg_cidr c;
+		char *hash, *end;
+
+		next = strchr(p, '\n');
+		if (next)
+			*next++ = 0;
+		lineno++;
+		hash = strchr(p, '#');
+		if (hash)
+			*hash = 0;
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		end = p + strlen(p);
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t' ||
+				   end[-1] == '\r'))
+			*--end = 0;
+		if (!*p)
+			continue;
+		pos.line = lineno;
+		pos.col = 1;
+		r = cidr_parse(p, &c);
+		if (r < 0) {
+			if (r == -ERANGE) {
+				char cb[64];
+
+				diags_add(dg, &pos, "'%s' has host bits set; "
+					  "did you mean %s?", p,
+					  cidr_format(&c, cb, sizeof(cb)));
+			} else {
+				diags_add(dg, &pos, "'%s' is not an IPv4/IPv6 "
+					  "address or CIDR", p);
+			}
+			bad++;
+			continue;
+		}
+		if (find && line && !*line && cidr_cmp(&c, find) == 0)
+			*line = lineno;
+		if (out && cidr_list_add(out, &c) < 0) {
+			free(text);
+			return -ENOMEM;
+		}
+	}
+	free(text);
+	return bad ? -EINVAL : 0;
+}
+
+/* The effective list of group gi of cfg, sorted and unique. */
+static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
+			   struct sg_cidr_list *out, struct sg_diags *dg)
+{
+	const struct sg_group *g = &cfg->groups[gi];
+	struct sgd_rt_group *rg;
+	size_t i;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < g->n_members && r == 0; i++)
+		if (g->members[i].kind == SG_PEER_CIDR)
+			r = cidr_list_add(out, &g->members[i].cidr);
+	if (r == 0)
+		r = md_read(d, g->name, out, NULL, NULL, dg);
+	if (r == 0 && g->id)
+		r = md_read(d, g->id, out, NULL, NULL, dg);
+	rg = membership_rt_find(&d->rt, g->name);
+	for (i = 0; rg && i < rg->addrs.n && r == 0; i++)
+		r = cidr_list_add(out, &rg->addrs.v[i]);
+	if (r < 0) {
+		cidr_list_free(out);
+		return r;
+	}
+	list_sort_unique(out);
+	return 0;
+}
+
+int membership_compute(struct sgd *d, const struct sg_config *cfg,
+		       struct sg_members *out, struct sg_diags *dg)
+{
+	char dir[4096];
+	struct dirent *e;
+	size_t i;
+	DIR *dp;
+	int r = 0, r2;
+
+	memset(out, 0, sizeof(*out));
+	out->by_group = calloc(cfg->n_groups ? cfg->n_groups : 1,
+			       sizeof(*out->by_group));
+	if (!out->by_group)
+		return -ENOMEM;
+	out->n_groups = cfg->n_groups;
+	for (i = 0; i < cfg->n_groups; i++) {
+		r2 = group_effective(d, cfg, (int)i, &out->by_group[i], dg);
+		if (r2 < 0 && r == 0)
+			r = r2;
+	}
+	/* A file for a group that does not exist is a mistake worth saying. */
+	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
+	dp = opendir(dir);
+	while (dp && (e = readdir(dp))) {
+		size_t n = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || e->d_name[n - 1] == '~')
+			continue;
+		if (config_find_group(cfg, e->d_name) < 0) {
+			char rel[512];
+
+			snprintf(rel, sizeof(rel), "members.d/%s", e->d_name);
+			diags_add_file(dg, rel, "no group named '%s' (the file "
+				       "name must be a group's name or id)",
+				       e->d_name);
+			if (r == 0)
+				r = -EINVAL;
+		}
+	}
+	if (dp)
+		closedir(dp);
+	if (r < 0)
+		membership_free(out);
+	return r;
+}
+
+/* Common checks of members add/del/list: the group exists.  Returns gi
+ * or -1 with r filled. */
+static int members_group(struct sgd *d, int argc, const char **argv, bool json,
+			 int min_args, const char *usage, struct proto_resp *r)
+{
+	int gi;
+
+	if (argc < min_args) {
+		dispatch_fail(r, json, 2, "usage: %s", usage);
+		return -1;
+	}
+	gi = config_find_group(d->cfg, argv[0]);
+	if (gi < 0)
+		dispatch_fail(r, json, 1, "unknown group '%s'", argv[0]);
+	return gi;
+}
+
+/* Parse ADDR... into l; on error r is filled (exit 2). */
+static int members_parse(int argc, const char **argv, bool json,
+			 struct sg_cidr_list *l, struct proto_resp *r)
+{
+	struct sg_cidr c;
+	char cb[64];
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		rc = cidr_parse(argv[i], &c);
+		if (rc == -ERANGE) {
+			dispatch_fail(r, json, 2, "'%s' has host bits set; did "
+				      "you mean %s?", argv[i],
+				      cidr_format(&c, cb, sizeof(cb)));
+			return rc;
+		}
+		if (rc < 0) {
+			dispatch_fail(r, json, 2, "'%s' is not an IPv4/IPv6 "
+				      "address or CIDR", argv[i]);
+			return rc;
+		}
+		rc = cidr_list_add(l, &c);
+		if (rc < 0) {
+			dispatch_fail(r, json, 1, "out of memory");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void members_answer(struct sgd *d, int gi, const char *verb,
+			   const struct sg_cidr_list *changed,
+			   const struct sg_cidr_list *same, bool json,
+			   struct proto_resp *r)
+{
+	const char *name = d->cfg->groups[gi].name;
+	struct out_buf b;
+	char cb[64], *text = NULL;
+	size_t i;
+
+	out_init(&b);
+	if (json) {
+		struct json_w j;
+
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kbool(&j, "ok", true);
+		json_kstr(&j, "group", name);
+		json_key(&j, verb);
+		json_arr_begin(&j);
+		for (i = 0; i < changed->n; i++)
+			json_str(&j, cidr_format(&changed->v[i], cb, sizeof(cb)));
+		json_arr_end(&j);
+		json_key(&j, "unchanged");
+		json_arr_begin(&j);
+		for (i = 0; i < same->n; i++)
+			json_str(&j, cidr_format(&same->v[i], cb, sizeof(cb)));
+		json_arr_end(&j);
+		json_kuint(&j, "members", d->members.by_group[gi].n);
+		json_obj_end(&j);
+		out_putc(&b, '\n');
+	} else {
+		for (i = 0; i < changed->n; i++)
+			out_printf(&b, "%s %s: %s\n", name, verb,
+				   cidr_format(&changed->v[i], cb, sizeof(cb)));
+		for (i = 0; i < same->n; i++)
+			out_printf(&b, "%s: %s unchanged (%s)\n", name,
+				   cidr_format(&same->v[i], cb, sizeof(cb)),
+				   verb[0] == 'a' ? "already a member" :
+				   "still a member from the configuration");
+		out_printf(&b, "%s: %zu member%s\n", name,
+			   d->members.by_group[gi].n,
+			   d->members.by_group[gi].n == 1 ? "" : "s");
+	}
+	if (out_finish(&b, &text) < 0) {
+		dispatch_fail(r, json, 1, "out of memory");
+		return;
+	}
+	r->exit_code = 0;
+	r->out = text;
+	r->out_len = strlen(text);
+}
+
+/* Push old -> new for gi to the kernel, persist d->rt; on a failure of
+ * either, undo both and fill r.  Takes new_ on success. */
+static int members_commit(struct sgd *d, int gi, struct sg_cidr_list *new_,
+			  struct sgd_runtime *rt_old, bool json,
+			  struct proto_resp *r)
+{
+	struct sg_cidr_list *cur = &d->members.by_group[gi];
+	struct sg_diags dg;
+	long long t0 = loop_now_ms(), t1;
+	int rc;
+
+	diags_init(&dg);
+	rc = engine_members_update(d->eng, d->cfg, gi, cur, new_, &dg);
+	if (rc < 0) {
+		if (dg.n)
+			dispatch_diags(r, json, 1, &dg);
+		else
+			dispatch_fail(r, json, 1, "the kernel refused the "
+				      "change: %s", strerror(-rc));
+		diags_free(&dg);
+		return rc;
+	}
+	diags_free(&dg);
+	t1 = loop_now_ms();
+	rc = state_save_members(d);
+	if (rc < 0) {
+		struct sgd_runtime tmp = d->rt;
+
+		diags_init(&dg);
+		/* Undo: the kernel must match what survives a restart. */
+		if (engine_members_update(d->eng, d->cfg, gi, new_, cur, &dg) < 0)
+			sgd_log(d, "could not undo a membership change of %s "
+				"in the kernel", d->cfg->groups[gi].name);
+		diags_free(&dg);
+		d->rt = *rt_old;
+		*rt_old = tmp;
+		dispatch_fail(r, json, 1, "cannot save the run-time members "
+			      "under %s: %s; nothing changed", d->opt.state_dir,
+			      strerror(-rc));
+		return rc;
+	}
+	cidr_list_free(cur);
+	*cur = *new_;
+	memset(new_, 0, sizeof(*new_));
+	sgd_debug(d, "members of %s updated: kernel %lld ms, state file %lld ms "
+		  "(%zu members)", d->cfg->groups[gi].name, t1 - t0,
+		  loop_now_ms() - t1, cur->n);
+	return 0;
+}
+
+/* A deep copy of the run-time members, to undo with. */
+static int rt_copy(struct sgd_runtime *dst, const struct sgd_runtime *src)
+{
+	size_t i;
+
+	dst->v = calloc(src->n ? src->n : 1, sizeof(*dst->v));
+	dst->n = 0;
+	if (!dst->v)
+		return -ENOMEM;
+	for (i = 0; i < src->n; i++) {
+		dst->v[i].name = strdup(src->v[i].name);
+		dst->n++;
+		if (!dst->v[i].name ||
+		    list_copy(&dst->v[i].addrs, &src->v[i].addrs) < 0) {
+			membership_rt_free(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static struct sgd_rt_group *rt_get(struct sgd_runtime *rt, const char *name)
+{
+	struct sgd_rt_group *g = membership_rt_find(rt, name), *nv;
+
+	if (g)
+		return g;
+	nv = realloc(rt->v, (rt->n + 1) * sizeof(*rt->v));
+	if (!nv)
+		return NULL;
+	rt->v = nv;
+	g = &rt->v[rt->n];
+	memset(g, 0, sizeof(*g));
+	g->name = strdup(name);
+	if (!g->name)
+		return NULL;
+	rt->n++;
+	return g;
+}
+
+void membership_add(struct sgd *d, int argc, const char **argv, bool json,
+		    struct proto_resp *r)
+{
+	struct sg_cidr_list req = { 0 }, added = { 0 }, same = { 0 }, nl = { 0 };
+	struct sgd_runtime old = { 0 };
+	struct sgd_rt_group *rg;
+	int gi;
+	size_t i;
+
+	gi = members_group(d, argc, argv, json, 2, "members add GROUP ADDR...", r);
+	if (gi < 0 || members_parse(argc, argv, json, &req, r) < 0)
+		goto out;
+	list_sort_unique(&req);
+	for (i = 0; i < req.n; i++)
+		if (cidr_list_add(list_has(&d->members.by_group[gi], &req.v[i]) ?
+				  &same : &added, &req.v[i]) < 0)
+			goto nomem;
+	if (added.n == 0) {
+		members_answer(d, gi, "added", &added, &same, json, r);
+		goto out;
+	}
+	if (rt_copy(&old, &d->rt) < 0 || list_copy(&nl, &d->members.by_group[gi]) < 0)
+		goto nomem;
+	rg = rt_get(&d->rt, d->cfg->groups[gi].name);
+	if (!rg)
+		goto nomem;
+	for (i = 0; i < added.n; i++)
+		if (cidr_list_add(&rg->addrs, &added.v[i]) < 0 ||
+		    cidr_list_add(&nl, &added.v[i]) < 0)
+			goto nomem;
+	list_sort_unique(&rg->addrs);
+	list_sort_unique(&nl);
+	if (members_commit(d, gi, &nl, &old, json, r) == 0) {
+		sgd_log(d, "members add %s: %zu address(es)",
+			d->cfg->groups[gi].name, added.n);
+		members_answer(d, gi, "added", &added, &same, json, r);
+	}
+	goto out;
+nomem:
+	if (old.v) {
+		membership_rt_free(&d->rt);
+		d->rt = old;
+		memset(&old, 0, sizeof(old));
+	}
+	dispatch_fail(r, json, 1, "out of memory");
+out:
+	membership_rt_free(&old);
+	cidr_list_free(&req);
+	cidr_list_free(&added);
+	cidr_list_free(&same);
+	cidr_list_free(&nl);
+}
+
+/* Why an address of gi that is not a run-time addition cannot be
+ * deleted: its file:line.  Fills r and returns true when it is from the
+ * configuration. */
+static bool del_refuse(struct sgd *d, int gi, const struct sg_cidr *c,
+		       bool json, struct proto_resp *r)
+{
+	const struct sg_group *g = &d->cfg->groups[gi];
+	const char *names[2] = { g->name, g->id };
+	struct sg_diags dg;
+	char cb[64];
+	size_t i;
+	int line = 0;
+
+	cidr_format(c, cb, sizeof(cb));
+	for (i = 0; i < g->n_members; i++)
+		if (g->members[i].kind == SG_PEER_CIDR &&
+		    cidr_cmp(&g->members[i].cidr, c) == 0) {
+			dispatch_fail(r, json, 1, "%s:%d: %s is a member of %s "
+				      "in the configuration; 'members del' "
+				      "only removes run-time additions (edit "
+				      "that file and reload)",
+				      g->members[i].pos.file ?
+				      g->members[i].pos.file : g->file,
+				      g->members[i].pos.line, cb, g->name);
+			return true;
+		}
+	for (i = 0; i < 2; i++) {
+		if (!names[i])
+			continue;
+		diags_init(&dg);
+		(void)md_read(d, names[i], NULL, c, &line, &dg);
+		diags_free(&dg);
+		if (line) {
+			dispatch_fail(r, json, 1, "members.d/%s:%d: %s is a "
+				      "member of %s from that file; 'members "
+				      "del' only removes run-time additions "
+				      "(edit the file)", names[i], line, cb,
+				      g->name);
+			return true;
+		}
+	}
+	return false;
+}
+
+void membership_del(struct sgd *d, int argc, const char **argv, bool json,
+		    struct proto_resp *r)
+{
+	struct sg_cidr_list req = { 0 }, gone = { 0 }, same = { 0 }, nl = { 0 };
+	struct sgd_runtime old = { 0 };
+	struct sgd_rt_group *rg;
+	struct sg_diags dg;
+	size_t i, k, o;
+	int gi, rc;
+	char cb[64];
+
+	gi = members_group(d, argc, argv, json, 2, "members del GROUP ADDR...", r);
+	if (gi < 0 || members_parse(argc, argv, json, &req, r) < 0)
+		goto out;
+	list_sort_unique(&req);
+	rg = membership_rt_find(&d->rt, d->cfg->groups[gi].name);
+	/* All or nothing: every address is checked before anything changes. */
+	for (i = 0; i < req.n; i++) {
+		bool in_rt = rg && list_has(&rg->addrs, &req.v[i]);
+
+		if (!in_rt) {
+			if (!del_refuse(d, gi, &req.v[i], json, r))
+				dispatch_fail(r, json, 1, "%s is not a member of "
+					      "%s", cidr_format(&req.v[i], cb,
+								sizeof(cb)),
+					      d->cfg->groups[gi].name);
+			goto out;
+		}
+	}
+	if (rt_copy(&old, &d->rt) < 0)
+		goto nomem;
+	rg = membership_rt_find(&d->rt, d->cfg->groups[gi].name);
+	for (k = 0, o = 0; k < rg->addrs.n; k++)
+		if (!list_has(&req, &rg->addrs.v[k]))
+			rg->addrs.v[o++] = rg->addrs.v[k];
+	rg->addrs.n = o;
+	diags_init(&dg);
+	rc = group_effective(d, d->cfg, gi, &nl, &dg);
+	if (rc < 0) {
+		dispatch_diags(r, json, 1, &dg);
+		diags_free(&dg);
+		membership_rt_free(&d->rt);
+		d->rt = old;
+		memset(&old, 0, sizeof(old));
+		goto out;
+	}
+	diags_free(&dg);
+	for (i = 0; i < req.n; i++)
+		if (cidr_list_add(list_has(&nl, &req.v[i]) ? &same : &gone,
+				  &req.v[i]) < 0)
+			goto nomem;
+	if (members_commit(d, gi, &nl, &old, json, r) == 0) {
+		sgd_log(d, "members del %s: %zu address(es)",
+			d->cfg->groups[gi].name, req.n);
+		members_answer(d, gi, "deleted", &gone, &same, json, r);
+	}
+	goto out;
+nomem:
+	if (old.v) {
+		membership_rt_free(&d->rt);
+		d->rt = old;
+		memset(&old, 0, sizeof(old));
+	}
+	dispatch_fail(r, json, 1, "out of memory");
+out:
+	membership_rt_free(&old);
+	cidr_list_free(&req);
+	cidr_list_free(&gone);
+	cidr_list_free(&same);
+	cidr_list_free(&nl);
+}
+
+void membership_list(struct sgd *d, int argc, const char **argv, bool json,
+		     struct proto_resp *r)
+{
+	const struct sg_group *g;
+	struct sg_cidr_list extra = { 0 };
+	const struct sg_cidr_list *eff;
+	char *text = NULL;
+	size_t i, k;
+	int gi, rc = 0;
+
+	gi = members_group(d, argc, argv, json, 1, "members list GROUP", r);
+	if (gi < 0)
+		return;
+	if (argc > 1) {
+		dispatch_fail(r, json, 2, "usage: members list GROUP");
+		return;
+	}
+	g = &d->cfg->groups[gi];
+	eff = &d->members.by_group[gi];
+	/* render_members lists the YAML members itself; the rest (members.d
+	 * and run-time) is passed as "runtime". */
+	for (i = 0; i < eff->n && rc == 0; i++) {
+		bool yaml = false;
+
+		for (k = 0; k < g->n_members && !yaml; k++)
+			yaml = g->members[k].kind == SG_PEER_CIDR &&
+			       cidr_cmp(&g->members[k].cidr, &eff->v[i]) == 0;
+		if (!yaml)
+			rc = cidr_list_add(&extra, &eff->v[i]);
+	}
+	if (rc == 0)
+		rc = render_members(d->cfg, gi, &extra, json, &text);
+	cidr_list_free(&extra);
+	if (rc < 0) {
+		free(text);
+		dispatch_fail(r, json, 1, "members list: %s", strerror(-rc));
+		return;
+	}
+	r->exit_code = 0;
+	r->out = text;
+	r->out_len = strlen(text);
+}
+
+void membership_refresh(struct sgd *d)
+{
+	struct sg_members m;
+	struct sg_diags dg;
+	size_t i;
+	int r;
+
+	if (!d->cfg)
+		return;
+	diags_init(&dg);
+	r = membership_compute(d, d->cfg, &m, &dg);
+	if (r < 0) {
+		sgd_log_diags(d, "members.d change ignored", &dg);
+		diags_free(&dg);
+		return;
+	}
+	for (i = 0; i < m.n_groups; i++) {
+		struct sg_cidr_list tmp;
+
+		if (list_equal(&m.by_group[i], &d->members.by_group[i]))
+			continue;
+		r = engine_members_update(d->eng, d->cfg, (int)i,
+					  &d->members.by_group[i],
+					  &m.by_group[i], &dg);
+		if (r < 0) {
+			sgd_log_diags(d, "members.d", &dg);
+			sgd_log(d, "members of %s not updated: %s",
+				d->cfg->groups[i].name, strerror(-r));
+			continue;
+		}
+		sgd_log(d, "members of %s updated from members.d (%zu)",
+			d->cfg->groups[i].name, m.by_group[i].n);
+		tmp = d->members.by_group[i];
+		d->members.by_group[i] = m.by_group[i];
+		m.by_group[i] = tmp;
+	}
+	membership_free(&m);
+	diags_free(&dg);
+}
+
+static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
+				  uint32_t ev)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false, rewatch = false;
+	ssize_t n;
+
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p < buf + n) {
+			struct inotify_event *e = (struct inotify_event *)p;
+
+			if (e->wd == d->members_wd)
+				changed = true;
+			else if (e->len && strcmp(e->name, "members.d") == 0)
+				rewatch = changed = true;
+			if (e->mask & IN_IGNORED && e->wd == d->members_wd) {
+				d->members_wd = -1;
+				rewatch = true;
+			}
+			p += sizeof(*e) + e->len;
+		}
+	}
+	if (rewatch)
+		(void)membership_watch(d);
+	if (changed)
+		membership_refresh(d);
+}
+
+int membership_watch(struct sgd *d)
+{
+	char dir[4096];
+	int wd;
+
+	if (d->inotify.fd < 0) {
+		d->inotify.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (d->inotify.fd < 0)
+			return -errno;
+		d->inotify.fn = membership_on_inotify;
+		if (loop_add(d, &d->inotify, EPOLLIN) < 0)
+			return -errno;
+		/* To notice members.d being created or replaced. */
+		if (inotify_add_watch(d->inotify.fd, d->opt.confdir,
+				      IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0)
+			return -errno;
+	}
+	if (d->members_wd >= 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
+	wd = inotify_add_watch(d->inotify.fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+			       IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
+			       IN_ONLYDIR);
+	if (wd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d->members_wd = wd;
+	return 0;
+}

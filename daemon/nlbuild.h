@@ -1,0 +1,49 @@
+/*
+ * nlbuild.h — one small builder per nftables expression kind.
+ *
+ * Each appends one expression to a rule and returns 0 or -ENOMEM.  Data
+ * given as pointers is copied.  Values are in network byte order where the
+ * packet has them so (addresses, ports), host order for meta/ct registers.
+ */
+#ifndef SGD_NLBUILD_H
+#define SGD_NLBUILD_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <libnftnl/rule.h>
+
+int nlb_meta(struct nftnl_rule *r, uint32_t key);
+int nlb_ct(struct nftnl_rule *r, uint32_t key);
+int nlb_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len);
+int nlb_cmp(struct nftnl_rule *r, uint32_t op, const void *data, size_t len);
+int nlb_bitwise(struct nftnl_rule *r, const void *mask, size_t len);
+int nlb_lookup(struct nftnl_rule *r, const char *set);
+int nlb_counter(struct nftnl_rule *r);
+int nlb_verdict(struct nftnl_rule *r, int verdict, const char *chain);
+int nlb_limit(struct nftnl_rule *r, uint64_t rate, uint64_t unit, uint32_t burst);
+int nlb_log(struct nftnl_rule *r, uint16_t group, const char *prefix);
+
+/* Composite matches used by several rule kinds. */
+/* meta nfproto <nfproto> */
+int nlb_match_nfproto(struct nftnl_rule *r, uint8_t nfproto);
+/* meta l4proto <proto> */
+int nlb_match_l4proto(struct nftnl_rule *r, uint8_t proto);
+/* th sport|dport lo-hi (a single port when lo == hi) */
+int nlb_match_port(struct nftnl_rule *r, uint32_t off, int lo, int hi);
+/* icmp/icmpv6 type or code (byte at off) lo-hi */
+int nlb_match_byte(struct nftnl_rule *r, uint32_t off, int lo, int hi);
+/* ip/ip6 saddr|daddr ADDR/PREFIX (prefix > 0) */
+int nlb_match_addr(struct nftnl_rule *r, uint32_t off, const uint8_t *addr,
+		   size_t len, unsigned prefix);
+/* ip/ip6 saddr|daddr @set */
+int nlb_match_addr_set(struct nftnl_rule *r, uint32_t off, size_t len,
+		       const char *set);
+/* meta iifname|oifname "<name>" */
+int nlb_match_ifname(struct nftnl_rule *r, uint32_t key, const char *ifname);
+/* meta iif|oif <index> */
+int nlb_match_ifindex(struct nftnl_rule *r, uint32_t key, uint32_t ifindex);
+/* ct state <bits> (any of them set) */
+int nlb_match_ct_state(struct nftnl_rule *r, uint32_t bits);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * nldump.c — read back what the kernel holds: the ruleset generation, the
+ * chains and sets of our table, its rules.  Dumps are filtered to our
+ * table by the kernel (and checked again here); nothing else is read.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+#include "plan.h"
+
+#define NLDUMP_BUF (1 << 16)
+
+/* Send the request in buf and run cb on every answer until the end. */
+static int nldump_run(struct sg_engine *e, struct nlmsghdr *nlh,
+		      mnl_cb_t cb, void *data)
+{
+	uint32_t seq = nlh->nlmsg_seq;
+	char *buf;
+	int rc;
+
+	if (mnl_socket_sendto(e->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	buf = malloc(NLDUMP_BUF);
+	if (!buf)
+		return -ENOMEM;
+	do {
+		ssize_t n = mnl_socket_recvfrom(e->nl, buf, NLDUMP_BUF);
+
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		errno = 0;
+		rc = mnl_cb_run(buf, (size_t)n, seq, e->portid, cb, data);
+		if (rc < 0)
+			rc = errno ? -errno : -EIO;
+	} while (rc > MNL_CB_STOP);
+	free(buf);
+	return rc < 0 ? rc : 0;
+}
+
+static int nldump_gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_gen *gen = nftnl_gen_alloc();
+
+	if (!gen)
+		return MNL_CB_ERROR;
+	if (nftnl_gen_nlmsg_parse(nlh, gen) < 0) {
+		nftnl_gen_free(gen);
+		return MNL_CB_ERROR;
+	}
+	*(uint32_t *)data = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+	nftnl_gen_free(gen);
+	return MNL_CB_OK;
+}
+
+int nldump_genid(struct sg_engine *e, uint32_t *genid)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK,
+				    e->seq++);
+	return nldump_run(e, nlh, nldump_gen_cb, genid);
+}
+
+static int nldump_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = strdup(s);
+	if (!nv[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+struct nldump_names {
+	struct sg_engine *e;
+	struct nl_state *st;
+};
+
+static int nldump_chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nldump_names *d = data;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	const char *name;
+	int rc = MNL_CB_OK;
+
+	if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+		nftnl_chain_free(c);
+		return MNL_CB_ERROR;
+	}
+	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+	/* the base chains are kept: they are flushed, not deleted */
+	if (nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) == NFPROTO_INET &&
+	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), d->e->table) == 0 &&
+	    strcmp(name, "input") != 0 && strcmp(name, "output") != 0 &&
+	    nldump_push(&d->st->chains, &d->st->n_chains, name) < 0)
+		rc = MNL_CB_ERROR;
+	nftnl_chain_free(c);
+	return rc;
+}
+
+static int nldump_set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nldump_names *d = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	int rc = MNL_CB_OK;
+
+	if (!s || nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return MNL_CB_ERROR;
+	}
+	/* anonymous sets belong to their rules and go with them */
+	if (nftnl_set_get_u32(s, NFTNL_SET_FAMILY) == NFPROTO_INET &&
+	    strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), d->e->table) == 0 &&
+	    !(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) &&
+	    nldump_push(&d->st->sets, &d->st->n_sets,
+			nftnl_set_get_str(s, NFTNL_SET_NAME)) < 0)
+		rc = MNL_CB_ERROR;
+	nftnl_set_free(s);
+	return rc;
+}
+
+void nldump_state_free(struct nl_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_chains; i++)
+		free(st->chains[i]);
+	for (i = 0; i < st->n_sets; i++)
+		free(st->sets[i]);
+	free(st->chains);
+	free(st->sets);
+	memset(st, 0, sizeof(*st));
+}
+
+int nldump_state(struct sg_engine *e, struct nl_state *st)
+{
+	struct nldump_names d = { .e = e, .st = st };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct nftnl_chain *c;
+	struct nftnl_set *s;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = nldump_genid(e, &st->genid);
+	if (rc)
+		return rc;
+	c = nftnl_chain_alloc();
+	if (!c)
+		return -ENOMEM;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, e->table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_DUMP,
+				    e->seq++);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	rc = nldump_run(e, nlh, nldump_chain_cb, &d);
+	if (rc == -ENOENT)
+		rc = 0;		/* no table yet */
+	if (rc)
+		goto fail;
+	s = nftnl_set_alloc();
+	if (!s) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, e->table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP,
+				    e->seq++);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	rc = nldump_run(e, nlh, nldump_set_cb, &d);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (!rc)
+		return 0;
+fail:
+	nldump_state_free(st);
+	return rc;
+}
+
+struct nldump_rules_ctx {
+	struct sg_engine *e;
+	int (*cb)(const struct nftnl_rule *r, void *data);
+	void *data;
+};
+
+static int nldump_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nldump_rules_ctx *d = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	int rc = MNL_CB_OK;
+
+	if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		nftnl_rule_free(r);
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY) == NFPROTO_INET &&
+	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), d->e->table) == 0 &&
+	    d->cb(r, d->data) < 0)
+		rc = MNL_CB_ERROR;
+	nftnl_rule_free(r);
+	return rc;
+}
+
+int nldump_rules(struct sg_engine *e,
+		 int (*cb)(const struct nftnl_rule *r, void *data), void *data)
+{
+	struct nldump_rules_ctx d = { .e = e, .cb = cb, .data = data };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, e->table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP,
+				    e->seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	rc = nldump_run(e, nlh, nldump_rule_cb, &d);
+	return rc == -ENOENT ? 0 : rc;
+}

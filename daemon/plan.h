@@ -1,0 +1,160 @@
+/*
+ * plan.h — the compiled form of a configuration (private to the engine).
+ *
+ * compile*.c turn a validated model into a plan: an ordered list of
+ * libnftnl objects, each with the origin it came from so that a kernel
+ * refusal can be reported at the user's rule.  commit.c turns a plan into
+ * one batch.  The plan never touches the kernel.
+ *
+ * Order: table, the two base chains (kept across reloads), then the sets
+ * and their elements, the regular chains, the regular chains' rules and
+ * last the base chains' rules (whose jumps need the regular chains).
+ */
+#ifndef SGD_PLAN_H
+#define SGD_PLAN_H
+
+#include <stdio.h>
+#include <netinet/in.h>
+#include <libnftnl/table.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/set.h>
+#include <libnftnl/rule.h>
+#include "model.h"
+#include "diag.h"
+
+enum plan_kind {
+	PLAN_TABLE,
+	PLAN_BASECHAIN,
+	PLAN_SET,
+	PLAN_ELEMS,	/* NEWSETELEM (or DELSETELEM in a delta) */
+	PLAN_CHAIN,
+	PLAN_RULE,
+};
+
+/* Where a message came from; what names the object for the user. */
+struct plan_origin {
+	struct sg_pos pos;	/* file NULL = built in */
+	char what[96];		/* "ingress rule 3", "set peer_web_v4" */
+};
+
+struct plan_msg {
+	enum plan_kind kind;
+	bool del;		/* PLAN_ELEMS only: delete these elements */
+	union {
+		struct nftnl_table *table;
+		struct nftnl_chain *chain;
+		struct nftnl_set *set;
+		struct nftnl_rule *rule;
+	} o;
+	struct plan_origin origin;
+};
+
+struct sg_plan {
+	char *table;
+	struct plan_msg *v;
+	size_t n, cap;
+};
+
+/* Sizes that keep every message far below the 64 KiB nest limit. */
+#define PLAN_ELEMS_PER_MSG 256
+
+/* compile.c: the whole table.  0 or -errno (then *plan is empty). */
+int compile_config(const struct sg_config *cfg, const struct sg_members *m,
+		   struct sg_plan *plan);
+/* compile_rules.c: the rules of one group direction into chain. */
+int compile_group_rules(struct sg_plan *plan, const struct sg_config *cfg,
+			int gi, enum sg_dir dir);
+/* compile_rules.c: one sg_rule (one nft rule per peer and family) into
+ * chain; tag is the rule's udata tag, comment its readable comment. */
+int compile_rule(struct sg_plan *plan, const struct sg_config *cfg,
+		 const char *chain, const struct sg_rule *rule,
+		 const char *tag, const char *comment, const char *what);
+/* compile_sets.c: peer_<group>_v4/v6 and their elements. */
+int compile_sets(struct sg_plan *plan, const struct sg_config *cfg,
+		 const struct sg_members *m);
+/* true when a compiled rule references group gi as a peer. */
+bool compile_group_referenced(const struct sg_config *cfg, int gi);
+/* true when group gi is attached (globally or to an interface). */
+bool compile_group_attached(const struct sg_config *cfg, int gi);
+/* Set name of group gi for family af into buf; 0 or -ENAMETOOLONG. */
+int compile_set_name(const struct sg_config *cfg, int gi, int af, char *buf,
+		     size_t len);
+/* Chain name "in_<group>" / "out_<group>". */
+int compile_chain_name(const struct sg_config *cfg, int gi, enum sg_dir dir,
+		       char *buf, size_t len);
+/* Element messages for set `name` holding the top-level blocks of list
+ * (which must hold only family af), deleting instead when del. */
+int compile_set_elems(struct sg_plan *plan, const char *table,
+		      const char *name, int af, const struct sg_cidr *v,
+		      size_t n, bool del, const struct plan_origin *origin);
+/* The members of list not contained in another member, sorted; *out is
+ * malloc'd.  0 or -ENOMEM. */
+int compile_toplevel(const struct sg_cidr *v, size_t n, int af,
+		     struct sg_cidr **out, size_t *n_out);
+
+/* plan.c */
+void plan_init(struct sg_plan *plan);
+void plan_free(struct sg_plan *plan);
+/* Append; the plan owns obj from now on (also on error).  0 or -ENOMEM. */
+int plan_add(struct sg_plan *plan, enum plan_kind kind, void *obj,
+	     const struct plan_origin *origin);
+/* A rule for chain with udata tag and comment, not yet added. */
+struct nftnl_rule *plan_rule_new(const struct sg_plan *plan, const char *chain,
+				 const char *tag, const char *comment);
+/* Print every object (libnftnl's default format), one per line. */
+int plan_print(FILE *f, const struct sg_plan *plan);
+/* Serialize one message as the kernel would get it (test helper); returns
+ * the message length or -errno. */
+int plan_msg_build(const struct sg_plan *plan, size_t i, char *buf, size_t len,
+		   uint32_t seq);
+
+
+
+/* ---- engine internals (engine.c, commit.c, nldump.c, counters.c,
+ * setdelta.c) ---- */
+#include <libmnl/libmnl.h>
+
+struct sg_engine {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;		/* next sequence number */
+	char *table;
+};
+
+/* What is in our table now, from a dump (nldump.c). */
+struct nl_state {
+	uint32_t genid;		/* generation the dump was taken in */
+	char **chains;		/* every chain except the base chains */
+	size_t n_chains;
+	char **sets;
+	size_t n_sets;
+};
+
+/* nldump.c */
+int nldump_genid(struct sg_engine *e, uint32_t *genid);
+/* Chains and sets of our table (empty when it does not exist). */
+int nldump_state(struct sg_engine *e, struct nl_state *st);
+void nldump_state_free(struct nl_state *st);
+/* Call cb for every rule of our table (the rule is freed after). */
+int nldump_rules(struct sg_engine *e,
+		 int (*cb)(const struct nftnl_rule *r, void *data), void *data);
+
+/* commit.c: send plan as one batch.  With st (a full reload), the batch
+ * first creates the table and base chains (plan's head), flushes the base
+ * chains and deletes every chain and set in st, and carries st->genid so a
+ * concurrent change fails with -ERESTART.  Kernel refusals become diags at
+ * the origin of the refused message.  0 or -errno. */
+int commit_plan(struct sg_engine *e, const struct sg_plan *plan,
+		const struct nl_state *st, struct sg_diags *diags);
+
+/* engine.c: dump + commit with bounded retries on -ERESTART. */
+int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
+		      struct sg_diags *diags);
+
+/* setdelta.c: elements to delete (in old, not new) and add (in new, not
+ * old) for the top-level blocks of two member lists of family af, as
+ * PLAN_ELEMS messages of set `name` in plan.  0 or -errno. */
+int setdelta_plan(struct sg_plan *plan, const char *name, int af,
+		  const struct sg_cidr_list *old, const struct sg_cidr_list *new_,
+		  const struct plan_origin *origin);
+#endif

@@ -1,0 +1,277 @@
+/*
+ * sgd.h — the daemon: its one context struct and every daemon-side
+ * prototype, grouped by the file that implements it.
+ *
+ * There is no global mutable state: everything lives in struct sgd,
+ * created by main() and passed to every function.
+ */
+#ifndef SGD_SGD_H
+#define SGD_SGD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "model.h"
+#include "diag.h"
+#include "proto.h"
+
+struct sg_engine;
+
+#define SGD_DEFAULT_CONFDIR	"/etc/sgd"
+#define SGD_DEFAULT_SOCKET	"/run/sgd/sgd.sock"
+#define SGD_DEFAULT_STATEDIR	"/var/lib/sgd"
+
+#define SGD_CLIENT_DEADLINE_MS	5000	/* whole request, accept to reply */
+#define SGD_MAX_CLIENTS		1024
+
+/* Files and directories under the state dir (see state.c, snapshot.c,
+ * confirm.c). */
+#define SGD_STATE_MEMBERS	"members"	/* run-time members */
+#define SGD_STATE_CONFIRM	"confirm"	/* pending apply --confirm */
+#define SGD_STATE_REJECTED	"rejected"	/* marker after a rollback */
+#define SGD_STATE_RUNNING	"running"	/* copy of the committed config */
+#define SGD_STATE_STAGING	"staging"	/* copy being loaded */
+#define SGD_STATE_PREVIOUS	"previous"	/* rollback target */
+
+struct sgd_opts {
+	const char *confdir;
+	const char *sock_path;
+	const char *state_dir;
+	bool check_only;
+	bool verbose;
+};
+
+/* Something registered in the epoll set: the loop calls fn on events. */
+struct sgd;
+struct sgd_watch {
+	int fd;
+	void (*fn)(struct sgd *d, struct sgd_watch *w, uint32_t events);
+};
+
+struct sgd_client {
+	struct sgd_watch w;
+	struct sgd_client *next;	/* FIFO = deadline order */
+	struct sgd_client *prev;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	gid_t *groups;		/* SO_PEERGROUPS; may be NULL */
+	size_t n_groups;
+	long long deadline_ms;	/* CLOCK_MONOTONIC */
+	struct proto_decoder dec;
+	struct proto_buf out;	/* reply being sent */
+	size_t out_off;
+	bool replying;		/* request taken; only sending remains */
+};
+
+/* Run-time members of one group, by name (indices change on reload). */
+struct sgd_rt_group {
+	char *name;
+	struct sg_cidr_list addrs;
+};
+
+struct sgd_runtime {
+	struct sgd_rt_group *v;
+	size_t n;
+};
+
+/* A configuration loaded from a copy of its files, ready to commit. */
+struct sgd_loaded {
+	struct sg_config *cfg;
+	struct sg_members members;
+	char hash[17];		/* of the config files (hex FNV-1a 64) */
+};
+
+struct sgd {
+	struct sgd_opts opt;
+	int epfd;
+	struct sgd_watch sig;		/* signalfd */
+	struct sgd_watch listen;	/* control socket */
+	struct sgd_watch client_timer;	/* earliest client deadline */
+	struct sgd_watch wd_timer;	/* WATCHDOG=1 */
+	struct sgd_watch confirm_timer;	/* apply --confirm deadline */
+	struct sgd_watch inotify;	/* members.d */
+	int members_wd;			/* inotify watch, -1 if none */
+	bool quit;
+	dev_t sock_dev;			/* to unlink only our own socket */
+	ino_t sock_ino;
+
+	struct sgd_client *clients;	/* head = oldest */
+	struct sgd_client *clients_tail;
+	size_t n_clients;
+	struct sgd_client *dead;	/* closed, freed after the event batch */
+	bool accept_paused;		/* out of file descriptors */
+
+	struct sg_engine *eng;
+	struct sg_config *cfg;		/* running configuration */
+	struct sg_members members;	/* effective, indexed like cfg->groups */
+	char cfg_hash[17];
+	struct sgd_runtime rt;
+	gid_t control_gid;
+	bool have_control_gid;
+
+	time_t started;
+	time_t last_reload;
+	bool last_reload_ok;
+	char *last_reload_error;	/* malloc'd, NULL when ok */
+	char *notice;			/* rollback / rejected-config notice */
+
+	time_t confirm_deadline;	/* 0 = none pending (rounded up) */
+	long long confirm_deadline_ms;	/* CLOCK_REALTIME ms, 0 = none */
+
+	/* sd_notify */
+	int notify_fd;
+	struct sockaddr_un notify_addr;
+	socklen_t notify_len;
+	uint64_t watchdog_usec;
+};
+
+/* log (main.c) */
+void sgd_log(struct sgd *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sgd_debug(struct sgd *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sgd_log_diags(struct sgd *d, const char *what, const struct sg_diags *dg);
+
+/* loop.c */
+int loop_init(struct sgd *d);
+int loop_add(struct sgd *d, struct sgd_watch *w, uint32_t events);
+int loop_mod(struct sgd *d, struct sgd_watch *w, uint32_t events);
+void loop_del(struct sgd *d, struct sgd_watch *w);
+int loop_run(struct sgd *d);
+void loop_fini(struct sgd *d);
+long long loop_now_ms(void);
+/* Arm a timerfd: CLOCK_MONOTONIC ms from now (0 disarms). */
+int loop_timer_set_ms(int tfd, long long ms, bool periodic);
+
+/* control.c */
+int control_open(struct sgd *d);
+void control_close(struct sgd *d);
+/* Queue a reply for c and start sending it. */
+void control_reply(struct sgd *d, struct sgd_client *c, struct proto_resp *r);
+/* Resolve cfg->control_group and give the socket to it.  0 or -errno. */
+int control_apply_group(struct sgd *d);
+bool control_client_may_mutate(const struct sgd *d, const struct sgd_client *c);
+/* Free clients closed during the last event batch (their watch pointers
+ * may still have been in that batch). */
+void control_reap(struct sgd *d);
+
+/* dispatch.c */
+/* Execute one request; fills r (exit code, stdout, stderr). */
+void dispatch_request(struct sgd *d, const struct sgd_client *c,
+		      const struct proto_req *req, struct proto_resp *r);
+/* Set r to exit code + message: the message on stderr, and with json
+ * also {"ok": false, "error": message} on stdout. */
+void dispatch_fail(struct proto_resp *r, bool json, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Diagnostics as the answer (render_diags: stdout with json, else
+ * stderr). */
+void dispatch_diags(struct proto_resp *r, bool json, int code,
+		    const struct sg_diags *dg);
+/* Success: text (human) or {"ok": true, "message": text} (json). */
+void dispatch_ok(struct proto_resp *r, bool json, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* reload.c */
+/* Copy srcdir's config files to the staging dir, load and validate them
+ * and compute the effective members.  0, or -errno with diags filled. */
+int reload_load(struct sgd *d, const char *srcdir, struct sgd_loaded *out,
+		struct sg_diags *diags);
+void reload_loaded_free(struct sgd_loaded *l);
+/* Commit l (engine_apply); on success it becomes the running config
+ * (staging/ becomes running/) and l is emptied.  0 or -errno. */
+int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags);
+/* The whole `reload` operation, with the lockout guard and the rejected-
+ * config check; records the result for status; notifies systemd.
+ * ssh may be NULL.  Returns 0, -EINVAL/-errno (diags say why) or
+ * -EPERM (refused by a guard; diags say why). */
+int reload_run(struct sgd *d, bool force, const char *ssh, struct sg_diags *diags);
+/* Adopt an already committed configuration as the running one. */
+void reload_adopt(struct sgd *d, struct sgd_loaded *l);
+
+/* lockout.c */
+/* Would replacing the running config by newcfg cut off the SSH client
+ * described by ssh ($SSH_CONNECTION: "caddr cport saddr sport")?
+ * Returns 1 (yes; diags explain), 0 (no) or -EINVAL (unparseable ssh,
+ * diags say why). */
+int lockout_check(struct sgd *d, const struct sg_config *newcfg,
+		  const struct sg_members *newm, const char *ssh,
+		  struct sg_diags *diags);
+
+/* membership.c */
+/* Effective members of cfg's groups: YAML members, CONFDIR/members.d
+ * files, run-time additions.  0 or -errno (diags: members.d errors). */
+int membership_compute(struct sgd *d, const struct sg_config *cfg,
+		       struct sg_members *out, struct sg_diags *diags);
+void membership_free(struct sg_members *m);
+/* members add/del GROUP ADDR...: change kernel set elements and the
+ * persisted state; text for the client in r. */
+void membership_add(struct sgd *d, int argc, const char **argv, bool json,
+		    struct proto_resp *r);
+void membership_del(struct sgd *d, int argc, const char **argv, bool json,
+		    struct proto_resp *r);
+void membership_list(struct sgd *d, int argc, const char **argv, bool json,
+		     struct proto_resp *r);
+/* Re-read members.d (after an inotify event) and push the differences. */
+void membership_refresh(struct sgd *d);
+/* (Re)install the inotify watch on CONFDIR/members.d. */
+int membership_watch(struct sgd *d);
+struct sgd_rt_group *membership_rt_find(struct sgd_runtime *rt, const char *name);
+void membership_rt_free(struct sgd_runtime *rt);
+
+/* state.c */
+/* Write dir/name atomically: temp file, fsync, rename, fsync dir. */
+int state_write_file(const char *dir, const char *name, const void *data,
+		     size_t len);
+/* Read a whole small file (NUL-terminated).  0, -ENOENT, -errno. */
+int state_read_file(const char *dir, const char *name, char **out, size_t *len);
+int state_fsync_dir(const char *dir);
+int state_init(struct sgd *d);
+/* Persist / restore d->rt. */
+int state_save_members(struct sgd *d);
+int state_load_members(struct sgd *d);
+
+/* snapshot.c */
+/* Copy the config files of src (sgd.yaml, groups.d/ regular files) into
+ * the empty or absent directory dst.  0 or -errno (diags say which file). */
+int snapshot_copy(const char *src, const char *dst, struct sg_diags *diags);
+/* Hash the config files of dir (names and content), hex into out[17]. */
+int snapshot_hash(const char *dir, char out[17]);
+/* rm -r of a snapshot directory (two levels). 0 or -errno. */
+int snapshot_remove(const char *dir);
+/* Replace dst by src: rename, exchanging when dst exists (then the old
+ * dst is removed).  0 or -errno. */
+int snapshot_replace(const char *src, const char *dst);
+/* state_dir + "/" + name into buf. */
+const char *snapshot_path(const struct sgd *d, const char *name, char *buf,
+			  size_t len);
+
+/* confirm.c */
+/* apply --confirm SECONDS.  r gets the answer. */
+void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp *r);
+void confirm_confirm(struct sgd *d, bool json, struct proto_resp *r);
+/* Roll back now (deadline passed). 0 or -errno. */
+int confirm_rollback(struct sgd *d);
+/* At start: handle a pending confirm / rejected marker.  Sets *handled
+ * when it committed a configuration itself (else the caller loads
+ * CONFDIR).  0 or -errno. */
+int confirm_startup(struct sgd *d, bool *handled);
+/* Is CONFDIR's content the configuration that was rolled back?  Fills
+ * msg with the explanation when it is. */
+bool confirm_is_rejected(struct sgd *d, char *msg, size_t len);
+int confirm_timer_init(struct sgd *d);
+
+/* notify.c */
+int notify_init(struct sgd *d);
+/* Send one datagram ("READY=1\nSTATUS=..."); a no-op without
+ * NOTIFY_SOCKET.  0 or -errno. */
+int notify_send(struct sgd *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int notify_loop_add(struct sgd *d);
+void notify_fini(struct sgd *d);
+
+#endif

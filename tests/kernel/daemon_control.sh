@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# daemon_control.sh — the control socket under pressure and abuse:
+#  * authorization by SO_PEERCRED: with the default 0660 root socket,
+#    nobody cannot even connect (sgctl exits 3); with the socket opened
+#    wider, nobody gets read-only commands but every mutating command is
+#    refused with a clear error; with control_group set, a member of that
+#    group (primary or supplementary) may mutate;
+#  * 200 concurrent clients are all served while another client holds a
+#    connection open without sending, and that one (and a client that
+#    trickles bytes) is dropped at the whole-request deadline (5 s);
+#  * oversized, garbage and other-version frames get a clear error reply
+#    and do not disturb the daemon.
+set -u
+TAG=ct
+. "$(dirname "$0")/daemon_lib.sh"
+
+ns_setup
+write_conf
+start_sgd || { bad "sgd did not start"; finish; }
+
+as_nobody() { ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups "$SGCTL" -s "$SOCK" "$@"; }
+
+# --- authorization -----------------------------------------------------
+as_nobody status >/dev/null 2>"$TMP/err"; rc=$?
+check "socket 0660 root:root: nobody cannot connect, sgctl exits 3 (rc $rc)" [ $rc = 3 ]
+chmod 0666 "$SOCK"
+before=$(rules_fingerprint)
+as_nobody status >"$TMP/out" 2>&1; rc=$?
+check "socket opened wider: nobody gets status" [ $rc = 0 ]
+for c in "show" "version" "members list app" "diff" "explain in tcp 5432 10.77.0.50"; do
+	as_nobody $c >/dev/null 2>&1; rc=$?
+	check "nobody may run read-only '$c' (rc $rc)" [ $rc = 0 ]
+done
+for c in "reload" "reload --force" "members add app 10.77.0.9" "members del app 10.77.0.50" \
+	"apply --confirm 30" "confirm"; do
+	as_nobody $c >"$TMP/out" 2>"$TMP/err"; rc=$?
+	check "nobody is refused '$c' (rc $rc)" [ $rc = 1 ]
+	check "with a clear error ($(head -c 90 "$TMP/err"))" grep -q 'permission denied' "$TMP/err"
+done
+as_nobody --json reload >"$TMP/out" 2>/dev/null
+check "the refusal is JSON with --json" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1])); assert d["ok"] is False and "permission denied" in d["error"]' "$TMP/out"
+check "nothing changed" [ "$(rules_fingerprint)" = "$before" ]
+check "10.77.0.9 not added" set_lacks 10.77.0.9
+
+CONTROL_GROUP=nogroup write_conf
+sgctl reload >/dev/null 2>&1
+check "control_group: the socket belongs to group nogroup" [ "$(stat -c %G "$SOCK")" = nogroup ]
+chmod 0660 "$SOCK"
+as_nobody members add app 10.77.0.9 >/dev/null 2>&1; rc=$?
+check "control_group nogroup: nobody (primary gid) may add members (rc $rc)" [ $rc = 0 ]
+check "10.77.0.9 added" set_has 10.77.0.9
+ip netns exec "$NS" setpriv --reuid=65534 --regid=100 --groups=65534 \
+	"$SGCTL" -s "$SOCK" members del app 10.77.0.9 >/dev/null 2>&1; rc=$?
+check "a supplementary member of the control group may mutate (rc $rc)" [ $rc = 0 ]
+ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --groups=100 \
+	"$SGCTL" -s "$SOCK" reload >/dev/null 2>&1; rc=$?
+check "control_group still admits a member, reload (rc $rc)" [ $rc = 0 ]
+chmod 0666 "$SOCK"
+ip netns exec "$NS" setpriv --reuid=65534 --regid=100 --clear-groups \
+	"$SGCTL" -s "$SOCK" reload >/dev/null 2>"$TMP/err"; rc=$?
+check "a non-member of the control group is refused (rc $rc)" \
+	bash -c "[ $rc = 1 ] && grep -q 'permission denied' $TMP/err"
+
+# --- concurrency and abuse, in raw protocol ------------------------------
+ip netns exec "$NS" timeout 60 python3 - "$SOCK" >"$TMP/py" 2>&1 <<'EOF'
+import socket, struct, sys, threading, time
+
+path = sys.argv[1]
+MAGIC, VER = 0x53474450, 1
+
+def frame(t, attrs, version=VER):
+    payload = b"".join(struct.pack(">HHI", a, 0, len(v)) + v for a, v in attrs)
+    return struct.pack(">IHHI", MAGIC, version, t, len(payload)) + payload
+
+def request(cmd, *args):
+    return frame(1, [(1, cmd.encode())] + [(2, a.encode()) for a in args])
+
+def read_reply(s):
+    buf = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    if len(buf) < 12:
+        return None
+    magic, ver, t, n = struct.unpack(">IHHI", buf[:12])
+    p, out = buf[12:12 + n], {}
+    while p:
+        a, _, l = struct.unpack(">HHI", p[:8])
+        out[a] = p[8:8 + l]
+        p = p[8 + l:]
+    return (t, struct.unpack(">I", out[16])[0], out.get(17, b"").decode(),
+            out.get(18, b"").decode())
+
+def call(data, timeout=10):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(path)
+    s.sendall(data)
+    r = read_reply(s)
+    s.close()
+    return r
+
+def say(ok, what):
+    print(("ok   - " if ok else "FAIL - ") + what)
+
+# One client that connects and sends nothing; one that trickles.
+idle = socket.socket(socket.AF_UNIX)
+idle.connect(path)
+t_idle = time.monotonic()
+trickle = socket.socket(socket.AF_UNIX)
+trickle.connect(path)
+t_trickle = time.monotonic()
+stop = threading.Event()
+def trickler():
+    data = request("status")
+    for b in data[:-1]:
+        if stop.is_set():
+            return
+        try:
+            trickle.send(bytes([b]))
+        except OSError:
+            return
+        time.sleep(0.4)
+threading.Thread(target=trickler, daemon=True).start()
+
+# 200 concurrent clients while those two hang on.
+results = []
+lock = threading.Lock()
+def worker():
+    try:
+        r = call(request("status"))
+    except Exception as e:
+        r = ("error", str(e))
+    with lock:
+        results.append(r)
+t0 = time.monotonic()
+threads = [threading.Thread(target=worker) for _ in range(200)]
+for t in threads: t.start()
+for t in threads: t.join()
+elapsed = time.monotonic() - t0
+good = sum(1 for r in results if r and r[0] == 2 and r[1] == 0 and "running since" in r[2])
+say(good == 200, "200 concurrent clients served while two others stall: %d/200 in %.0f ms" % (good, elapsed * 1000))
+say(elapsed < 3.0, "the stalled clients did not delay the others (%.0f ms < 3000)" % (elapsed * 1000))
+
+# The idle client is dropped at the deadline (about 5 s after connect).
+idle.settimeout(10)
+d = idle.recv(100)
+dt = time.monotonic() - t_idle
+say(d == b"" and 4.5 <= dt <= 7.0, "the silent client was dropped after %.1f s (deadline 5 s)" % dt)
+trickle.settimeout(10)
+try:
+    d = trickle.recv(100)
+    while d:
+        d = trickle.recv(100)
+except OSError:
+    pass
+dt = time.monotonic() - t_trickle
+stop.set()
+say(4.5 <= dt <= 7.0, "a client trickling a byte every 0.4 s was dropped after %.1f s (a whole-request deadline, not an idle timeout)" % dt)
+
+# Oversized: refused from the header, before 1 MiB is read.
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path)
+s.sendall(struct.pack(">IHHI", MAGIC, VER, 1, (1 << 20) + 1))
+r = read_reply(s); s.close()
+say(r is not None and r[1] == 2 and "larger than 1048576" in r[3], "oversized request refused from its header: %r" % (r,))
+# Garbage.
+r = call(b"GET / HTTP/1.0\r\n\r\n")
+say(r is not None and r[1] == 2 and "malformed" in r[3], "garbage refused with a clear error: %r" % (r,))
+# Another protocol version.
+r = call(frame(1, [(1, b"status")], version=2))
+say(r is not None and r[1] == 1 and "version 2 is not supported" in r[3], "version 2 refused with a clear error: %r" % (r,))
+# A request without a command; an unknown command.
+r = call(frame(1, [(2, b"x")]))
+say(r is not None and r[1] == 2, "a request without a command is refused: %r" % (r,))
+r = call(request("frobnicate"))
+say(r is not None and r[1] == 2 and "unknown command" in r[3], "an unknown command is bad usage: %r" % (r,))
+# Still serving.
+r = call(request("status"))
+say(r is not None and r[1] == 0, "the daemon still serves after the abuse")
+EOF
+rc=$?
+cat "$TMP/py"
+PASSES=$((PASSES + $(grep -c '^ok' "$TMP/py")))
+FAILS=$((FAILS + $(grep -c '^FAIL' "$TMP/py")))
+[ $rc = 0 ] || bad "the raw protocol client failed (rc $rc)"
+check "sgd still running" kill -0 "$SGD_PID"
+finish
