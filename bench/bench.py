@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE_SRC = "198.18.0.1"
 PROBE_DST = "198.18.0.2"
 PORT_A, PORT_B, MEMBER_PORT = 9999, 9998, 7777
+COLORS = ["#d62728", "#1f77b4", "#2ca02c", "#000000", "#9467bd", "#ff7f0e"]
 
 
 def log(msg):
@@ -445,16 +446,21 @@ class Bench:
     # ------------------------------------------------------------ b. members
     def internal_time(self, logp, offset):
         """The daemon's own timing of a membership change, from its -v log
-        (daemon/membership.c: "members of G updated in N ms (M members)").
-        Returns (value, unit) or None."""
+        (daemon/membership.c: "members of G updated: kernel N ms, state
+        file M ms (K members)"; older: "updated in N ms").  The parts on
+        the line are summed.  Returns (value, unit) or None."""
         with open(logp) as f:
             f.seek(offset)
-            text = f.read()
-        m = re.findall(r"members of \S+ updated in ([0-9.]+) ?(us|µs|ms)", text)
-        if not m:
+            lines = [l for l in f.read().splitlines()
+                     if re.search(r"members of \S+ updated", l)]
+        if not lines:
             return None
-        v, unit = m[-1]
-        return float(v), ("us" if unit in ("us", "µs") else "ms")
+        parts = re.findall(r"([0-9.]+) ?(us|µs|ms)\b", lines[-1])
+        if not parts:
+            return None
+        if all(u == "ms" for _, u in parts):
+            return sum(float(v) for v, _ in parts), "ms"
+        return sum(float(v) * (1000.0 if u == "ms" else 1.0) for v, u in parts), "us"
 
     def phase_members(self):
         a = self.a
@@ -538,6 +544,54 @@ def print_table(rows, out):
                 r["rounds"], r["unit"], ("  (" + r["note"] + ")") if r["note"] else ""))
 
 
+def print_summary(rows, out):
+    """One line per N: the headline figures side by side."""
+    def get(sec, metric, variant, n):
+        for r in rows:
+            if (r["section"], r["metric"], r["variant"], r["n"]) == (sec, metric, variant, n) \
+                    and r["rounds"]:
+                return r["median"]
+        return None
+
+    def f(v, spec):
+        return spec % v if v is not None else "n/a"
+
+    ns = sorted({r["n"] for r in rows if r["section"] in ("commit", "pps")})
+    if not ns:
+        return
+    out.write("\nsummary (medians; x = median of per-round ratios)\n")
+    out.write("%7s | %-43s | %-15s | %-36s\n" % (
+        "N", "commit ms: sgd-apply sgd-reload nft-lin nft-set", "sgd/set commit",
+        "pkt rate vs floor (CPU): sgd lin set noct"))
+    for n in ns:
+        out.write("%7d | %9s %10s %7s %7s          | %6s %7s  | %5s %5s %5s %5s  (wall: sgd %s)\n" % (
+            n,
+            f(get("commit", "time_ms", "sgd-apply", n), "%.1f"),
+            f(get("commit", "time_ms", "sgd-reload", n), "%.1f"),
+            f(get("commit", "time_ms", "nft-linear", n), "%.1f"),
+            f(get("commit", "time_ms", "nft-set", n), "%.1f"),
+            f(get("commit", "ratio_vs_nft-set", "sgd-apply", n), "%.2fx"),
+            f(get("commit", "ratio_vs_nft-set", "sgd-reload", n), "%.2fx"),
+            f(get("pps", "cpu_ratio_vs_floor", "sgd", n), "%.3f"),
+            f(get("pps", "cpu_ratio_vs_floor", "linear", n), "%.3f"),
+            f(get("pps", "cpu_ratio_vs_floor", "set", n), "%.3f"),
+            f(get("pps", "cpu_ratio_vs_floor", "noct", n), "%.3f"),
+            f(get("pps", "ratio_vs_floor", "sgd", n), "%.3f")))
+    ms = sorted({r["n"] for r in rows if r["section"] == "members"})
+    for m in ms:
+        out.write("members %7d: sgctl add %s ms, del %s ms; inside sgd %s\n" % (
+            m, f(get("members", "add_e2e_ms", "sgctl", m), "%.2f"),
+            f(get("members", "del_e2e_ms", "sgctl", m), "%.2f"),
+            f(get("members", "add_internal_us", "sgd", m), "%.0f us")
+            if get("members", "add_internal_us", "sgd", m) is not None else
+            f(get("members", "add_internal_ms", "sgd", m), "%.1f ms (1 ms res.)")))
+    for r in rows:
+        if r["section"] == "daemon" and r["metric"] in ("vmhwm_kb", "idle_cpu_ticks") \
+                and r["rounds"]:
+            out.write("daemon at N=%d: %s = %.0f %s\n" % (r["n"], r["metric"], r["median"],
+                                                        r["unit"]))
+
+
 def print_targets(rows, out):
     """Issue 6's targets against this run's medians: met / MISSED / n/a."""
     def get(sec, metric, variant, n):
@@ -615,11 +669,13 @@ def write_plot(rows, resdir, work):
          "policy rules N",
          [series("pps", "cpu_ns_per_pkt", v) and (series("pps", "cpu_ns_per_pkt", v), v)
           for v in ("sgd", "linear", "set", "floor", "noct")]),
-        ("one membership change (sgctl, end to end)", "ms", "group members",
+        ("one membership change", "ms", "group members",
          [series("members", "add_e2e_ms", "sgctl") and
-          (series("members", "add_e2e_ms", "sgctl"), "members add"),
+          (series("members", "add_e2e_ms", "sgctl"), "sgctl members add (end to end)"),
           series("members", "del_e2e_ms", "sgctl") and
-          (series("members", "del_e2e_ms", "sgctl"), "members del")]),
+          (series("members", "del_e2e_ms", "sgctl"), "sgctl members del (end to end)"),
+          series("members", "add_internal_ms", "sgd") and
+          (series("members", "add_internal_ms", "sgd"), "add inside sgd (log, 1 ms res.)")]),
     ]
     gp = os.path.join(work, "plot.gp")
     png = os.path.join(resdir, "latest.png")
@@ -637,8 +693,10 @@ def write_plot(rows, resdir, work):
                         'set label 1 "no data" at 0.4,0.5\nplot NaN notitle\n'
                         'unset label 1\nset autoscale\nset logscale xy\n')
                 continue
-            f.write("plot " + ", ".join('"%s" using 1:2 with linespoints title "%s"' % s
-                                        for s in ser) + "\n")
+            f.write("plot " + ", ".join(
+                '"%s" using 1:2 with linespoints lw 2 pt %d lc rgb "%s" title "%s"'
+                % (path, 5 + i, COLORS[i % len(COLORS)], title)
+                for i, (path, title) in enumerate(ser)) + "\n")
         f.write("unset multiplot\n")
     r = run(["gnuplot", gp], check=False)
     if r.rc != 0:
@@ -694,6 +752,7 @@ def main():
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.uname().release,
         os.cpu_count()))
     print_table(b.rows, sys.stdout)
+    print_summary(b.rows, sys.stdout)
     print_targets(b.rows, sys.stdout)
     for n in b.notes:
         print("note: " + n)

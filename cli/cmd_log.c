@@ -1,5 +1,6 @@
 /* cmd_log.c — `sgctl log`: stream dropped packets from NFLOG; see cmd_log.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -47,6 +48,41 @@ static void log_usage(FILE *f)
 	      "[--timeout SECONDS]\n", f);
 }
 
+/* A fatal error: "sgctl log: MSG" on stderr and, with --json, the same
+ * error document the other sgctl commands print on stdout.  Returns code. */
+static int log_fail(bool json, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int log_fail(bool json, int code, const char *fmt, ...)
+{
+	char msg[512];
+	struct out_buf b;
+	struct json_w j;
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sgctl log: %s\n", msg);
+	if (!json)
+		return code;
+	out_init(&b);
+	json_init(&j, &b);
+	json_obj_begin(&j);
+	json_kbool(&j, "ok", false);
+	json_kint(&j, "exit_code", code);
+	json_kstr(&j, "error", msg);
+	json_obj_end(&j);
+	out_putc(&b, '\n');
+	if (out_finish(&b, &text) == 0) {
+		fputs(text, stdout);
+		fflush(stdout);
+		free(text);
+	}
+	return code;
+}
+
 static int log_parse_count(const char *s, long *out)
 {
 	char *end;
@@ -74,8 +110,8 @@ static int log_parse_timeout(const char *s, double *out)
 	return 0;
 }
 
-/* Options after "log".  Prints the problem and returns -EINVAL on bad
- * usage; returns 1 when --help was asked (usage printed). */
+/* Options after "log".  Returns 0, 2 on bad usage (the problem printed),
+ * or 1 when --help was asked (usage printed). */
 static int log_parse_args(int argc, char **argv, struct log_opts *o)
 {
 	for (int i = 1; i < argc; i++) {
@@ -92,44 +128,35 @@ static int log_parse_args(int argc, char **argv, struct log_opts *o)
 			continue;
 		}
 		if (!strcmp(a, "-n") || !strcmp(a, "--count")) {
-			if (!has_val || log_parse_count(argv[++i], &o->count) < 0) {
-				fprintf(stderr, "sgctl log: %s needs a positive "
-					"number of lines\n", a);
-				return -EINVAL;
-			}
+			if (!has_val || log_parse_count(argv[++i], &o->count) < 0)
+				return log_fail(o->json, 2, "%s needs a positive "
+						"number of lines", a);
 			continue;
 		}
 		if (!strncmp(a, "--timeout=", 10))
 			val = a + 10;
 		else if (!strcmp(a, "--timeout") || !strcmp(a, "-t")) {
-			if (!has_val) {
-				fprintf(stderr, "sgctl log: %s needs a number "
-					"of seconds\n", a);
-				return -EINVAL;
-			}
+			if (!has_val)
+				return log_fail(o->json, 2, "%s needs a number "
+						"of seconds", a);
 			val = argv[++i];
 		}
 		if (val) {
-			if (log_parse_timeout(val, &o->timeout) < 0) {
-				fprintf(stderr, "sgctl log: --timeout: '%s' is "
-					"not a positive number of seconds (at "
-					"most %.0f)\n", val, LOG_MAX_TIMEOUT);
-				return -EINVAL;
-			}
+			if (log_parse_timeout(val, &o->timeout) < 0)
+				return log_fail(o->json, 2, "--timeout: '%s' is "
+						"not a positive number of seconds "
+						"(at most %.0f)", val, LOG_MAX_TIMEOUT);
 			continue;
 		}
 		if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
-			if (!has_val) {
-				fprintf(stderr, "sgctl log: %s needs a "
-					"directory\n", a);
-				return -EINVAL;
-			}
+			if (!has_val)
+				return log_fail(o->json, 2, "%s needs a "
+						"directory", a);
 			o->confdir = argv[++i];
 			continue;
 		}
-		fprintf(stderr, "sgctl log: unexpected argument '%s'\n", a);
 		log_usage(stderr);
-		return -EINVAL;
+		return log_fail(o->json, 2, "unexpected argument '%s'", a);
 	}
 	return 0;
 }
@@ -528,33 +555,28 @@ static struct sg_config *log_load_config(const char *confdir)
 	return cfg;
 }
 
-static int log_open_error(int r)
+static int log_open_error(bool json, int r)
 {
 	uint32_t holder;
 
 	switch (r) {
 	case -EPERM:
-		fprintf(stderr, "sgctl log: reading the firewall log needs root "
-			"(CAP_NET_ADMIN)\n");
-		break;
+		return log_fail(json, 1, "reading the firewall log needs root "
+				"(CAP_NET_ADMIN)");
 	case -EBUSY:
 		if (nflog_group_holder(NFLOG_SGD_GROUP, &holder) == 0)
-			fprintf(stderr, "sgctl log: NFLOG group %d is already "
-				"held by another listener (netlink port %" PRIu32
-				", usually its process id; e.g. another sgctl "
-				"log or ulogd); stop it first\n",
-				NFLOG_SGD_GROUP, holder);
-		else
-			fprintf(stderr, "sgctl log: NFLOG group %d is already "
-				"held by another listener (e.g. another sgctl "
-				"log or ulogd); stop it first\n", NFLOG_SGD_GROUP);
-		break;
+			return log_fail(json, 1, "NFLOG group %d is already held "
+					"by another listener (netlink port %" PRIu32
+					", usually its process id; e.g. another "
+					"sgctl log or ulogd); stop it first",
+					NFLOG_SGD_GROUP, holder);
+		return log_fail(json, 1, "NFLOG group %d is already held by "
+				"another listener (e.g. another sgctl log or "
+				"ulogd); stop it first", NFLOG_SGD_GROUP);
 	default:
-		fprintf(stderr, "sgctl log: cannot listen to NFLOG group %d: %s\n",
-			NFLOG_SGD_GROUP, strerror(-r));
-		break;
+		return log_fail(json, 1, "cannot listen to NFLOG group %d: %s",
+				NFLOG_SGD_GROUP, strerror(-r));
 	}
-	return 1;
 }
 
 static double log_now(void)
@@ -607,8 +629,7 @@ static int log_stream(struct nflog_sock *s, struct log_ctx *c)
 			/* stdout went away (e.g. a closed pipe): done */
 			return c->write_err == -EPIPE ? 0 : 1;
 		}
-		fprintf(stderr, "sgctl log: reading NFLOG: %s\n", strerror(-r));
-		return 1;
+		return log_fail(c->o->json, 1, "reading NFLOG: %s", strerror(-r));
 	}
 }
 
@@ -625,7 +646,7 @@ int log_main(int argc, char **argv, const char *confdir, bool json)
 
 	r = log_parse_args(argc, argv, &o);
 	if (r)
-		return r > 0 ? 0 : 2;
+		return r == 1 ? 0 : r;
 	/* `sgctl log | head` is normal use: a closed pipe ends the stream
 	 * with status 0 (seen as EPIPE on write) instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -633,7 +654,7 @@ int log_main(int argc, char **argv, const char *confdir, bool json)
 	 * configuration warning would only distract from that. */
 	r = nflog_open(&s, NFLOG_SGD_GROUP, NFLOG_COPY_RANGE);
 	if (r < 0)
-		return log_open_error(r);
+		return log_open_error(o.json, r);
 	cfg = log_load_config(o.confdir);
 	c.cfg = cfg;
 	r = log_stream(s, &c);

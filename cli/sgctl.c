@@ -14,6 +14,13 @@
 
 #include "out.h"
 #include "sgctl.h"
+#include "cmd_log.h"
+
+/* `log` reads NFLOG itself (cmd_log.c), without the daemon. */
+static int cmd_log(struct sgctl *c, int argc, char **argv)
+{
+	return log_main(argc, argv, NULL, c->json);
+}
 
 static const struct sgctl_cmd sgctl_cmds[] = {
 	{ "status", cmd_status, "status",
@@ -74,6 +81,18 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "Turn `aws ec2 describe-security-groups` JSON (FILE, or - for stdin)\n"
 	  "into group files in DIR (default: the current directory), and report\n"
 	  "what cannot be expressed.  Works offline.\n" },
+	{ "log", cmd_log, "log [-c CONFDIR] [-n COUNT] [--timeout SECONDS]",
+	  "Stream the packets the firewall drops (sgd.yaml `log_denied: true`),\n"
+	  "one line each: time, direction, protocol, source -> destination:port\n"
+	  "or ICMP type/code, interface, and the attached group whose rule came\n"
+	  "closest to allowing it.  Reads NFLOG group 100 from the kernel (no\n"
+	  "daemon needed); needs root.  Logging is limited to 10 packets/s,\n"
+	  "burst 20, per direction (docs/logging.md).\n"
+	  "\n  -c DIR              configuration for the closest group (/etc/sgd)\n"
+	  "  -n COUNT            exit after COUNT lines\n"
+	  "  --timeout SECONDS   exit after SECONDS\n"
+	  "\nExit 0 after COUNT lines or the timeout; 1 when the log cannot be\n"
+	  "read (not root, group 100 held by another listener).\n" },
 	{ "version", cmd_version, "version",
 	  "Print sgctl's version and, when the daemon can be reached, sgd's.\n" },
 };

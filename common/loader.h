@@ -17,6 +17,9 @@ struct ld_ctx {
 	char **broken;
 	size_t n_broken;
 	size_t cap_groups;
+	size_t files_cap;	/* allocated entries of cfg->files */
+	size_t *intern;		/* hash of cfg->files: index + 1, 0 = empty */
+	size_t intern_cap;	/* power of two */
 };
 
 /* load.c: helpers */

@@ -3,12 +3,14 @@
  * and the blocking client used by sgctl.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -534,42 +536,47 @@ static int wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/* A blocking connect bounded by SO_SNDTIMEO: on AF_UNIX a non-blocking
+ * connect to a full listen backlog fails with EAGAIN at once (there is no
+ * "in progress" to wait for), while a blocking one waits for room. */
 static int client_connect(const char *path, long long deadline, int *fdout)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
-	socklen_t sl = sizeof(sa);
+	struct timeval tv = { 0 };
+	int fd, r, fl;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno != EINPROGRESS && errno != EAGAIN) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		/* A full listen backlog: wait for room, then check. */
-		r = wait_fd(fd, POLLOUT, deadline);
-		if (r == 0) {
-			int soerr = 0;
+	if (deadline >= 0) {
+		long long left = deadline - now_ms();
 
-			sl = sizeof(soerr);
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-				r = -errno;
-			else if (soerr)
-				r = -soerr;
-		}
-		if (r < 0) {
-			close(fd);
-			return r;
-		}
+		if (left <= 0)
+			left = 1;
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+			goto fail;
 	}
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EINTR && (deadline < 0 || now_ms() < deadline))
+			continue;
+		if (errno == EAGAIN || errno == EINPROGRESS || errno == EINTR)
+			errno = ETIMEDOUT;
+		goto fail;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		goto fail;
 	*fdout = fd;
 	return 0;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
 }
 
 static int client_send_all(int fd, const uint8_t *p, size_t n, long long deadline)

@@ -3,6 +3,7 @@
  * unique across files, and every group named in attach, interfaces or a
  * rule exists.  Per-value checks happen in the loader, where the value is.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,15 @@ struct validate_id {
 	const struct sg_group *g;
 };
 
+/* What resolving a reference needs: group names for suggestions and the
+ * ids sorted, so 10,000 groups referring to each other stay fast. */
+struct validate_index {
+	const char **names;	/* names and ids, for "did you mean" */
+	size_t n_names;
+	struct validate_id *ids;	/* sorted by id */
+	size_t n_ids;
+};
+
 static int validate_id_cmp(const void *a, const void *b)
 {
 	const struct validate_id *x = a, *y = b;
@@ -69,23 +79,34 @@ static int validate_id_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->g->file, y->g->file);
 }
 
+/* The group whose id is `id` in the sorted index, or NULL. */
+static const struct validate_id *validate_find_id(const struct validate_index *ix,
+						  const char *id)
+{
+	size_t lo = 0, hi = ix->n_ids;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(id, ix->ids[mid].id);
+
+		if (r == 0)
+			return &ix->ids[mid];
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
 /* Ids are unique, and no group's name is another group's id (a reference
  * could then mean either). */
-static void validate_unique_ids(struct ld_ctx *c)
+static void validate_unique_ids(struct ld_ctx *c, const struct validate_index *ix)
 {
 	struct sg_config *cfg = c->cfg;
-	struct validate_id *ids = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*ids));
-	size_t n = 0;
+	const struct validate_id *ids = ix->ids;
 
-	if (!ids) {
-		diags_add(c->d, NULL, "out of memory");
-		return;
-	}
-	for (size_t i = 0; i < cfg->n_groups; i++)
-		if (cfg->groups[i].id)
-			ids[n++] = (struct validate_id){ cfg->groups[i].id, &cfg->groups[i] };
-	qsort(ids, n, sizeof(*ids), validate_id_cmp);
-	for (size_t i = 1; i < n; i++) {
+	for (size_t i = 1; i < ix->n_ids; i++) {
 		if (strcmp(ids[i - 1].id, ids[i].id) == 0)
 			diags_add(c->d, &ids[i].g->id_pos, "duplicate group id '%s' (also the id "
 				  "of group '%s' at %s:%d:%d)", ids[i].id, ids[i - 1].g->name,
@@ -94,34 +115,34 @@ static void validate_unique_ids(struct ld_ctx *c)
 	}
 	for (size_t i = 0; i < cfg->n_groups; i++) {
 		const struct sg_group *g = &cfg->groups[i];
-		struct validate_id key = { g->name, g };
-		size_t lo = 0, hi = n;
+		const struct validate_id *hit = validate_find_id(ix, g->name);
 
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			int r = strcmp(key.id, ids[mid].id);
-
-			if (r == 0) {
-				if (ids[mid].g != g)
-					diags_add(c->d, &g->name_pos, "name '%s' is the id of "
-						  "group '%s' (%s); a name and an id must not "
-						  "be equal", g->name, ids[mid].g->name,
-						  ids[mid].g->file);
-				break;
-			}
-			if (r < 0)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
+		if (hit && hit->g != g)
+			diags_add(c->d, &g->name_pos, "name '%s' is the id of group '%s' (%s); "
+				  "a name and an id must not be equal", g->name, hit->g->name,
+				  hit->g->file);
 	}
-	free(ids);
 }
 
-struct validate_names {
-	const char **v;
-	size_t n;
-};
+static int validate_index_build(const struct sg_config *cfg, struct validate_index *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+	ix->names = calloc(cfg->n_groups * 2 + 1, sizeof(*ix->names));
+	ix->ids = calloc(cfg->n_groups + 1, sizeof(*ix->ids));
+	if (!ix->names || !ix->ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		const struct sg_group *g = &cfg->groups[i];
+
+		ix->names[ix->n_names++] = g->name;
+		if (g->id) {
+			ix->names[ix->n_names++] = g->id;
+			ix->ids[ix->n_ids++] = (struct validate_id){ g->id, g };
+		}
+	}
+	qsort(ix->ids, ix->n_ids, sizeof(*ix->ids), validate_id_cmp);
+	return 0;
+}
 
 static bool validate_is_broken(const struct ld_ctx *c, const char *name)
 {
@@ -132,16 +153,23 @@ static bool validate_is_broken(const struct ld_ctx *c, const char *name)
 }
 
 /* Set *idx to the group named name, or report it as unknown. */
-static void validate_resolve(struct ld_ctx *c, const struct validate_names *names,
+static void validate_resolve(struct ld_ctx *c, const struct validate_index *ix,
 			     const char *key, const char *name, const struct sg_pos *pos,
 			     int *idx)
 {
+	const struct validate_id *hit;
 	const char *hint;
 
+	/* ids first, from the sorted index: config_find_group would scan
+	 * every group for an id */
+	if ((hit = validate_find_id(ix, name))) {
+		*idx = (int)(hit->g - c->cfg->groups);
+		return;
+	}
 	*idx = config_find_group(c->cfg, name);
 	if (*idx >= 0 || validate_is_broken(c, name))
 		return;
-	hint = load_suggest(name, names->v, names->n);
+	hint = load_suggest(name, ix->names, ix->n_names);
 	if (hint)
 		diags_add(c->d, pos, "%s: unknown group '%s'; did you mean '%s'?", key, name, hint);
 	else
@@ -149,7 +177,7 @@ static void validate_resolve(struct ld_ctx *c, const struct validate_names *name
 			  key, name);
 }
 
-static void validate_rules(struct ld_ctx *c, const struct validate_names *names,
+static void validate_rules(struct ld_ctx *c, const struct validate_index *ix,
 			   struct sg_rule *rules, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -158,7 +186,7 @@ static void validate_rules(struct ld_ctx *c, const struct validate_names *names,
 
 		for (size_t j = 0; j < r->n_peers; j++)
 			if (r->peers[j].kind == SG_PEER_GROUP)
-				validate_resolve(c, names, key, r->peers[j].group_ref,
+				validate_resolve(c, ix, key, r->peers[j].group_ref,
 						 &r->peers[j].pos, &r->peers[j].group_idx);
 	}
 }
@@ -166,28 +194,21 @@ static void validate_rules(struct ld_ctx *c, const struct validate_names *names,
 void validate_config(struct ld_ctx *c)
 {
 	struct sg_config *cfg = c->cfg;
-	struct validate_names names = { 0 };
+	struct validate_index ix;
 
 	if (cfg->n_groups)
 		qsort(cfg->groups, cfg->n_groups, sizeof(*cfg->groups), validate_group_cmp);
-	validate_unique_names(c);
-	validate_unique_ids(c);
-	names.v = calloc(cfg->n_groups * 2 + 1, sizeof(*names.v));
-	if (!names.v) {
+	if (validate_index_build(cfg, &ix) < 0) {
 		diags_add(c->d, NULL, "out of memory");
-		return;
+		goto out;
 	}
-	for (size_t i = 0; i < cfg->n_groups; i++) {
-		names.v[names.n++] = cfg->groups[i].name;
-		if (cfg->groups[i].id)
-			names.v[names.n++] = cfg->groups[i].id;
-	}
+	validate_unique_names(c);
+	validate_unique_ids(c, &ix);
 	for (size_t i = 0; i < cfg->n_attach; i++)
-		validate_resolve(c, &names, "attach", cfg->attach[i].name, &cfg->attach[i].pos,
+		validate_resolve(c, &ix, "attach", cfg->attach[i].name, &cfg->attach[i].pos,
 				 &cfg->attach[i].group_idx);
 	for (size_t i = 0; i < cfg->n_ifaces; i++) {
 		struct sg_iface *ifc = &cfg->ifaces[i];
-
 		char *key;
 
 		if (asprintf(&key, "interfaces: %s", ifc->ifname) < 0) {
@@ -195,13 +216,15 @@ void validate_config(struct ld_ctx *c)
 			break;
 		}
 		for (size_t j = 0; j < ifc->n_groups; j++)
-			validate_resolve(c, &names, key, ifc->groups[j].name,
+			validate_resolve(c, &ix, key, ifc->groups[j].name,
 					 &ifc->groups[j].pos, &ifc->groups[j].group_idx);
 		free(key);
 	}
 	for (size_t i = 0; i < cfg->n_groups; i++) {
-		validate_rules(c, &names, cfg->groups[i].ingress, cfg->groups[i].n_ingress);
-		validate_rules(c, &names, cfg->groups[i].egress, cfg->groups[i].n_egress);
+		validate_rules(c, &ix, cfg->groups[i].ingress, cfg->groups[i].n_ingress);
+		validate_rules(c, &ix, cfg->groups[i].egress, cfg->groups[i].n_egress);
 	}
-	free(names.v);
+out:
+	free(ix.names);
+	free(ix.ids);
 }

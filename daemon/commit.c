@@ -24,7 +24,8 @@
 #include <libnftnl/common.h>
 #include "plan.h"
 
-#define COMMIT_PAGE (32 * 4096)
+/* 1 MiB pages: sendmsg takes at most UIO_MAXIOV (1024) of them */
+#define COMMIT_PAGE (1024 * 1024)
 #define COMMIT_OVERRUN (128 * 1024)	/* > any single message */
 #define COMMIT_ACK_COST 1024		/* kernel memory per queued ack */
 
@@ -55,11 +56,22 @@ static int commit_note(struct commit_ctx *c, const struct plan_origin *o)
 	return nftnl_batch_update(c->b) < 0 ? -ENOMEM : 0;
 }
 
+/* libmnl leaves attribute padding uninitialised; zero the room a message
+ * will take first so no stale heap bytes go to the kernel (and valgrind
+ * stays quiet).  Element lists are the only messages over 4 KiB. */
+static void commit_zero(struct commit_ctx *c, enum plan_kind kind)
+{
+	memset(nftnl_batch_buffer(c->b), 0, kind == PLAN_ELEMS ? COMMIT_OVERRUN : 4096);
+}
+
 /* BEGIN, with NFNL_BATCH_GENID when genid is known: compare-and-swap. */
 static int commit_begin(struct commit_ctx *c, const uint32_t *genid)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nftnl_batch_buffer(c->b));
+	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
+
+	commit_zero(c, PLAN_TABLE);
+	nlh = mnl_nlmsg_put_header(nftnl_batch_buffer(c->b));
 
 	nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
@@ -94,6 +106,7 @@ static int commit_flush(struct commit_ctx *c, const char *table, const char *cha
 		return -ENOMEM;
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	commit_zero(c, PLAN_RULE);
 	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(c->b), NFT_MSG_DELRULE,
 				    NFPROTO_INET, NLM_F_ACK, c->seq);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
@@ -111,6 +124,7 @@ static int commit_delchain(struct commit_ctx *c, const char *table, const char *
 		return -ENOMEM;
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+	commit_zero(c, PLAN_CHAIN);
 	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(c->b), NFT_MSG_DELCHAIN,
 				    NFPROTO_INET, NLM_F_ACK, c->seq);
 	nftnl_chain_nlmsg_build_payload(nlh, ch);
@@ -128,6 +142,7 @@ static int commit_delset(struct commit_ctx *c, const char *table, const char *na
 		return -ENOMEM;
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	commit_zero(c, PLAN_SET);
 	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(c->b), NFT_MSG_DELSET,
 				    NFPROTO_INET, NLM_F_ACK, c->seq);
 	nftnl_set_nlmsg_build_payload(nlh, s);
@@ -137,8 +152,10 @@ static int commit_delset(struct commit_ctx *c, const char *table, const char *na
 
 static int commit_plan_msg(struct commit_ctx *c, const struct sg_plan *plan, size_t i)
 {
-	int rc = plan_msg_build(plan, i, nftnl_batch_buffer(c->b), COMMIT_OVERRUN,
-				c->seq);
+	int rc;
+
+	commit_zero(c, plan->v[i].kind);
+	rc = plan_msg_build(plan, i, nftnl_batch_buffer(c->b), COMMIT_OVERRUN, c->seq);
 
 	return rc < 0 ? rc : commit_note(c, &plan->v[i].origin);
 }
@@ -171,6 +188,7 @@ static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
 	}
 	if (rc)
 		return rc;
+	commit_zero(c, PLAN_TABLE);
 	nftnl_batch_end(nftnl_batch_buffer(c->b), c->seq);
 	return commit_note(c, NULL);
 }

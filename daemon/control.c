@@ -247,6 +247,7 @@ void control_reap(struct sgd *d)
 		struct sgd_client *c = d->dead;
 
 		d->dead = c->next;
+		d->buffered -= c->dec.cap;
 		proto_decoder_free(&c->dec);
 		proto_buf_free(&c->out);
 		free(c->groups);
@@ -367,7 +368,21 @@ static void client_on_event(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 			client_close(d, c);
 			return;
 		}
+		if (d->buffered + (size_t)n > SGD_MAX_BUFFERED) {
+			/* Many large half-sent requests at once: memory stays
+			 * bounded, the newest byte's sender is turned away. */
+			struct proto_resp busy = { 0 };
+
+			dispatch_fail(&busy, false, 1, "sgd: busy: too many large "
+				      "requests in flight, try again");
+			control_reply(d, c, &busy);
+			proto_resp_free(&busy);
+			return;
+		}
+		size_t cap0 = c->dec.cap;
+
 		r = proto_decoder_feed(&c->dec, buf, (size_t)n);
+		d->buffered += c->dec.cap - cap0;
 		if (r == 0) {
 			r = proto_decoder_next(&c->dec, &f);
 			if (r == 1) {

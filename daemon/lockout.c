@@ -23,7 +23,15 @@
 static int parse_host(const char *s, int *family, uint8_t addr[16])
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	char host[64], *pct;
 
+	/* A link-local "fe80::1%eth0" carries its scope; the address is
+	 * what the rules see. */
+	snprintf(host, sizeof(host), "%s", s);
+	pct = strchr(host, '%');
+	if (pct)
+		*pct = 0;
+	s = host;
 	if (inet_pton(AF_INET, s, addr) == 1) {
 		*family = AF_INET;
 		return 0;

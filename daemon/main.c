@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "confcheck.h"
 #include "config.h"
 #include "engine.h"
 #include "sgd.h"
@@ -209,13 +209,14 @@ int main(int argc, char **argv)
 		r = loop_init(&d);
 	if (r == 0)
 		r = notify_loop_add(&d);
+	/* A second sgd must refuse before it touches the kernel or the
+	 * state dir of the one that runs. */
+	if (r == 0)
+		r = control_open(&d);
 	if (r == 0)
 		r = state_init(&d);
 	if (r == 0)
 		r = state_load_members(&d);
-	/* A second sgd must refuse before it touches the kernel. */
-	if (r == 0)
-		r = control_open(&d);
 	if (r == 0)
 		r = confirm_timer_init(&d);
 	if (r == 0)

@@ -227,7 +227,9 @@ int membership_compute(struct sgd *d, const struct sg_config *cfg,
 		if (r2 < 0 && r == 0)
 			r = r2;
 	}
-	/* A file for a group that does not exist is a mistake worth saying. */
+	/* A file for a group that does not exist is worth saying, but it is
+	 * not used, so it is no reason to refuse a configuration (it may be
+	 * a backup such as app.bak or a package manager's leftover). */
 	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
 	dp = opendir(dir);
 	while (dp && (e = readdir(dp))) {
@@ -235,16 +237,10 @@ int membership_compute(struct sgd *d, const struct sg_config *cfg,
 
 		if (e->d_name[0] == '.' || e->d_name[n - 1] == '~')
 			continue;
-		if (config_find_group(cfg, e->d_name) < 0) {
-			char rel[512];
-
-			snprintf(rel, sizeof(rel), "members.d/%s", e->d_name);
-			diags_add_file(dg, rel, "no group named '%s' (the file "
-				       "name must be a group's name or id)",
-				       e->d_name);
-			if (r == 0)
-				r = -EINVAL;
-		}
+		if (config_find_group(cfg, e->d_name) < 0)
+			sgd_log(d, "%s/%s: ignored: no group is named '%s' (the "
+				"file name must be a group's name or id)", dir,
+				e->d_name, e->d_name);
 	}
 	if (dp)
 		closedir(dp);

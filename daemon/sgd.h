@@ -27,6 +27,7 @@ struct sg_engine;
 
 #define SGD_CLIENT_DEADLINE_MS	5000	/* whole request, accept to reply */
 #define SGD_MAX_CLIENTS		1024
+#define SGD_MAX_BUFFERED	(64u << 20)	/* request bytes of all clients */
 
 /* Files and directories under the state dir (see state.c, snapshot.c,
  * confirm.c). */
@@ -105,6 +106,7 @@ struct sgd {
 	size_t n_clients;
 	struct sgd_client *dead;	/* closed, freed after the event batch */
 	bool accept_paused;		/* out of file descriptors */
+	size_t buffered;		/* decoder memory of all clients */
 
 	struct sg_engine *eng;
 	struct sg_config *cfg;		/* running configuration */

@@ -306,6 +306,16 @@ check "installed: sgctl bash completion" \
 	test -f "$COPY$BASHCOMP/sgctl"
 check "installed: example groups in $DATA/doc/sgd/examples/groups.d" \
 	sh -c "ls '$COPY$DATA/doc/sgd/examples/groups.d/'*.yaml >/dev/null 2>&1"
+# man -l renders every installed page, and groff has nothing to warn about.
+man_renders() {
+	local warn
+	command -v man >/dev/null || { echo "man is missing (apt-get install man-db)" >&2; return 1; }
+	warn=$(MANWIDTH=80 man --warnings -l "$1" 2>&1 >/dev/null) || return 1
+	[ -z "$warn" ] || { printf '%s\n' "$warn" >&2; return 1; }
+}
+for f in "$MAN/man8/sgd.8" "$MAN/man8/sgctl.8" "$MAN/man5/sgd.yaml.5"; do
+	check "man -l renders $(basename "$f") without warnings" man_renders "$COPY$f"
+done
 check "the unit runs the installed binaries ($SBIN/sgd, $BIN/sgctl)" \
 	sh -c "grep -q '^ExecStart=$SBIN/sgd ' '$COPY$UNIT' && grep -q '^ExecReload=$BIN/sgctl reload' '$COPY$UNIT'"
 libs=$(chroot "$COPY" ldd "$SBIN/sgd" "$BIN/sgctl" 2>&1) || true

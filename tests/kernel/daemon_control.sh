@@ -9,7 +9,10 @@
 #    connection open without sending, and that one (and a client that
 #    trickles bytes) is dropped at the whole-request deadline (5 s);
 #  * oversized, garbage and other-version frames get a clear error reply
-#    and do not disturb the daemon.
+#    and do not disturb the daemon;
+#  * 100 clients stalling in the middle of 1 MiB requests: memory stays
+#    within the 64 MiB request budget (the excess is told 'busy') and
+#    others are still served.
 set -u
 TAG=ct
 . "$(dirname "$0")/daemon_lib.sh"
@@ -64,7 +67,7 @@ check "a non-member of the control group is refused (rc $rc)" \
 	bash -c "[ $rc = 1 ] && grep -q 'permission denied' $TMP/err"
 
 # --- concurrency and abuse, in raw protocol ------------------------------
-ip netns exec "$NS" timeout 60 python3 - "$SOCK" >"$TMP/py" 2>&1 <<'EOF'
+ip netns exec "$NS" timeout 60 python3 - "$SOCK" "$SGD_PID" >"$TMP/py" 2>&1 <<'EOF'
 import socket, struct, sys, threading, time
 
 path = sys.argv[1]
@@ -178,6 +181,35 @@ r = call(frame(1, [(2, b"x")]))
 say(r is not None and r[1] == 2, "a request without a command is refused: %r" % (r,))
 r = call(request("frobnicate"))
 say(r is not None and r[1] == 2 and "unknown command" in r[3], "an unknown command is bad usage: %r" % (r,))
+# 100 clients each send 900 KiB of a 1 MiB request and stall: memory
+# stays bounded (a 64 MiB budget; the excess is turned away) and a status
+# request is still served meanwhile.
+big = []
+hdr = struct.pack(">IHHI", MAGIC, VER, 1, 1 << 20)
+chunk = b"\0" * (900 << 10)
+busy = 0
+for i in range(100):
+    s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path)
+    try:
+        s.sendall(hdr + chunk)
+    except OSError:
+        busy += 1
+    big.append(s)
+time.sleep(0.3)
+rss = int([l for l in open("/proc/%s/status" % sys.argv[2]) if l.startswith("VmRSS")][0].split()[1])
+say(rss < 200 * 1024, "100 stalled 900 KiB requests: sgd RSS %d KiB (< 200 MiB)" % rss)
+r = call(request("status"))
+say(r is not None and r[1] == 0, "status served while they stall")
+turned = 0
+for s in big:
+    try:
+        s.settimeout(0.2)
+        if b"busy" in s.recv(4096):
+            turned += 1
+    except OSError:
+        pass
+    s.close()
+say(turned > 0, "%d of them were turned away with 'busy'" % turned)
 # Still serving.
 r = call(request("status"))
 say(r is not None and r[1] == 0, "the daemon still serves after the abuse")

@@ -94,4 +94,8 @@ check "the bad line is reported with file:line" grep -q "$STATE/members:[0-9]*: 
 check "the file as it was is kept aside" bash -c "ls $STATE | grep -q 'members.corrupt-'"
 check "the good entries are still restored" set_has 10.77.0.2
 check "status mentions it" bash -c "ip netns exec $NS $SGCTL -s $SOCK status | grep -q unreadable"
+sgctl --json status >"$TMP/out"
+check "status --json carries it as \"notice\" (valid JSON)" python3 -c '
+import json, sys
+assert "unreadable" in json.load(open(sys.argv[1]))["notice"]' "$TMP/out"
 finish

@@ -34,7 +34,7 @@ start_sgd || { bad "sgd did not start"; finish; }
 ok "sgd started and answers"
 check "the table is in the kernel" nsx nft list table inet sgd
 check "socket mode is 0660" [ "$(stat -c %a "$SOCK")" = 660 ]
-out=$(ip netns exec "$NS" timeout 5 "$SGD" -c "$CONF" -s "$SOCK" --state-dir "$TMP/state2" 2>&1); rc=$?
+out=$(ip netns exec "$NS" timeout 5 "$SGD" -c "$CONF" -s "$SOCK" --state-dir "$STATE" 2>&1); rc=$?
 check "a second sgd on the same socket refuses to start (rc $rc)" [ $rc != 0 ]
 check "and says why ($out)" grep -q 'already serving' <<<"$out"
 check "the first sgd still answers" sgctl status

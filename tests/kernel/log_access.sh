@@ -11,7 +11,7 @@
 set -euo pipefail
 
 BUILDDIR=${BUILDDIR:?BUILDDIR not set}
-SGCTL=${SGCTL_OVERRIDE:-$BUILDDIR/cli/sgctl}
+SGCTL=$BUILDDIR/cli/sgctl
 APPLY=$BUILDDIR/tests/sgd-apply
 for f in "$SGCTL" "$APPLY"; do
 	[ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }

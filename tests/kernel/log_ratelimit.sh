@@ -15,7 +15,7 @@
 set -euo pipefail
 
 BUILDDIR=${BUILDDIR:?BUILDDIR not set}
-SGCTL=${SGCTL_OVERRIDE:-$BUILDDIR/cli/sgctl}
+SGCTL=$BUILDDIR/cli/sgctl
 APPLY=$BUILDDIR/tests/sgd-apply
 for f in "$SGCTL" "$APPLY"; do
 	[ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }
@@ -54,6 +54,15 @@ fail() {
 # --- namespaces: client $NET.1 / $NET6::1, server $NET.2 / $NET6::2 -------
 ip netns add "$CNS"
 ip netns add "$SNS"
+# Quiet IPv6 links: without duplicate address detection and with a short
+# unsolicited-report interval, the multicast listener reports that follow
+# link-up are over within milliseconds instead of trickling out for a few
+# seconds (they would take log tokens and -n slots).
+for ns in "$CNS" "$SNS"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.default.mldv2_unsolicited_report_interval=1 \
+		net.ipv6.conf.default.mldv1_unsolicited_report_interval=1
+done
 ip link add "$CIF" netns "$CNS" type veth peer name "$SIF" netns "$SNS"
 ip -n "$CNS" addr add "$NET.1/24" dev "$CIF"
 ip -n "$SNS" addr add "$NET.2/24" dev "$SIF"
@@ -62,9 +71,7 @@ ip -n "$SNS" addr add "$NET6::2/64" dev "$SIF" nodad
 for ns in "$CNS" "$SNS"; do ip -n "$ns" link set lo up; done
 ip -n "$CNS" link set "$CIF" up
 ip -n "$SNS" link set "$SIF" up
-# the MLD reports that follow an address change are sent within ~2 s; let
-# them pass before the rules go in, so they do not take log tokens
-sleep 2.5
+sleep 1
 
 # --- configuration, committed by sgd's engine -----------------------------
 CONF=$TMP/conf

@@ -9,6 +9,7 @@
  *                         so the kernel refuses the batch
  *     --alternate DIR2    with --repeat: commit CONFDIR and DIR2 in turn
  *     --repeat N          commit N times (default 1)
+ *     --pause MS          with --repeat: sleep MS milliseconds between commits
  *     --members GROUP OLD NEW  instead of a full commit, send the member
  *                         delta OLD -> NEW (comma-separated CIDRs, "-" = none)
  *     --counters          print every counter (read only, no commit)
@@ -31,7 +32,7 @@
 struct tool {
 	const char *confdir, *alternate, *tamper;
 	const char *mgroup, *mold, *mnew;
-	int repeat;
+	int repeat, pause_ms;
 	bool plan, counters, timing;
 };
 
@@ -232,6 +233,12 @@ static int tool_run(const struct tool *t)
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		if (t->timing)
 			fprintf(stderr, "commit %d: %.1f ms\n", i + 1, tool_ms(&a, &b));
+		if (t->pause_ms > 0 && i + 1 < t->repeat) {
+			struct timespec p = { t->pause_ms / 1000,
+					      (t->pause_ms % 1000) * 1000000L };
+
+			nanosleep(&p, NULL);
+		}
 	}
 out:
 	diags_print(stderr, &d);
@@ -258,6 +265,7 @@ int main(int argc, char **argv)
 		{ "members", required_argument, NULL, 'm' },
 		{ "counters", no_argument, NULL, 'c' },
 		{ "time", no_argument, NULL, 'T' },
+		{ "pause", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tool t = { .repeat = 1 };
@@ -271,6 +279,7 @@ int main(int argc, char **argv)
 		case 'r': t.repeat = atoi(optarg); break;
 		case 'c': t.counters = true; break;
 		case 'T': t.timing = true; break;
+		case 'P': t.pause_ms = atoi(optarg); break;
 		case 'm':
 			if (optind + 1 >= argc)
 				goto usage;
@@ -288,7 +297,7 @@ int main(int argc, char **argv)
 	return tool_run(&t);
 usage:
 	fprintf(stderr, "usage: sgd-apply [--plan] [--tamper GROUP:in|out:N] "
-		"[--alternate DIR2 --repeat N] [--members GROUP OLD NEW] "
+		"[--alternate DIR2 --repeat N [--pause MS]] [--members GROUP OLD NEW] "
 		"[--counters] [--time] CONFDIR\n");
 	return 2;
 }

@@ -4,6 +4,7 @@
  * decoder fed byte by byte, and the blocking client against a socketpair
  * peer that misbehaves.
  */
+#include <stdio.h>
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
