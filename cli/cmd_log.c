@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>

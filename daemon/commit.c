@@ -185,6 +185,14 @@ static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
 		}
 		if (!rc)
 			rc = commit_plan_msg(c, plan, i);
+		/* a base chain we cannot update in place goes right after
+		 * NEWTABLE, before the plan re-creates it */
+		if (!rc && st && k == PLAN_TABLE) {
+			if (st->base_mismatch[0])
+				rc = commit_delchain(c, plan->table, "input");
+			if (!rc && st->base_mismatch[1])
+				rc = commit_delchain(c, plan->table, "output");
+		}
 	}
 	if (rc)
 		return rc;
@@ -306,7 +314,7 @@ int commit_plan(struct sg_engine *e, const struct sg_plan *plan,
 	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
 	struct msghdr msg = { .msg_name = &snl, .msg_namelen = sizeof(snl) };
 	struct iovec *iov = NULL;
-	size_t total, n_int = 2 + (st ? st->n_chains + st->n_sets + 2 : 0);
+	size_t total, n_int = 2 + (st ? st->n_chains + st->n_sets + 4 : 0);
 	ssize_t sent;
 	int rc, n_iov;
 

@@ -238,6 +238,9 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		notify_send(&d, "STOPPING=1\nSTATUS=stopped, rules left in place");
 		sgd_log(&d, "exiting; the rules stay in the kernel");
+	} else {
+		notify_send(&d, "STATUS=cannot start (%s), see the log\nERRNO=%d",
+			    strerror(-r), -r);
 	}
 	sgd_fini(&d);
 	return r == 0 ? 0 : 1;

@@ -101,12 +101,26 @@ static int nldump_chain_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
-	/* the base chains are kept: they are flushed, not deleted */
-	if (nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) == NFPROTO_INET &&
-	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), d->e->table) == 0 &&
-	    strcmp(name, "input") != 0 && strcmp(name, "output") != 0 &&
-	    nldump_push(&d->st->chains, &d->st->n_chains, name) < 0)
+	if (nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) != NFPROTO_INET ||
+	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), d->e->table) != 0) {
+		nftnl_chain_free(c);
+		return MNL_CB_OK;
+	}
+	/* the base chains are kept (flushed, not deleted) when they are
+	 * what we would create */
+	if (strcmp(name, "input") == 0 || strcmp(name, "output") == 0) {
+		int k = name[0] == 'o';
+		uint32_t hook = k ? NF_INET_LOCAL_OUT : NF_INET_LOCAL_IN;
+
+		d->st->base_mismatch[k] =
+			!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) ||
+			nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) != hook ||
+			nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != 0 ||
+			!nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE) ||
+			strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter") != 0;
+	} else if (nldump_push(&d->st->chains, &d->st->n_chains, name) < 0) {
 		rc = MNL_CB_ERROR;
+	}
 	nftnl_chain_free(c);
 	return rc;
 }

@@ -128,6 +128,10 @@ struct nl_state {
 	size_t n_chains;
 	char **sets;
 	size_t n_sets;
+	/* input/output exist but are not what we create (another hook,
+	 * priority or type, or a regular chain): the kernel cannot update
+	 * those in place, so the batch deletes and re-creates them */
+	bool base_mismatch[2];
 };
 
 /* nldump.c */

@@ -218,12 +218,22 @@ void membership_del(struct sgd *d, int argc, const char **argv, bool json,
 		    struct proto_resp *r);
 void membership_list(struct sgd *d, int argc, const char **argv, bool json,
 		     struct proto_resp *r);
+struct sgd_rt_group *membership_rt_find(struct sgd_runtime *rt, const char *name);
+void membership_rt_free(struct sgd_runtime *rt);
+
+/* membersd.c */
+/* Read CONFDIR/members.d/fname into out (may be NULL).  With find, *line
+ * gets the line where find is written (0 if absent).  A missing file is
+ * empty.  0, -EINVAL (bad lines, each a diag "members.d/F:LINE:1: ..."),
+ * or -errno. */
+int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
+		  const struct sg_cidr *find, int *line, struct sg_diags *dg);
+/* Log the members.d files named after no group of cfg (they are unused). */
+void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg);
 /* Re-read members.d (after an inotify event) and push the differences. */
 void membership_refresh(struct sgd *d);
 /* (Re)install the inotify watch on CONFDIR/members.d. */
 int membership_watch(struct sgd *d);
-struct sgd_rt_group *membership_rt_find(struct sgd_runtime *rt, const char *name);
-void membership_rt_free(struct sgd_runtime *rt);
 
 /* state.c */
 /* Write dir/name atomically: temp file, fsync, rename, fsync dir. */

@@ -302,7 +302,7 @@ for f in "$SBIN/sgd" "$BIN/sgctl" "$UNIT" "$MAN/man8/sgd.8" "$MAN/man8/sgctl.8" 
 	"$MAN/man5/sgd.yaml.5" "$DATA/doc/sgd/examples/sgd.yaml"; do
 	check "installed: $f" test -f "$COPY$f"
 done
-check "installed: sgctl bash completion" \
+check "installed: $BASHCOMP/sgctl (bash completion)" \
 	test -f "$COPY$BASHCOMP/sgctl"
 check "installed: example groups in $DATA/doc/sgd/examples/groups.d" \
 	sh -c "ls '$COPY$DATA/doc/sgd/examples/groups.d/'*.yaml >/dev/null 2>&1"
@@ -378,6 +378,14 @@ sock_mode=$(cxt 10 stat -c '%a %F' /run/sgd/sgd.sock 2>/dev/null || true)
 check "the control socket is a 0660 socket despite UMask=0077 (got '$sock_mode')" \
 	test "$sock_mode" = "660 socket"
 check "sgctl status talks to the daemon in the container" cxt 10 "$BIN/sgctl" status
+# The sandbox is really applied: CAP_NET_ADMIN (bit 12) is the only
+# capability, a seccomp filter is on, no new privileges.
+pstatus=$(cxt 10 cat "/proc/$(main_pid)/status" 2>/dev/null || true)
+caps=$(awk '/^Cap(Eff|Bnd|Prm):/ { printf "%s%s", sep, $2; sep = " " }' <<<"$pstatus")
+check "the daemon holds CAP_NET_ADMIN only (CapPrm CapEff CapBnd: $caps)" \
+	test "$caps" = "0000000000001000 0000000000001000 0000000000001000"
+check "the daemon runs under seccomp with NoNewPrivs" \
+	eval 'grep -q "^Seccomp:[[:space:]]*2" <<<"$pstatus" && grep -q "^NoNewPrivs:[[:space:]]*1" <<<"$pstatus"'
 verify=$(cxt 30 systemd-analyze verify --man=no sgd.service 2>&1) || verify="failed: $verify"
 [ -z "$verify" ] || printf '%s\n' "$verify" >&2
 check "systemd-analyze verify sgd.service finds nothing to say" test -z "$verify"

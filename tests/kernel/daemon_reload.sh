@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # daemon_reload.sh — sgd's life cycle in a throwaway namespace:
 #  * sgd -t validates without touching kernel, socket or state dir;
+#  * sgd refuses to start with a bad config (exit 1, file:line), leaving
+#    no socket and no table;
 #  * a second sgd on the same socket refuses to start;
 #  * `sgctl reload` of a bad config exits 1 naming file:line, and the
 #    previous rules stay in the kernel (checked with nft); status reports
@@ -28,6 +30,13 @@ check "sgd --check names file:line ($out)" grep -q 'groups.d/db.yaml:5' <<<"$out
 check "sgd -t touched neither the socket nor the state dir" \
 	[ ! -e "$SOCK" -a ! -e "$STATE" ]
 check "sgd -t touched no kernel table" bash -c "! ip netns exec $NS nft list table inet sgd >/dev/null 2>&1"
+
+# --- a start with a bad config ----------------------------------------
+out=$(ip netns exec "$NS" timeout 10 "$SGD" -c "$TMP/badconf" -s "$SOCK" --state-dir "$STATE" 2>&1); rc=$?
+check "sgd with a bad config exits 1 (rc $rc)" [ $rc = 1 ]
+check "naming file:line ($(echo "$out" | head -1))" grep -q 'groups.d/db.yaml:5' <<<"$out"
+check "and leaves no socket and no table" \
+	bash -c "[ ! -e $SOCK ] && ! ip netns exec $NS nft list table inet sgd >/dev/null 2>&1"
 
 # --- start, second instance ------------------------------------------
 start_sgd || { bad "sgd did not start"; finish; }

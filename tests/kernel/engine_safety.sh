@@ -94,6 +94,15 @@ srv nft add set inet sgd strayset '{ type ipv4_addr; }'
 apply "$WORK/a" || bad "commit over drift failed"
 srv nft list table inet sgd | grep -q stray && bad "stray objects survived" ||
 	ok "a chain and a set added by hand to our table are removed on commit"
+# a base chain re-created by hand with another priority and policy accept
+srv nft flush chain inet sgd input
+srv nft delete chain inet sgd input
+srv nft add chain inet sgd input '{ type filter hook input priority 5; policy accept; }'
+apply "$WORK/a" || bad "commit over a changed base chain failed"
+srv nft list chain inet sgd input | grep -q 'hook input priority filter; policy drop;' &&
+	ok "a base chain changed by hand is restored (priority 0, policy drop)" ||
+	bad "base chain not restored: $(srv nft list chain inet sgd input | head -4)"
+expect drop "tcp/9999 dropped again after the repair" probe tcp $A.3 $S4 9999
 
 echo "# 2. a refused batch changes nothing"
 # -s: counters move with background IPv6 traffic; -a: handles prove that

@@ -241,7 +241,7 @@ fi
 nmark=$(grep -c " -> $NET.2:9999 " "$TMP/allowed-real.log" || true)
 [ "$nmark" -ge 2 ] || fail "the denied markers were not logged"
 [ "$(wc -l <"$TMP/allowed-real.log")" = "$nmark" ] || fail "lines other than the markers were logged"
-echo "ok: 550 allowed UDP packets and 10 allowed TCP connections logged nothing; the denied marker was"
+echo "ok: 550 allowed UDP packets and 10 allowed TCP connections logged nothing; the denied markers after them were"
 
 # --- 2. the rate limit: 500 denied packets in under 1 s -----------------------
 sleep 2.5	# let the token bucket refill completely
