@@ -40,7 +40,7 @@ cleanup() {
 		[ -f "$LOG" ] && { echo "---- sgd log (last 30 lines)"; tail -n 30 "$LOG"; }
 		[ -f "$VGLOG" ] && { echo "---- valgrind log (first 150 lines)"; head -n 150 "$VGLOG"; }
 	fi
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
 
@@ -103,9 +103,9 @@ use_conf() {	# A | B | bad
 }
 use_conf A
 
-# fds 3 and up of this shell must not be counted as sgd's: close them for
-# the daemon (valgrind reports inherited ones separately anyway).
-nsx valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
+# Started directly (not through a shell function) so that $! is the
+# daemon itself: ip netns exec execs valgrind, which runs sgd in-process.
+ip netns exec "$NS" valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	--error-exitcode=99 --track-fds=yes --num-callers=30 --log-file="$VGLOG" \
 	"$SGD" -c "$CONF" -s "$SOCK" --state-dir "$STATE" -v >"$LOG" 2>&1 &
 SGD_PID=$!
