@@ -128,7 +128,7 @@ fi
 mkdir -p "$results"
 
 set +e
-python3 "$SRC/bench/bench.py" --builddir "$builddir" --work "$work" --results "$results" \
+python3 -B "$SRC/bench/bench.py" --builddir "$builddir" --work "$work" --results "$results" \
 	--pairs "$pairs" --tx-dev "sgF$$a0" --flood-cpu "$cpu" "${args[@]}" \
 	| tee "$results/latest.txt"
 rc=${PIPESTATUS[0]}

@@ -163,6 +163,7 @@ static void sgctl_json_error(int code, const char *msg)
 	}
 }
 
+__attribute__((format(printf, 3, 0)))
 static int sgctl_vfail(struct sgctl *c, int code, const char *fmt, va_list ap)
 {
 	char msg[1024];

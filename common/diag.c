@@ -20,6 +20,7 @@ void diags_free(struct sg_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
+__attribute__((format(printf, 5, 0)))
 static void diags_vadd(struct sg_diags *d, const char *file, int line, int col,
 		       const char *fmt, va_list ap)
 {

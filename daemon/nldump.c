@@ -16,7 +16,28 @@
 
 #define NLDUMP_BUF (1 << 16)
 
-/* Send the request in buf and run cb on every answer until the end. */
+/* Read and discard the rest of a dump up to its NLMSG_DONE (or error), so
+ * the socket is clean for the next request. */
+static void nldump_drain(struct sg_engine *e, char *buf, uint32_t seq)
+{
+	for (int pages = 0; pages < 1 << 20; pages++) {
+		ssize_t n = mnl_socket_recvfrom(e->nl, buf, NLDUMP_BUF);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n <= 0)
+			return;
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			if (nlh->nlmsg_seq == seq && (nlh->nlmsg_type == NLMSG_DONE ||
+						       nlh->nlmsg_type == NLMSG_ERROR))
+				return;
+	}
+}
+
+/* Send the request in buf and run cb on every answer until the end.
+ * -EINTR: the kernel flagged the dump as interrupted (NLM_F_DUMP_INTR: the
+ * ruleset changed while it was being read); what cb saw is inconsistent
+ * and the caller must start over. */
 static int nldump_run(struct sg_engine *e, struct nlmsghdr *nlh,
 		      mnl_cb_t cb, void *data)
 {
@@ -41,6 +62,8 @@ static int nldump_run(struct sg_engine *e, struct nlmsghdr *nlh,
 		if (rc < 0)
 			rc = errno ? -errno : -EIO;
 	} while (rc > MNL_CB_STOP);
+	if (rc == -EINTR)
+		nldump_drain(e, buf, seq);
 	free(buf);
 	return rc < 0 ? rc : 0;
 }
@@ -159,7 +182,7 @@ void nldump_state_free(struct nl_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-int nldump_state(struct sg_engine *e, struct nl_state *st)
+static int nldump_state_once(struct sg_engine *e, struct nl_state *st)
 {
 	struct nldump_names d = { .e = e, .st = st };
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -202,6 +225,18 @@ int nldump_state(struct sg_engine *e, struct nl_state *st)
 		return 0;
 fail:
 	nldump_state_free(st);
+	return rc;
+}
+
+/* A dump interrupted by a concurrent commit is simply taken again; each
+ * try is a fresh, consistent read.  Bounded: a ruleset that changes on
+ * every read gives up with -EINTR. */
+int nldump_state(struct sg_engine *e, struct nl_state *st)
+{
+	int rc = -EINTR;
+
+	for (int i = 0; i < 16 && rc == -EINTR; i++)
+		rc = nldump_state_once(e, st);
 	return rc;
 }
 

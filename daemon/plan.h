@@ -139,7 +139,9 @@ int nldump_genid(struct sg_engine *e, uint32_t *genid);
 /* Chains and sets of our table (empty when it does not exist). */
 int nldump_state(struct sg_engine *e, struct nl_state *st);
 void nldump_state_free(struct nl_state *st);
-/* Call cb for every rule of our table (the rule is freed after). */
+/* Call cb for every rule of our table (the rule is freed after).  -EINTR:
+ * a concurrent commit interrupted the dump; what cb saw must be discarded
+ * and the dump taken again. */
 int nldump_rules(struct sg_engine *e,
 		 int (*cb)(const struct nftnl_rule *r, void *data), void *data);
 

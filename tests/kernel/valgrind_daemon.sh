@@ -117,6 +117,7 @@ for _ in $(seq 600); do
 done
 [ -n "$up" ] || { bad "sgd did not start under valgrind within 60 s"; finish; }
 ok "sgd started under valgrind"
+fds_start=$(ls /proc/"$SGD_PID"/fd | wc -l)
 check "config A in force (tcp 5432)" bash -c "ip netns exec $NS nft list table inet sgd | grep -q 'dport 5432'"
 
 # --- 100 reloads: A, B alternating; every 10th invalid -----------------
@@ -226,6 +227,9 @@ conn().close()
 time.sleep(0.5)
 EOF
 check "sgd still answers after the misbehaving clients" sgctl status
+sleep 0.5
+fds_end=$(ls /proc/"$SGD_PID"/fd | wc -l)
+check "open descriptors after everything: $fds_end, at start: $fds_start" [ "$fds_end" = "$fds_start" ]
 
 # --- stop -------------------------------------------------------------------
 kill -TERM "$SGD_PID"
@@ -249,7 +253,7 @@ grep -q "All heap blocks were freed" "$VGLOG" && ok "all heap blocks were freed"
 # and those inherited from the parent are not sgd's doing.
 fds=$(grep 'FILE DESCRIPTORS:' "$VGLOG" | tail -n 1)
 leaked=$(awk '/FILE DESCRIPTORS:/ { on = 1; next }
-	on && /Open .*file descriptor [0-9]+:/ { fd = $0; inh = 0; next }
+	on && /== Open / { fd = $0; inh = 0; next }
 	on && /<inherited from parent>/ { inh = 1 }
 	on && /^==[0-9]+== *$/ { if (fd != "" && !inh) print fd; fd = "" }
 	END { if (fd != "" && !inh) print fd }' "$VGLOG" |

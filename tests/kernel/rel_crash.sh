@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# rel_crash.sh — kill -9 at random points, restart, converge (issue 7.3).
+#
+# KILLS (100) times: start a `sgctl reload` (switching the configuration
+# between A and B) or a `sgctl members add/del` of several addresses, wait
+# a random 0..N ms and kill -9 sgd — so some kills land before, some
+# inside, some after the commit or the membership write.  After each kill:
+#  * the kernel holds the complete old or the complete new ruleset: the
+#    table's shape (everything but set elements, normalized from
+#    `nft -j list table inet sgd`) equals one of the two reference dumps
+#    taken after each configuration had settled, and the peer set holds
+#    exactly the old or exactly the new membership — never empty or half;
+#  * every state file parses: the members file line by line (and its
+#    members are the old or the new ones), the running/ snapshot is
+#    byte-identical to configuration A or B;
+#  * sgd restarts and converges to the configuration directory plus the
+#    persisted membership.
+# During the whole loop a client floods a denied port: 0 datagrams may
+# arrive (no window, even across kill and restart).  Needs root.
+set -u
+TAG=cr
+. "$(dirname "$0")/rel_lib.sh"
+
+KILLS=${KILLS:-100}
+MAXSECS=${MAXSECS:-200}
+STOP=$TMP/stop
+
+ns_setup
+write_tools
+
+mkdir -p "$CONF/groups.d" "$TMP/a" "$TMP/b"
+printf 'table: sgd\nattach: [srv]\n' >"$CONF/sgd.yaml"
+cat >"$CONF/groups.d/app.yaml" <<'EOF'
+name: app
+description: peers, changed at run time
+members: [10.78.0.50]
+EOF
+cat >"$TMP/a/srv.yaml" <<'EOF'
+name: srv
+description: configuration A
+ingress:
+  - {protocol: tcp, ports: 5432, from: [app], description: db from app}
+  - {protocol: tcp, ports: 80, from: [0.0.0.0/0], description: web A}
+EOF
+cat >"$TMP/b/srv.yaml" <<'EOF'
+name: srv
+description: configuration B
+ingress:
+  - {protocol: tcp, ports: 5432, from: [app], description: db from app}
+  - {protocol: udp, ports: 53, from: [10.0.0.0/8], description: dns B}
+  - {protocol: tcp, ports: 443, from: [10.78.0.0/24, 192.0.2.0/24], description: tls B}
+EOF
+use_conf() {
+	cp "$TMP/${1,,}/srv.yaml" "$CONF/groups.d/.srv.new" &&
+		mv -f "$CONF/groups.d/.srv.new" "$CONF/groups.d/srv.yaml"
+}
+
+# norm.py: `nft -j list table` on stdin -> "SHAPE V4 V6": the md5 of
+# everything but set elements (handles and counter values dropped), and
+# the sorted elements of the peer sets (",," when empty).
+cat >"$TMP/norm.py" <<'EOF'
+import json, sys, hashlib
+try:
+    doc = json.load(sys.stdin)
+except ValueError:
+    print("nojson - -"); sys.exit(0)
+def strip(o):
+    if isinstance(o, dict):
+        return {k: ("*" if k == "counter" else strip(v))
+                for k, v in o.items() if k != "handle"}
+    if isinstance(o, list):
+        return [strip(x) for x in o]
+    return o
+def elem(e):
+    if isinstance(e, str):
+        return e
+    if isinstance(e, dict) and "prefix" in e:
+        p = e["prefix"]
+        return "%s/%d" % (p["addr"], p["len"])
+    if isinstance(e, dict) and "range" in e:
+        return "%s-%s" % tuple(e["range"])
+    if isinstance(e, dict) and "elem" in e:
+        return elem(e["elem"]["val"])
+    return json.dumps(e, sort_keys=True)
+shape = []; sets = {}
+for o in doc.get("nftables", []):
+    if "metainfo" in o:
+        continue
+    if "set" in o:
+        s = dict(o["set"])
+        sets[s["name"]] = ",".join(sorted(elem(e) for e in s.pop("elem", [])))
+        o = {"set": s}
+    shape.append(strip(o))
+if not shape:
+    print("empty - -"); sys.exit(0)
+h = hashlib.md5(json.dumps(shape, sort_keys=True).encode()).hexdigest()
+print(h, sets.get("peer_app_v4", "?") or ",,", sets.get("peer_app_v6", "?") or ",,")
+EOF
+# statecheck.py STATEDIR CONFDIR ADIR BDIR: parse every state file.
+# Prints "ok MEMBERS RUNNING" (members sorted, ",," when none; RUNNING A
+# or B) or "bad REASON".
+cat >"$TMP/statecheck.py" <<'EOF'
+import sys, os, ipaddress, filecmp
+st, conf, adir, bdir = sys.argv[1:5]
+def bad(why):
+    print("bad", why.replace(" ", "_")); sys.exit(0)
+members = []
+p = os.path.join(st, "members")
+if os.path.exists(p):
+    raw = open(p, "rb").read()
+    if raw and not raw.endswith(b"\n"):
+        bad("members file does not end with a newline (truncated)")
+    lines = raw.decode().split("\n")[:-1]
+    if not lines or not lines[0].startswith("# sgd run-time members"):
+        bad("members file lacks its header: %r" % raw[:60])
+    for i, l in enumerate(lines, 1):
+        if not l.strip() or l.lstrip().startswith("#"):
+            continue
+        f = l.split()
+        if len(f) != 2 or f[0] != "app":
+            bad("members:%d: %r" % (i, l))
+        try:
+            n = ipaddress.ip_network(f[1])
+        except ValueError:
+            bad("members:%d: bad CIDR %r" % (i, f[1]))
+        members.append(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n))
+for name in os.listdir(st):
+    if name not in ("members", "running") and not name.startswith("."):
+        bad("unexpected state entry %s" % name)
+run = os.path.join(st, "running")
+if not os.path.isdir(run):
+    bad("no running snapshot")
+got = sorted(os.listdir(os.path.join(run, "groups.d")))
+if got != ["app.yaml", "srv.yaml"]:
+    bad("running/groups.d holds %s" % got)
+if not filecmp.cmp(os.path.join(run, "sgd.yaml"), os.path.join(conf, "sgd.yaml"), shallow=False):
+    bad("running/sgd.yaml differs")
+if not filecmp.cmp(os.path.join(run, "groups.d/app.yaml"), os.path.join(conf, "groups.d/app.yaml"), shallow=False):
+    bad("running/groups.d/app.yaml differs")
+which = None
+for tag, d in (("A", adir), ("B", bdir)):
+    if filecmp.cmp(os.path.join(run, "groups.d/srv.yaml"), os.path.join(d, "srv.yaml"), shallow=False):
+        which = tag
+if not which:
+    bad("running/groups.d/srv.yaml is neither A nor B")
+print("ok", ",".join(sorted(members)) or ",,", which)
+EOF
+
+kstate() { nsx nft -j list table inet sgd 2>/dev/null | python3 "$TMP/norm.py"; }
+sstate() { python3 "$TMP/statecheck.py" "$STATE" "$CONF" "$TMP/a" "$TMP/b"; }
+# sorted, comma-joined, ",," when empty
+setof() { local s; s=$(printf '%s\n' "$@" | sed '/^$/d' | sort -u | paste -sd,); echo "${s:-,,}"; }
+YAML_MEMBER=10.78.0.50
+
+echo "== reference dumps: each configuration left to settle"
+use_conf A
+start_sgd || { bad "sgd did not start"; finish; }
+read -r SHAPE_A V4 V6 <<<"$(kstate)"
+check "config A in the kernel, peer set = YAML member ($V4)" [ "$V4" = $YAML_MEMBER -a "$V6" = ",," ]
+use_conf B
+sgctl reload >/dev/null || bad "reload to B failed"
+read -r SHAPE_B V4 V6 <<<"$(kstate)"
+check "config B in the kernel, peer set = YAML member" [ "$V4" = $YAML_MEMBER -a "$V6" = ",," ]
+check "the two reference shapes differ ($SHAPE_A / $SHAPE_B)" [ "$SHAPE_A" != "$SHAPE_B" ]
+shape_of() { if [ "$1" = A ]; then echo "$SHAPE_A"; else echo "$SHAPE_B"; fi; }
+CUR=B
+RT=()		# run-time members known to be persisted
+
+echo "== control: without a ruleset the denied flood arrives"
+ip netns exec "$NS" python3 "$TMP/udp_recv.py" 7000 "$TMP/ctl.recv" & CTLR=$!; bg $CTLR
+sleep 0.3
+nsx nft delete table inet sgd >/dev/null 2>&1 || true
+ip netns exec "$CNS" python3 "$TMP/udp_send.py" $SIP 7000 1000 100 "$TMP/ctl.sent"
+sleep 0.3
+kill -TERM $CTLR; timeout 5 tail --pid=$CTLR -f /dev/null
+check "control: $(cat "$TMP/ctl.recv" 2>/dev/null)" grep -q '^received 100 ' "$TMP/ctl.recv"
+sgctl reload >/dev/null || bad "reload after the control failed"
+check "the table is back" [ "$(kstate | cut -d' ' -f1)" = "$SHAPE_B" ]
+
+# The denied flood runs for the whole loop.
+ip netns exec "$NS" python3 "$TMP/udp_recv.py" 7000 "$TMP/deny.recv" & DR=$!; bg $DR
+sleep 0.3
+ip netns exec "$CNS" python3 "$TMP/udp_send.py" $SIP 7000 1000 100000000 "$TMP/deny.sent" "" "$STOP" & DS=$!; bg $DS
+
+n_reload=0 n_add=0 n_del=0 k_old=0 k_new=0 k_done=0 k_inflight=0
+s_old=0 s_new=0 errs=0 k=0
+T0=$(date +%s)
+echo "== $KILLS kill -9 at random points"
+for i in $(seq "$KILLS"); do
+	if [ $(( $(date +%s) - T0 )) -gt "$MAXSECS" ]; then
+		bad "loop exceeded ${MAXSECS}s at kill $i"; break
+	fi
+	r=$((RANDOM % 10))
+	old_members=$(setof $YAML_MEMBER "${RT[@]}")
+	old_rt=$(setof "${RT[@]}")
+	if [ $r -lt 5 ]; then
+		op=reload; n_reload=$((n_reload + 1))
+		NEW=A; [ "$CUR" = A ] && NEW=B
+		use_conf $NEW
+		args=(reload); delay=$((RANDOM % 90))
+		new_rt=$old_rt new_members=$old_members
+	elif [ $r -lt 8 ] || [ ${#RT[@]} -lt 2 ]; then
+		op=add; n_add=$((n_add + 1)); NEW=$CUR
+		add=()
+		for j in 1 2 3; do
+			k=$((k + 1)); add+=("10.79.$((k / 100)).$((k % 100 * 2 + 1))")
+		done
+		args=(members add app "${add[@]}"); delay=$((RANDOM % 30))
+		new_rt=$(setof "${RT[@]}" "${add[@]}")
+		new_members=$(setof $YAML_MEMBER "${RT[@]}" "${add[@]}")
+	else
+		op=del; n_del=$((n_del + 1)); NEW=$CUR
+		del=("${RT[0]}" "${RT[1]}")
+		args=(members del app "${del[@]}"); delay=$((RANDOM % 30))
+		keep=(); for a in "${RT[@]}"; do
+			[ "$a" = "${del[0]}" ] || [ "$a" = "${del[1]}" ] || keep+=("$a"); done
+		new_rt=$(setof "${keep[@]}")
+		new_members=$(setof $YAML_MEMBER "${keep[@]}")
+	fi
+	timeout 20 "$SGCTL" -s "$SOCK" "${args[@]}" >/dev/null 2>&1 & OPP=$!
+	sleep "$(printf '0.%03d' $delay)"
+	kill9_sgd
+	wait $OPP; oprc=$?
+	[ $oprc = 0 ] && k_done=$((k_done + 1)) || k_inflight=$((k_inflight + 1))
+
+	# The kernel: complete old or complete new.
+	read -r shape v4 v6 <<<"$(kstate)"
+	want_old=$(shape_of $CUR) want_new=$(shape_of $NEW)
+	if [ "$shape" = "$want_old" ] && [ "$v4" = "$old_members" ]; then
+		k_old=$((k_old + 1)); kwhich=old
+	elif [ "$shape" = "$want_new" ] && [ "$v4" = "$new_members" ]; then
+		k_new=$((k_new + 1)); kwhich=new
+	else
+		bad "kill $i ($op, ${delay} ms, sgctl rc $oprc): kernel holds neither the old nor the new ruleset: shape $shape (old $want_old, new $want_new), peers $v4 (old $old_members, new $new_members)"
+		errs=$((errs + 1)); kwhich=neither
+	fi
+	[ "$v6" = ",," ] || { bad "kill $i: peer_app_v6 holds $v6"; errs=$((errs + 1)); }
+	if [ $oprc = 0 ] && [ $kwhich != new ] && [ "$old_members$want_old" != "$new_members$want_new" ]; then
+		bad "kill $i: sgctl $op reported success but the kernel holds the old state"
+		errs=$((errs + 1))
+	fi
+
+	# The state files: all parse; members old or new.
+	read -r sok smembers srun <<<"$(sstate)"
+	if [ "$sok" != ok ]; then
+		bad "kill $i ($op, ${delay} ms): state dir: $smembers"; errs=$((errs + 1))
+	elif [ "$smembers" = "$old_rt" ]; then s_old=$((s_old + 1))
+	elif [ "$smembers" = "$new_rt" ]; then s_new=$((s_new + 1))
+	else
+		bad "kill $i ($op): persisted members $smembers are neither old $old_rt nor new $new_rt"
+		errs=$((errs + 1))
+	fi
+
+	# Restart: converge to CONFDIR + persisted members.
+	if ! start_sgd; then
+		bad "kill $i: sgd did not restart"; tail -5 "$LOG"; break
+	fi
+	CUR=$NEW
+	RT=(); [ "$smembers" != ",," ] && IFS=, read -r -a RT <<<"$smembers"
+	want_members=$(setof $YAML_MEMBER "${RT[@]}")
+	read -r shape v4 v6 <<<"$(kstate)"
+	if [ "$shape" != "$(shape_of $CUR)" ] || [ "$v4" != "$want_members" ]; then
+		bad "kill $i: after restart the kernel is not config $CUR + persisted members: shape $shape, peers $v4 (want $want_members)"
+		errs=$((errs + 1))
+	fi
+	[ $((i % 20)) = 0 ] && echo "   ... $i kills ($(( $(date +%s) - T0 ))s), $errs errors"
+	[ $errs -gt 10 ] && { bad "too many errors, stopping"; break; }
+done
+touch "$STOP"
+timeout 10 tail --pid=$DS -f /dev/null
+sleep 0.5
+kill -TERM $DR; timeout 10 tail --pid=$DR -f /dev/null
+read -r _ dsent _ _ <"$TMP/deny.sent"
+read -r _ drecv _ <"$TMP/deny.recv"
+T1=$(date +%s)
+
+echo "== figures"
+echo "   kills:                 $i ($n_reload during reload, $n_add during members add, $n_del during members del) in $((T1 - T0))s"
+echo "   sgctl finished first:  $k_done; killed in flight: $k_inflight"
+echo "   kernel after the kill: old $k_old, new $k_new, neither $((i - k_old - k_new))"
+echo "   persisted members:     old $s_old, new $s_new"
+echo "   denied flood:          sent $dsent, received $drecv"
+check "all $KILLS kills done" [ "$i" = "$KILLS" ]
+check "after every kill: complete old or complete new ruleset, state files intact, convergence after restart ($errs errors)" [ $errs = 0 ]
+check "some kills interrupted an operation in flight ($k_inflight)" [ $k_inflight -gt 0 ]
+check "denied flood was sent ($dsent)" [ "$dsent" -gt 1000 ]
+check "denied flood: not one datagram through, across every kill and restart ($drecv)" [ "$drecv" = 0 ]
+stop_sgd
+finish
