@@ -210,6 +210,8 @@ static void list_normalize(struct diff_list *l)
 {
 	size_t i, o = 0;
 
+	if (l->n == 0)
+		return;		/* qsort's base must not be NULL, even for 0 */
 	qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
 	for (i = 0; i < l->n; i++) {
 		if (o > 0 && entry_cmp(&l->v[o - 1], &l->v[i]) == 0) {

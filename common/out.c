@@ -128,12 +128,48 @@ static void json_sep(struct json_w *j)
 	j->first[j->depth] = false;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0 when there is none. */
+static size_t json_utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	n = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+	cp = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
 void json_escape(struct out_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	out_putc(b, '"');
 	for (; *p; p++) {
+		if (*p >= 0x80) {
+			/* JSON is UTF-8 (RFC 8259): a byte that does not start
+			 * a well-formed sequence (a request or file name from
+			 * a hostile client) becomes U+FFFD, not invalid JSON */
+			size_t n = json_utf8_len(p);
+
+			if (n == 0) {
+				out_puts(b, "\\ufffd");
+				continue;
+			}
+			out_printf(b, "%.*s", (int)n, (const char *)p);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"': out_puts(b, "\\\""); break;
 		case '\\': out_puts(b, "\\\\"); break;
@@ -143,8 +179,7 @@ void json_escape(struct out_buf *b, const char *s)
 		case '\r': out_puts(b, "\\r"); break;
 		case '\t': out_puts(b, "\\t"); break;
 		default:
-			/* control characters and DEL must not appear raw;
-			 * bytes >= 0x80 are passed through as UTF-8 */
+			/* control characters and DEL must not appear raw */
 			if (*p < 0x20 || *p == 0x7f)
 				out_printf(b, "\\u%04x", *p);
 			else

@@ -31,6 +31,19 @@ struct sg_status {
 	bool last_reload_ok;
 	const char *last_reload_error;	/* NULL when ok */
 	time_t confirm_deadline;	/* 0 = no apply --confirm pending */
+
+	/* Changes of our table by others (daemon/drift.c); zero when none. */
+	bool drift_watching;		/* the event socket is open */
+	unsigned long drift_detected;	/* foreign changes seen */
+	unsigned long drift_repaired;	/* ... and undone */
+	unsigned long drift_resyncs;	/* event losses resynchronised */
+	time_t last_resync;		/* 0 = never */
+	time_t last_drift;		/* 0 = never; then the fields below */
+	long last_drift_pid;		/* 0 = unknown (found by a resync) */
+	const char *last_drift_process;	/* its name, "?" when unknown */
+	const char *last_drift_summary;	/* "added 1 rule to chain input" */
+	bool last_drift_repaired;
+	const char *last_drift_result;	/* "repaired 52 ms after ...", ... */
 };
 
 int render_status(const struct sg_status *st, bool json, char **out);

@@ -65,6 +65,81 @@ static void status_json_time(struct json_w *j, const char *key, time_t t)
 		json_knull(j, key);
 }
 
+static const char *status_on_drift(const struct sg_config *cfg)
+{
+	if (!cfg)
+		return NULL;
+	return cfg->on_drift == SG_DRIFT_WARN ? "warn" : "repair";
+}
+
+/* "drift": what others did to our table (daemon/drift.c). */
+static void status_json_drift(struct json_w *j, const struct sg_status *st)
+{
+	json_key(j, "drift");
+	json_obj_begin(j);
+	json_kbool(j, "watching", st->drift_watching);
+	json_kstr(j, "on_drift", status_on_drift(st->cfg));
+	json_kuint(j, "detected", st->drift_detected);
+	json_kuint(j, "repaired", st->drift_repaired);
+	json_kuint(j, "resyncs", st->drift_resyncs);
+	status_json_time(j, "last_resync", st->last_resync);
+	if (!st->last_drift) {
+		json_knull(j, "last");
+	} else {
+		json_key(j, "last");
+		json_obj_begin(j);
+		status_json_time(j, "time", st->last_drift);
+		if (st->last_drift_pid)
+			json_kint(j, "pid", st->last_drift_pid);
+		else
+			json_knull(j, "pid");
+		json_kstr(j, "process", st->last_drift_process);
+		json_kstr(j, "summary", st->last_drift_summary);
+		json_kbool(j, "repaired", st->last_drift_repaired);
+		json_kstr(j, "result", st->last_drift_result);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}
+
+static void status_text_drift(struct out_buf *b, const struct sg_status *st)
+{
+	const char *mode = status_on_drift(st->cfg);
+	char tb[64];
+
+	if (!st->drift_watching) {
+		out_puts(b, "drift:        not watched (see the log)\n");
+		return;
+	}
+	if (!st->drift_detected)
+		out_printf(b, "drift:        no change by others seen (on_drift: %s)\n",
+			   mode ? mode : "-");
+	else
+		out_printf(b, "drift:        %lu change%s by others, %lu repaired "
+			   "(on_drift: %s)\n", st->drift_detected,
+			   st->drift_detected == 1 ? "" : "s", st->drift_repaired,
+			   mode ? mode : "-");
+	if (st->last_drift) {
+		if (st->last_drift_pid)
+			out_printf(b, "              last at %s by pid %ld (%s): %s\n",
+				   fmt_time(st->last_drift, tb, sizeof(tb)),
+				   st->last_drift_pid, st->last_drift_process ?
+				   st->last_drift_process : "?",
+				   st->last_drift_summary ? st->last_drift_summary : "?");
+		else
+			out_printf(b, "              last at %s (unknown process): %s\n",
+				   fmt_time(st->last_drift, tb, sizeof(tb)),
+				   st->last_drift_summary ? st->last_drift_summary : "?");
+		out_printf(b, "              %s\n", st->last_drift_result ?
+			   st->last_drift_result : (st->last_drift_repaired ?
+						    "repaired" : "not repaired"));
+	}
+	if (st->drift_resyncs)
+		out_printf(b, "              %lu resync%s after lost events, last at %s\n",
+			   st->drift_resyncs, st->drift_resyncs == 1 ? "" : "s",
+			   fmt_time(st->last_resync, tb, sizeof(tb)));
+}
+
 int render_status(const struct sg_status *st, bool json, char **out)
 {
 	const struct sg_config *cfg = st->cfg;
@@ -110,6 +185,7 @@ int render_status(const struct sg_status *st, bool json, char **out)
 			json_kint(&j, "confirm_seconds_left", left);
 		else
 			json_knull(&j, "confirm_seconds_left");
+		status_json_drift(&j, st);
 		json_kbool(&j, "config_loaded", cfg != NULL);
 		json_kuint(&j, "groups", cfg ? cfg->n_groups : 0);
 		json_kuint(&j, "rules", n_rules);
@@ -147,6 +223,7 @@ int render_status(const struct sg_status *st, bool json, char **out)
 				   fmt_time(st->confirm_deadline, tb, sizeof(tb)), left);
 		else
 			out_puts(&b, "pending:      none\n");
+		status_text_drift(&b, st);
 		if (!cfg) {
 			out_puts(&b, "no configuration loaded\n");
 		} else {

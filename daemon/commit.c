@@ -174,14 +174,19 @@ static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
 		     plan->v[i - 1].kind == PLAN_BASECHAIN)) {
 			size_t j;
 
-			/* the old content goes, in the same transaction */
+			/* the old content goes, in the same transaction:
+			 * every rule first (they hold the sets), then the
+			 * sets (a verdict map holds its chains), then the
+			 * chains */
 			rc = commit_flush(c, plan->table, "input");
 			if (!rc)
 				rc = commit_flush(c, plan->table, "output");
 			for (j = 0; !rc && j < st->n_chains; j++)
-				rc = commit_delchain(c, plan->table, st->chains[j]);
+				rc = commit_flush(c, plan->table, st->chains[j]);
 			for (j = 0; !rc && j < st->n_sets; j++)
 				rc = commit_delset(c, plan->table, st->sets[j]);
+			for (j = 0; !rc && j < st->n_chains; j++)
+				rc = commit_delchain(c, plan->table, st->chains[j]);
 		}
 		if (!rc)
 			rc = commit_plan_msg(c, plan, i);
@@ -314,7 +319,7 @@ int commit_plan(struct sg_engine *e, const struct sg_plan *plan,
 	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
 	struct msghdr msg = { .msg_name = &snl, .msg_namelen = sizeof(snl) };
 	struct iovec *iov = NULL;
-	size_t total, n_int = 2 + (st ? st->n_chains + st->n_sets + 4 : 0);
+	size_t total, n_int = 2 + (st ? 2 * st->n_chains + st->n_sets + 4 : 0);
 	ssize_t sent;
 	int rc, n_iov;
 

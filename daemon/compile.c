@@ -8,7 +8,10 @@
  *   ct state established,related counter accept
  *   ct state invalid drop
  *   failsafe rules (input only)
- *   jump in_<group> / iifname "<if>" jump in_<group>
+ *   the globally attached groups, flat (flat.h):
+ *     meta nfproto ipv4 ip saddr @in4.all accept (and ipv6)
+ *     meta l4proto vmap @in.proto  -> in.tcp, in.udp, in.icmp ...
+ *   iifname "<if>" jump in_<group>  (groups attached to an interface)
  *   [limit rate 10/second burst 20 packets log group 100 prefix "sgd-in "]
  *   counter drop
  * The chains have policy drop too, but the final drop rule is what we rely
@@ -23,6 +26,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include "plan.h"
+#include "flat.h"
 #include "nlbuild.h"
 #include "nft_abi.h"
 
@@ -301,8 +305,8 @@ static int compile_base_rules(struct sg_plan *plan, const struct sg_config *cfg,
 		rc = compile_conntrack(plan, dir);
 	if (!rc && dir == SG_DIR_IN)
 		rc = compile_failsafe(plan, cfg);
-	for (i = 0; !rc && i < cfg->n_attach; i++)
-		rc = compile_jump(plan, cfg, dir, cfg->attach[i].group_idx, NULL);
+	if (!rc)
+		rc = compile_flat_base(plan, cfg, dir);
 	for (i = 0; !rc && i < cfg->n_ifaces; i++)
 		for (k = 0; !rc && k < cfg->ifaces[i].n_groups; k++)
 			rc = compile_jump(plan, cfg, dir,
@@ -327,10 +331,24 @@ static int compile_check_refs(const struct sg_config *cfg)
 	return 0;
 }
 
+/* A group attached to an interface keeps its own chain (a global
+ * attachment alone goes into the flat sets). */
+static bool compile_group_on_iface(const struct sg_config *cfg, int gi)
+{
+	size_t i, k;
+
+	for (i = 0; i < cfg->n_ifaces; i++)
+		for (k = 0; k < cfg->ifaces[i].n_groups; k++)
+			if (cfg->ifaces[i].groups[k].group_idx == gi)
+				return true;
+	return false;
+}
+
 int compile_config(const struct sg_config *cfg, const struct sg_members *m,
 		   struct sg_plan *plan)
 {
 	struct plan_origin origin = { .pos = { 0 } };
+	struct flat *flat = NULL;
 	char name[300];
 	size_t gi;
 	int d, rc;
@@ -342,12 +360,21 @@ int compile_config(const struct sg_config *cfg, const struct sg_members *m,
 	plan->table = strdup(cfg->table ? cfg->table : "sgd");
 	if (!plan->table)
 		return -ENOMEM;
+	rc = flat_build(cfg, &flat);
+	if (rc) {
+		plan_free(plan);
+		return rc;
+	}
 	rc = compile_head(plan);
 	if (!rc)
 		rc = compile_sets(plan, cfg, m);
-	/* chain in_<group> / chain out_<group> for every attached group */
+	if (rc)
+		flat_free(flat);
+	else
+		rc = compile_flat_sets(plan, flat);	/* the plan owns flat */
+	/* chain in_<group> / chain out_<group> for interface groups */
 	for (gi = 0; !rc && gi < cfg->n_groups; gi++) {
-		if (!compile_group_attached(cfg, (int)gi))
+		if (!compile_group_on_iface(cfg, (int)gi))
 			continue;
 		for (d = 0; !rc && d < 2; d++) {
 			struct nftnl_chain *c = nftnl_chain_alloc();
@@ -368,13 +395,17 @@ int compile_config(const struct sg_config *cfg, const struct sg_members *m,
 				rc = plan_add(plan, PLAN_CHAIN, c, &origin);
 		}
 	}
+	if (!rc)
+		rc = compile_flat_chains(plan);
 	for (gi = 0; !rc && gi < cfg->n_groups; gi++) {
-		if (!compile_group_attached(cfg, (int)gi))
+		if (!compile_group_on_iface(cfg, (int)gi))
 			continue;
 		rc = compile_group_rules(plan, cfg, (int)gi, SG_DIR_IN);
 		if (!rc)
 			rc = compile_group_rules(plan, cfg, (int)gi, SG_DIR_OUT);
 	}
+	if (!rc)
+		rc = compile_flat_rules(plan, cfg);
 	if (!rc)
 		rc = compile_base_rules(plan, cfg, SG_DIR_IN);
 	if (!rc)

@@ -11,6 +11,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/udata.h>
 #include "plan.h"
+#include "flat.h"
 #include "nft_abi.h"
 
 void plan_init(struct sg_plan *plan)
@@ -35,6 +36,8 @@ static void plan_msg_free(struct plan_msg *m)
 	case PLAN_RULE:
 		nftnl_rule_free(m->o.rule);
 		break;
+	case PLAN_FLATELEMS:
+		break;		/* points into plan->flat */
 	}
 }
 
@@ -46,6 +49,7 @@ void plan_free(struct sg_plan *plan)
 		plan_msg_free(&plan->v[i]);
 	free(plan->v);
 	free(plan->table);
+	flat_free(plan->flat);
 	plan_init(plan);
 }
 
@@ -54,7 +58,10 @@ int plan_add(struct sg_plan *plan, enum plan_kind kind, void *obj,
 {
 	struct plan_msg m = { .kind = kind };
 
-	m.o.table = obj;	/* every member is a pointer */
+	if (kind == PLAN_FLATELEMS)
+		m.o.fset = obj;
+	else
+		m.o.table = obj;	/* every member is a pointer */
 	if (plan->n == plan->cap) {
 		size_t cap = plan->cap ? plan->cap * 2 : 64;
 		struct plan_msg *v = realloc(plan->v, cap * sizeof(*v));
@@ -128,11 +135,34 @@ static const char *plan_kind_name(const struct plan_msg *m)
 		[PLAN_TABLE] = "table", [PLAN_BASECHAIN] = "chain",
 		[PLAN_SET] = "set", [PLAN_ELEMS] = "elements",
 		[PLAN_CHAIN] = "chain", [PLAN_RULE] = "rule",
+		[PLAN_FLATELEMS] = "elements",
 	};
 
 	if (m->kind == PLAN_ELEMS && m->del)
 		return "delete elements";
 	return names[m->kind];
+}
+
+/* "set in4.tcp.exact 0a000001000000160000 ..." : one key (and end) per
+ * element, hex */
+static void plan_flat_text(char *buf, size_t cap, const struct plan_msg *m)
+{
+	const struct flat_set *s = m->o.fset;
+	size_t off, i, k;
+
+	off = (size_t)snprintf(buf, cap, "set %s: %zu elements", s->name, m->count);
+	for (i = m->first; i < m->first + m->count && off + 100 < cap; i++) {
+		off += (size_t)snprintf(buf + off, cap - off, "\n  ");
+		for (k = 0; k < s->klen; k++)
+			off += (size_t)snprintf(buf + off, cap - off, "%02x", s->v[i].key[k]);
+		if (s->kind == FLAT_ADDR && !s->v[i].has_end)
+			continue;
+		off += (size_t)snprintf(buf + off, cap - off, " - ");
+		for (k = 0; k < s->klen; k++)
+			off += (size_t)snprintf(buf + off, cap - off, "%02x", s->v[i].end[k]);
+		if (s->kind == FLAT_ADDR)
+			off += (size_t)snprintf(buf + off, cap - off, " (exclusive)");
+	}
 }
 
 int plan_print(FILE *f, const struct sg_plan *plan)
@@ -159,6 +189,9 @@ int plan_print(FILE *f, const struct sg_plan *plan)
 			break;
 		case PLAN_RULE:
 			nftnl_rule_snprintf(buf, cap, m->o.rule, NFTNL_OUTPUT_DEFAULT, 0);
+			break;
+		case PLAN_FLATELEMS:
+			plan_flat_text(buf, cap, m);
 			break;
 		}
 		fprintf(f, "# %s: %s\n%s\n", plan_kind_name(m), m->origin.what, buf);
@@ -206,6 +239,8 @@ int plan_msg_build(const struct sg_plan *plan, size_t i, char *buf, size_t len,
 					    flags | NLM_F_CREATE | NLM_F_APPEND, seq);
 		nftnl_rule_nlmsg_build_payload(nlh, m->o.rule);
 		break;
+	case PLAN_FLATELEMS:
+		return compile_flat_msg(plan, m, buf, len, seq);
 	default:
 		return -EINVAL;
 	}

@@ -131,40 +131,72 @@ static int compile_one(struct sg_plan *plan, const struct sg_config *cfg,
 	return plan_add(plan, PLAN_RULE, r, &origin);
 }
 
+int compile_rule_peer(struct sg_plan *plan, const struct sg_config *cfg,
+		      const char *chain, const struct sg_rule *rule, size_t peer,
+		      const char *tag, const char *comment, const char *what)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	const struct sg_peer *p = &rule->peers[peer];
+	size_t k;
+	int rc;
+
+	if (p->kind == SG_PEER_CIDR) {
+		if (p->cidr.family != AF_INET && p->cidr.family != AF_INET6)
+			return -EINVAL;
+		if (!compile_family_fits(rule, p->cidr.family))
+			return -EINVAL;	/* validation rejects this */
+		return compile_one(plan, cfg, chain, rule, p, p->cidr.family,
+				   tag, comment, what);
+	}
+	if (p->group_idx < 0 || (size_t)p->group_idx >= cfg->n_groups)
+		return -EINVAL;
+	for (k = 0; k < 2; k++) {
+		if (!compile_family_fits(rule, families[k]))
+			continue;
+		rc = compile_one(plan, cfg, chain, rule, p, families[k],
+				 tag, comment, what);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int compile_rule(struct sg_plan *plan, const struct sg_config *cfg,
 		 const char *chain, const struct sg_rule *rule,
 		 const char *tag, const char *comment, const char *what)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
-	size_t i, k;
+	size_t i;
 	int rc;
 
 	for (i = 0; i < rule->n_peers; i++) {
-		const struct sg_peer *p = &rule->peers[i];
-
-		if (p->kind == SG_PEER_CIDR) {
-			if (p->cidr.family != AF_INET && p->cidr.family != AF_INET6)
-				return -EINVAL;
-			if (!compile_family_fits(rule, p->cidr.family))
-				return -EINVAL;	/* validation rejects this */
-			rc = compile_one(plan, cfg, chain, rule, p, p->cidr.family,
-					 tag, comment, what);
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (p->group_idx < 0 || (size_t)p->group_idx >= cfg->n_groups)
-			return -EINVAL;
-		for (k = 0; k < 2; k++) {
-			if (!compile_family_fits(rule, families[k]))
-				continue;
-			rc = compile_one(plan, cfg, chain, rule, p, families[k],
-					 tag, comment, what);
-			if (rc)
-				return rc;
-		}
+		rc = compile_rule_peer(plan, cfg, chain, rule, i, tag, comment, what);
+		if (rc)
+			return rc;
 	}
 	return 0;
+}
+
+void compile_rule_labels(const struct sg_config *cfg, int gi,
+			 const struct sg_rule *r, char *tag, size_t tag_len,
+			 char *comment, size_t comment_len, char *what,
+			 size_t what_len)
+{
+	const struct sg_group *g = &cfg->groups[gi];
+	const char *d = r->dir == SG_DIR_IN ? "in" : "out";
+	const char *desc = r->description;
+
+	if (!desc && r->implicit_default)
+		desc = "AWS default egress";
+	snprintf(tag, tag_len, "sgd1 R %s %d %s", d, r->index, g->name);
+	if (r->pos.file)
+		snprintf(comment, comment_len, "%s %s #%d%s%s (%s:%d)",
+			 g->name, d, r->index, desc ? ": " : "",
+			 desc ? desc : "", r->pos.file, r->pos.line);
+	else
+		snprintf(comment, comment_len, "%s %s #%d%s%s", g->name,
+			 d, r->index, desc ? ": " : "", desc ? desc : "");
+	snprintf(what, what_len, "%s rule %d",
+		 r->dir == SG_DIR_IN ? "ingress" : "egress", r->index);
 }
 
 int compile_group_rules(struct sg_plan *plan, const struct sg_config *cfg,
@@ -173,29 +205,15 @@ int compile_group_rules(struct sg_plan *plan, const struct sg_config *cfg,
 	const struct sg_group *g = &cfg->groups[gi];
 	const struct sg_rule *rules = dir == SG_DIR_IN ? g->ingress : g->egress;
 	size_t n = dir == SG_DIR_IN ? g->n_ingress : g->n_egress, i;
-	const char *d = dir == SG_DIR_IN ? "in" : "out";
 	char chain[300], tag[320], comment[1024], what[96];
 	int rc = compile_chain_name(cfg, gi, dir, chain, sizeof(chain));
 
 	if (rc)
 		return rc;
 	for (i = 0; i < n; i++) {
-		const struct sg_rule *r = &rules[i];
-		const char *desc = r->description;
-
-		if (!desc && r->implicit_default)
-			desc = "AWS default egress";
-		snprintf(tag, sizeof(tag), "sgd1 R %s %d %s", d, r->index, g->name);
-		if (r->pos.file)
-			snprintf(comment, sizeof(comment), "%s %s #%d%s%s (%s:%d)",
-				 g->name, d, r->index, desc ? ": " : "",
-				 desc ? desc : "", r->pos.file, r->pos.line);
-		else
-			snprintf(comment, sizeof(comment), "%s %s #%d%s%s", g->name,
-				 d, r->index, desc ? ": " : "", desc ? desc : "");
-		snprintf(what, sizeof(what), "%s rule %d",
-			 dir == SG_DIR_IN ? "ingress" : "egress", r->index);
-		rc = compile_rule(plan, cfg, chain, r, tag, comment, what);
+		compile_rule_labels(cfg, gi, &rules[i], tag, sizeof(tag), comment,
+				    sizeof(comment), what, sizeof(what));
+		rc = compile_rule(plan, cfg, chain, &rules[i], tag, comment, what);
 		if (rc)
 			return rc;
 	}

@@ -457,10 +457,13 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 			return;
 		}
 		if (d->n_clients >= SGD_MAX_CLIENTS) {
-			sgd_debug(d, "too many clients (%d), dropping one",
-				  SGD_MAX_CLIENTS);
-			close(fd);
-			continue;
+			/* Evict the oldest client, not the newcomer: otherwise
+			 * 1024 silent connections would lock everyone (root
+			 * included) out until their deadline, again and again. */
+			sgd_debug(d, "too many clients (%d), dropping the oldest "
+				  "(pid %ld)", SGD_MAX_CLIENTS,
+				  (long)d->clients->pid);
+			client_close(d, d->clients);
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {

@@ -183,7 +183,10 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 		.confirm_deadline = d->confirm_deadline,
 	};
 	char *text = NULL;
-	int rc = render_status(&st, json, &text);
+	int rc;
+
+	drift_status(d, &st);
+	rc = render_status(&st, json, &text);
 
 	if (rc == 0 && d->notice) {
 		text = status_add_notice(text, json, d->notice);

@@ -12,6 +12,7 @@
 #include <linux/netlink.h>
 #include "engine.h"
 #include "plan.h"
+#include "flat.h"
 
 /* A concurrent change of the ruleset between our dump and our commit
  * makes the kernel refuse the batch (-ERESTART); we dump again.  Bounded:
@@ -52,6 +53,11 @@ fail:
 	return rc;
 }
 
+uint32_t engine_portid(const struct sg_engine *e)
+{
+	return e->portid;
+}
+
 void engine_close(struct sg_engine *e)
 {
 	if (!e)
@@ -59,6 +65,7 @@ void engine_close(struct sg_engine *e)
 	if (e->nl)
 		mnl_socket_close(e->nl);
 	free(e->table);
+	flat_free(e->flat);
 	free(e);
 }
 
@@ -107,6 +114,19 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 		return rc;
 	}
 	rc = engine_apply_plan(e, &plan, diags);
+	if (rc == 0) {
+		/* the element -> rule map of what is now in the kernel; the
+		 * rule pointers die with cfg, the map keeps indices and names */
+		size_t i;
+
+		flat_free(e->flat);
+		e->flat = plan.flat;
+		plan.flat = NULL;
+		for (i = 0; i < e->flat->n_refs; i++)
+			e->flat->refs[i].rule = NULL;
+		for (i = 0; i < e->flat->n_rest; i++)
+			e->flat->rest[i].rule = NULL;
+	}
 	plan_free(&plan);
 	return rc;
 }

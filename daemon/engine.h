@@ -36,4 +36,9 @@ int engine_members_update(struct sg_engine *e, const struct sg_config *cfg,
 int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,
 			 struct sg_counter **out, size_t *n);
 
+/* The netlink port id of the engine's socket: nftables events (NEWGEN)
+ * carry it for every transaction the engine commits, which is how
+ * drift.c tells our commits from others'. */
+uint32_t engine_portid(const struct sg_engine *e);
+
 #endif

@@ -66,14 +66,51 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sgd [-c CONFDIR] [-s SOCKET] [--state-dir DIR] [-t|--check] [-v]\n"
+		"           [--event-buffer BYTES]\n"
 		"  -c, --config DIR     configuration directory (default %s)\n"
 		"  -s, --socket PATH    control socket (default %s)\n"
 		"      --state-dir DIR  run-time state (default %s)\n"
+		"      --event-buffer BYTES  receive buffer for nftables events, to\n"
+		"                       notice changes by others (default 16M; K/M suffix)\n"
 		"  -t, --check          validate the configuration and exit (0 valid, 1 not)\n"
 		"  -v, --verbose        log more\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n",
 		SGD_DEFAULT_CONFDIR, SGD_DEFAULT_SOCKET, SGD_DEFAULT_STATEDIR);
+}
+
+/* "65536", "64K", "16M": 4 KiB .. 1 GiB.  0 or -EINVAL. */
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || v > (1ull << 30))
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k':
+		shift = 10;
+		break;
+	case 'M': case 'm':
+		shift = 20;
+		break;
+	case 'G': case 'g':
+		shift = 30;
+		break;
+	default:
+		break;
+	}
+	if (shift) {
+		v <<= shift;
+		end++;
+	}
+	if (*end || v < 4096 || v > (1ull << 30))
+		return -EINVAL;
+	*out = (size_t)v;
+	return 0;
 }
 
 /* Returns -1 to go on, else the exit code. */
@@ -87,6 +124,7 @@ static int parse_args(int argc, char **argv, struct sgd_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "event-buffer", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -107,6 +145,14 @@ static int parse_args(int argc, char **argv, struct sgd_opts *o)
 			break;
 		case 't':
 			o->check_only = true;
+			break;
+		case 'E':
+			if (parse_size(optarg, &o->event_buffer) < 0) {
+				fprintf(stderr, "sgd: --event-buffer: expected a "
+					"size of 4096 bytes to 1G (K, M, G suffixes "
+					"allowed), got '%s'\n", optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			o->verbose = true;
@@ -172,6 +218,7 @@ static int start_commit(struct sgd *d)
 
 static void sgd_fini(struct sgd *d)
 {
+	drift_close(d);
 	control_close(d);
 	loop_fini(d);
 	notify_fini(d);
@@ -225,6 +272,8 @@ int main(int argc, char **argv)
 		r = membership_watch(&d);
 		if (r < 0)
 			sgd_log(&d, "not watching members.d: %s", strerror(-r));
+		/* Without it sgd still enforces; drift_open logged why. */
+		(void)drift_open(&d);
 		r = 0;
 	}
 	if (r == 0) {

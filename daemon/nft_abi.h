@@ -13,6 +13,9 @@ enum nft_abi {
 	/* set key types (nft datatype ids) */
 	ABI_TYPE_IPADDR = 7,		/* ipv4_addr */
 	ABI_TYPE_IP6ADDR = 8,		/* ipv6_addr */
+	ABI_TYPE_INET_PROTOCOL = 12,	/* inet_proto */
+	ABI_TYPE_INET_SERVICE = 13,	/* inet_service */
+	ABI_TYPE_CONCAT_SHIFT = 6,	/* concatenation: (a << 6) | b */
 
 	/* address and header layout */
 	ABI_IP4_ADDR_LEN = 4,

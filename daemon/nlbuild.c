@@ -95,6 +95,32 @@ int nlb_lookup(struct nftnl_rule *r, const char *set)
 	return 0;
 }
 
+int nlb_payload_reg(struct nftnl_rule *r, uint32_t base, uint32_t off,
+		    uint32_t len, uint32_t reg)
+{
+	struct nftnl_expr *e = nlb_new(r, "payload");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	return 0;
+}
+
+int nlb_lookup_verdict(struct nftnl_rule *r, const char *set)
+{
+	struct nftnl_expr *e = nlb_new(r, "lookup");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	return 0;
+}
+
 int nlb_counter(struct nftnl_rule *r)
 {
 	return nlb_new(r, "counter") ? 0 : -ENOMEM;

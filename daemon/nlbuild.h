@@ -19,6 +19,11 @@ int nlb_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
 int nlb_cmp(struct nftnl_rule *r, uint32_t op, const void *data, size_t len);
 int nlb_bitwise(struct nftnl_rule *r, const void *mask, size_t len);
 int nlb_lookup(struct nftnl_rule *r, const char *set);
+/* payload load into register reg (concatenations use several) */
+int nlb_payload_reg(struct nftnl_rule *r, uint32_t base, uint32_t off,
+		    uint32_t len, uint32_t reg);
+/* lookup reg 1 in map `set`, its data (a verdict) into the verdict register */
+int nlb_lookup_verdict(struct nftnl_rule *r, const char *set);
 int nlb_counter(struct nftnl_rule *r);
 int nlb_verdict(struct nftnl_rule *r, int verdict, const char *chain);
 int nlb_limit(struct nftnl_rule *r, uint64_t rate, uint64_t unit, uint32_t burst);

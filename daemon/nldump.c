@@ -283,3 +283,32 @@ int nldump_rules(struct sg_engine *e,
 	rc = nldump_run(e, nlh, nldump_rule_cb, &d);
 	return rc == -ENOENT ? 0 : rc;
 }
+
+struct nldump_elems_ctx {
+	int (*cb)(const struct nlmsghdr *nlh, void *data);
+	void *data;
+};
+
+static int nldump_elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nldump_elems_ctx *d = data;
+
+	return d->cb(nlh, d->data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+int nldump_setelems(struct sg_engine *e, const char *set,
+		    int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	struct nldump_elems_ctx d = { .cb = cb, .data = data };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int rc;
+
+	/* GETSETELEM dump of table/set: the kernel filters, we only parse */
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+				    NLM_F_DUMP, e->seq++);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, e->table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	rc = nldump_run(e, nlh, nldump_elems_cb, &d);
+	return rc == -ENOENT ? 0 : rc;
+}

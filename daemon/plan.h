@@ -29,6 +29,7 @@ enum plan_kind {
 	PLAN_ELEMS,	/* NEWSETELEM (or DELSETELEM in a delta) */
 	PLAN_CHAIN,
 	PLAN_RULE,
+	PLAN_FLATELEMS,	/* NEWSETELEM of flat elements (flat.h), no libnftnl object */
 };
 
 /* Where a message came from; what names the object for the user. */
@@ -36,6 +37,9 @@ struct plan_origin {
 	struct sg_pos pos;	/* file NULL = built in */
 	char what[96];		/* "ingress rule 3", "set peer_web_v4" */
 };
+
+struct flat;
+struct flat_set;
 
 struct plan_msg {
 	enum plan_kind kind;
@@ -45,12 +49,15 @@ struct plan_msg {
 		struct nftnl_chain *chain;
 		struct nftnl_set *set;
 		struct nftnl_rule *rule;
+		const struct flat_set *fset;	/* PLAN_FLATELEMS: in plan->flat */
 	} o;
+	size_t first, count;	/* PLAN_FLATELEMS: elements of o.fset */
 	struct plan_origin origin;
 };
 
 struct sg_plan {
 	char *table;
+	struct flat *flat;	/* owned: the flat sets and their element map */
 	struct plan_msg *v;
 	size_t n, cap;
 };
@@ -69,6 +76,29 @@ int compile_group_rules(struct sg_plan *plan, const struct sg_config *cfg,
 int compile_rule(struct sg_plan *plan, const struct sg_config *cfg,
 		 const char *chain, const struct sg_rule *rule,
 		 const char *tag, const char *comment, const char *what);
+/* compile_rules.c: peer number `peer` of rule (one nft rule per family
+ * for a group peer). */
+int compile_rule_peer(struct sg_plan *plan, const struct sg_config *cfg,
+		      const char *chain, const struct sg_rule *rule, size_t peer,
+		      const char *tag, const char *comment, const char *what);
+/* compile_rules.c: the udata tag, comment and diag name of rule of group
+ * gi, as every nft object compiled from it carries them. */
+void compile_rule_labels(const struct sg_config *cfg, int gi,
+			 const struct sg_rule *r, char *tag, size_t tag_len,
+			 char *comment, size_t comment_len, char *what,
+			 size_t what_len);
+/* compile_flatemit.c: the flat sets (flat.h) into plan, which takes
+ * ownership of f.  Sets and their elements; chains and the vmaps'
+ * elements; the dispatched chains' rules; the base chain's part. */
+int compile_flat_sets(struct sg_plan *plan, struct flat *f);
+int compile_flat_chains(struct sg_plan *plan);
+int compile_flat_rules(struct sg_plan *plan, const struct sg_config *cfg);
+int compile_flat_base(struct sg_plan *plan, const struct sg_config *cfg,
+		      enum sg_dir dir);
+/* compile_flatemit.c: serialize a PLAN_FLATELEMS message into buf (at
+ * least 32 KiB); the message length or -errno. */
+int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
+		     char *buf, size_t len, uint32_t seq);
 /* compile_sets.c: peer_<group>_v4/v6 and their elements. */
 int compile_sets(struct sg_plan *plan, const struct sg_config *cfg,
 		 const struct sg_members *m);
@@ -119,6 +149,7 @@ struct sg_engine {
 	uint32_t portid;
 	uint32_t seq;		/* next sequence number */
 	char *table;
+	struct flat *flat;	/* element -> rule map of the last commit */
 };
 
 /* What is in our table now, from a dump (nldump.c). */
@@ -144,6 +175,11 @@ void nldump_state_free(struct nl_state *st);
  * and the dump taken again. */
 int nldump_rules(struct sg_engine *e,
 		 int (*cb)(const struct nftnl_rule *r, void *data), void *data);
+
+/* nldump.c: every element of set `set` of our table, as raw netlink
+ * messages (NEWSETELEM) to cb. */
+int nldump_setelems(struct sg_engine *e, const char *set,
+		    int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 
 /* commit.c: send plan as one batch.  With st (a full reload), the batch
  * first creates the table and base chains (plan's head), flushes the base

@@ -44,6 +44,7 @@ struct sgd_opts {
 	const char *state_dir;
 	bool check_only;
 	bool verbose;
+	size_t event_buffer;	/* --event-buffer: drift.c, 0 = default */
 };
 
 /* Something registered in the epoll set: the loop calls fn on events. */
@@ -130,6 +131,8 @@ struct sgd {
 	struct sockaddr_un notify_addr;
 	socklen_t notify_len;
 	uint64_t watchdog_usec;
+
+	struct sgd_drift *drift;	/* drift.c; NULL when not watching */
 };
 
 /* log (main.c) */
@@ -285,5 +288,39 @@ int notify_send(struct sgd *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int notify_loop_add(struct sgd *d);
 void notify_fini(struct sgd *d);
+
+/* drift.c */
+struct sgd_drift;
+struct sg_status;
+/* Watch nftables events for changes of our table by others (after the
+ * first commit).  0 or -errno (logged; sgd then runs without it). */
+int drift_open(struct sgd *d);
+void drift_close(struct sgd *d);
+/* The drift fields of sgctl status. */
+void drift_status(const struct sgd *d, struct sg_status *st);
+
+/* driftfp.c */
+struct mnl_socket;
+struct nlmsghdr;
+struct nlattr;
+/* The structure of our table: sorted "table flags N", "chain NAME ...",
+ * "set NAME", "rule HANDLE in chain NAME", read at generation genid. */
+struct drift_fp {
+	char **v;
+	size_t n, cap;
+	uint32_t genid;
+};
+/* Read it consistently (one generation) on nl.  0 or -errno. */
+int driftfp_take(struct mnl_socket *nl, uint32_t *seq, const char *table,
+		 struct drift_fp *out);
+void driftfp_free(struct drift_fp *fp);
+/* Differences of cur against old ("missing X; extra Y; ..."), at most len
+ * bytes into buf; returns how many there are. */
+size_t driftfp_compare(const struct drift_fp *old, const struct drift_fp *cur,
+		       char *buf, size_t len);
+/* The attributes (types below max) of an nftables message. 0 or -EINVAL. */
+int driftfp_attrs(const struct nlmsghdr *nlh, const struct nlattr **tb, int max);
+/* A NUL-terminated string attribute, or NULL. */
+const char *driftfp_str(const struct nlattr *a);
 
 #endif

@@ -125,7 +125,8 @@ if os.path.exists(p):
             bad("members:%d: bad CIDR %r" % (i, f[1]))
         members.append(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n))
 for name in os.listdir(st):
-    if name not in ("members", "running") and not name.startswith("."):
+    # staging/ is the copy a reload was loading: removed at start.
+    if name not in ("members", "running", "staging") and not name.startswith("."):
         bad("unexpected state entry %s" % name)
 run = os.path.join(st, "running")
 if not os.path.isdir(run):
@@ -183,7 +184,7 @@ sleep 0.3
 ip netns exec "$CNS" python3 "$TMP/udp_send.py" $SIP 7000 1000 100000000 "$TMP/deny.sent" "" "$STOP" & DS=$!; bg $DS
 
 n_reload=0 n_add=0 n_del=0 k_old=0 k_new=0 k_done=0 k_inflight=0
-s_old=0 s_new=0 errs=0 k=0
+s_old=0 s_new=0 errs=0 k=0 if_old=0 if_new=0 split=0
 T0=$(date +%s)
 echo "== $KILLS kill -9 at random points"
 for i in $(seq "$KILLS"); do
@@ -197,7 +198,7 @@ for i in $(seq "$KILLS"); do
 		op=reload; n_reload=$((n_reload + 1))
 		NEW=A; [ "$CUR" = A ] && NEW=B
 		use_conf $NEW
-		args=(reload); delay=$((RANDOM % 90))
+		args=(reload); delay=$((RANDOM % 60))
 		new_rt=$old_rt new_members=$old_members
 	elif [ $r -lt 8 ] || [ ${#RT[@]} -lt 2 ]; then
 		op=add; n_add=$((n_add + 1)); NEW=$CUR
@@ -205,13 +206,13 @@ for i in $(seq "$KILLS"); do
 		for j in 1 2 3; do
 			k=$((k + 1)); add+=("10.79.$((k / 100)).$((k % 100 * 2 + 1))")
 		done
-		args=(members add app "${add[@]}"); delay=$((RANDOM % 30))
+		args=(members add app "${add[@]}"); delay=$((RANDOM % 20))
 		new_rt=$(setof "${RT[@]}" "${add[@]}")
 		new_members=$(setof $YAML_MEMBER "${RT[@]}" "${add[@]}")
 	else
 		op=del; n_del=$((n_del + 1)); NEW=$CUR
 		del=("${RT[0]}" "${RT[1]}")
-		args=(members del app "${del[@]}"); delay=$((RANDOM % 30))
+		args=(members del app "${del[@]}"); delay=$((RANDOM % 20))
 		keep=(); for a in "${RT[@]}"; do
 			[ "$a" = "${del[0]}" ] || [ "$a" = "${del[1]}" ] || keep+=("$a"); done
 		new_rt=$(setof "${keep[@]}")
@@ -240,11 +241,19 @@ for i in $(seq "$KILLS"); do
 		errs=$((errs + 1))
 	fi
 
+	if [ $oprc != 0 ]; then
+		[ $kwhich = old ] && if_old=$((if_old + 1))
+		[ $kwhich = new ] && if_new=$((if_new + 1))
+	fi
+
 	# The state files: all parse; members old or new.
 	read -r sok smembers srun <<<"$(sstate)"
 	if [ "$sok" != ok ]; then
 		bad "kill $i ($op, ${delay} ms): state dir: $smembers"; errs=$((errs + 1))
+		smembers=$old_rt
 	elif [ "$smembers" = "$old_rt" ]; then s_old=$((s_old + 1))
+		# kernel changed, file not yet: killed inside the membership write
+		[ $op != reload ] && [ $kwhich = new ] && split=$((split + 1))
 	elif [ "$smembers" = "$new_rt" ]; then s_new=$((s_new + 1))
 	else
 		bad "kill $i ($op): persisted members $smembers are neither old $old_rt nor new $new_rt"
@@ -256,6 +265,9 @@ for i in $(seq "$KILLS"); do
 		bad "kill $i: sgd did not restart"; tail -5 "$LOG"; break
 	fi
 	CUR=$NEW
+	if [ -e "$STATE/staging" ]; then
+		bad "kill $i: the restarted sgd left the crashed reload's staging copy"; errs=$((errs + 1))
+	fi
 	RT=(); [ "$smembers" != ",," ] && IFS=, read -r -a RT <<<"$smembers"
 	want_members=$(setof $YAML_MEMBER "${RT[@]}")
 	read -r shape v4 v6 <<<"$(kstate)"
@@ -278,7 +290,8 @@ echo "== figures"
 echo "   kills:                 $i ($n_reload during reload, $n_add during members add, $n_del during members del) in $((T1 - T0))s"
 echo "   sgctl finished first:  $k_done; killed in flight: $k_inflight"
 echo "   kernel after the kill: old $k_old, new $k_new, neither $((i - k_old - k_new))"
-echo "   persisted members:     old $s_old, new $s_new"
+echo "   killed in flight:      kernel kept the old state $if_old, kernel already new (killed after the commit, before the reply) $if_new"
+echo "   persisted members:     old $s_old, new $s_new; kernel new but file old (killed between set commit and state write) $split"
 echo "   denied flood:          sent $dsent, received $drecv"
 check "all $KILLS kills done" [ "$i" = "$KILLS" ]
 check "after every kill: complete old or complete new ruleset, state files intact, convergence after restart ($errs errors)" [ $errs = 0 ]

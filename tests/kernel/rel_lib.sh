@@ -80,10 +80,6 @@ ns_setup() {
 	ip -n "$CNS" addr add $CIP2/24 dev sgIc
 	ip -n "$NS" link set sgIs up
 	ip -n "$CNS" link set sgIc up
-	# Large socket buffers: a datagram lost must be the firewall's doing,
-	# not a full receive queue on a busy 2-core CI machine.
-	ip netns exec "$NS" sysctl -qw net.core.rmem_max=33554432 2>/dev/null
-	ip netns exec "$NS" sysctl -qw net.core.rmem_default=8388608 2>/dev/null
 }
 
 nsx() { ip netns exec "$NS" "$@"; }

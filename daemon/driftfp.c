@@ -1,0 +1,390 @@
+/*
+ * driftfp.c — a fingerprint of our table, to notice changes whose events
+ * were lost (ENOBUFS on the event socket, see drift.c).
+ *
+ * The fingerprint is the sorted list of what identifies the table's
+ * structure: the table and its flags, every chain (with hook, priority
+ * and policy for base chains), every named set, and every rule by chain
+ * and handle.  A rule handle is never reused within a table, so a rule
+ * that was deleted, added or replaced shows as a difference even when the
+ * rule text is the same.  Set elements are not part of it: they change
+ * with every membership update.
+ *
+ * It is read on drift.c's own netlink socket (never the engine's, whose
+ * acks must not mix with our dumps) as GETGEN, the dumps, GETGEN again:
+ * only when both generations agree is the fingerprint one consistent
+ * state, tagged with that generation.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libmnl/libmnl.h>
+
+#include "sgd.h"
+
+#define DRIFTFP_BUF (1 << 16)
+#define DRIFTFP_TRIES 8
+#define DRIFTFP_MAX_ATTR 16	/* highest attribute type we look at + 1 */
+
+struct driftfp_ctx {
+	const char *table;
+	struct drift_fp *fp;
+	uint32_t genid;
+	int err;
+};
+
+static int driftfp_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	if (type < DRIFTFP_MAX_ATTR)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
+int driftfp_attrs(const struct nlmsghdr *nlh, const struct nlattr **tb, int max)
+{
+	const struct nlattr *all[DRIFTFP_MAX_ATTR] = { 0 };
+	int i;
+
+	if (max > DRIFTFP_MAX_ATTR)
+		return -EINVAL;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return -EINVAL;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), driftfp_attr_cb, all) < 0)
+		return -EINVAL;
+	for (i = 0; i < max; i++)
+		tb[i] = all[i];
+	return 0;
+}
+
+const char *driftfp_str(const struct nlattr *a)
+{
+	if (!a || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+		return NULL;
+	return mnl_attr_get_str(a);
+}
+
+static uint32_t driftfp_u32(const struct nlattr *a)
+{
+	if (!a || mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+		return 0;
+	return ntohl(mnl_attr_get_u32(a));
+}
+
+static int driftfp_push(struct drift_fp *fp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int driftfp_push(struct drift_fp *fp, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	if (fp->n == fp->cap) {
+		size_t cap = fp->cap ? fp->cap * 2 : 64;
+		char **v = realloc(fp->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		fp->v = v;
+		fp->cap = cap;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	fp->v[fp->n++] = s;
+	return 0;
+}
+
+void driftfp_free(struct drift_fp *fp)
+{
+	size_t i;
+
+	for (i = 0; i < fp->n; i++)
+		free(fp->v[i]);
+	free(fp->v);
+	memset(fp, 0, sizeof(*fp));
+}
+
+/* Is this message about our table (family inet, table attribute 1)? */
+static bool driftfp_ours(const struct nlmsghdr *nlh, const struct nlattr *tab,
+			 const char *table)
+{
+	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+	const char *name = driftfp_str(tab);
+
+	return nfg->nfgen_family == NFPROTO_INET && name && strcmp(name, table) == 0;
+}
+
+static int driftfp_gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct driftfp_ctx *c = data;
+	const struct nlattr *tb[NFTA_GEN_MAX + 1];
+
+	if (driftfp_attrs(nlh, tb, NFTA_GEN_MAX + 1) < 0 || !tb[NFTA_GEN_ID])
+		return MNL_CB_ERROR;
+	c->genid = driftfp_u32(tb[NFTA_GEN_ID]);
+	return MNL_CB_OK;
+}
+
+/* table (flags: dormant would switch our firewall off) */
+static int driftfp_table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct driftfp_ctx *c = data;
+	const struct nlattr *tb[NFTA_TABLE_MAX + 1];
+
+	if (driftfp_attrs(nlh, tb, NFTA_TABLE_MAX + 1) < 0)
+		return MNL_CB_ERROR;
+	if (!driftfp_ours(nlh, tb[NFTA_TABLE_NAME], c->table))
+		return MNL_CB_OK;
+	c->err = driftfp_push(c->fp, "table flags %" PRIu32,
+			      driftfp_u32(tb[NFTA_TABLE_FLAGS]));
+	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int driftfp_chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct driftfp_ctx *c = data;
+	const struct nlattr *tb[NFTA_CHAIN_MAX + 1];
+	const struct nlattr *hk[NFTA_HOOK_MAX + 1] = { 0 };
+	const char *name;
+
+	if (driftfp_attrs(nlh, tb, NFTA_CHAIN_MAX + 1) < 0)
+		return MNL_CB_ERROR;
+	name = driftfp_str(tb[NFTA_CHAIN_NAME]);
+	if (!name || !driftfp_ours(nlh, tb[NFTA_CHAIN_TABLE], c->table))
+		return MNL_CB_OK;
+	if (!tb[NFTA_CHAIN_HOOK]) {
+		c->err = driftfp_push(c->fp, "chain %s", name);
+		return c->err ? MNL_CB_ERROR : MNL_CB_OK;
+	}
+	if (mnl_attr_parse_nested(tb[NFTA_CHAIN_HOOK], driftfp_attr_cb, hk) < 0)
+		return MNL_CB_ERROR;
+	c->err = driftfp_push(c->fp, "chain %s (hook %" PRIu32 " priority %" PRId32
+			      " policy %s)", name, driftfp_u32(hk[NFTA_HOOK_HOOKNUM]),
+			      (int32_t)driftfp_u32(hk[NFTA_HOOK_PRIORITY]),
+			      driftfp_u32(tb[NFTA_CHAIN_POLICY]) == NF_DROP ?
+			      "drop" : "accept");
+	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int driftfp_set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct driftfp_ctx *c = data;
+	const struct nlattr *tb[NFTA_SET_MAX + 1];
+	const char *name;
+
+	if (driftfp_attrs(nlh, tb, NFTA_SET_MAX + 1) < 0)
+		return MNL_CB_ERROR;
+	name = driftfp_str(tb[NFTA_SET_NAME]);
+	/* anonymous sets belong to their rule, whose handle covers them */
+	if (!name || !driftfp_ours(nlh, tb[NFTA_SET_TABLE], c->table) ||
+	    (driftfp_u32(tb[NFTA_SET_FLAGS]) & NFT_SET_ANONYMOUS))
+		return MNL_CB_OK;
+	c->err = driftfp_push(c->fp, "set %s", name);
+	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int driftfp_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct driftfp_ctx *c = data;
+	const struct nlattr *tb[NFTA_RULE_MAX + 1];
+	const char *chain;
+	uint64_t handle;
+
+	if (driftfp_attrs(nlh, tb, NFTA_RULE_MAX + 1) < 0)
+		return MNL_CB_ERROR;
+	chain = driftfp_str(tb[NFTA_RULE_CHAIN]);
+	if (!chain || !tb[NFTA_RULE_HANDLE] ||
+	    mnl_attr_validate(tb[NFTA_RULE_HANDLE], MNL_TYPE_U64) < 0 ||
+	    !driftfp_ours(nlh, tb[NFTA_RULE_TABLE], c->table))
+		return MNL_CB_OK;
+	handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
+	c->err = driftfp_push(c->fp, "rule %" PRIu64 " in chain %s", handle, chain);
+	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+/* Read what is left of an interrupted dump, so the socket is clean. */
+static void driftfp_drain(struct mnl_socket *nl, char *buf, uint32_t seq)
+{
+	for (int pages = 0; pages < 1 << 20; pages++) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, DRIFTFP_BUF);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n <= 0)
+			return;
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			if (nlh->nlmsg_seq == seq && (nlh->nlmsg_type == NLMSG_DONE ||
+						       nlh->nlmsg_type == NLMSG_ERROR))
+				return;
+	}
+}
+
+/* One request (type for family, with the table name as attribute 1 when
+ * table is not NULL) and its answers.  -EINTR: the ruleset changed during
+ * the dump.  -ENOENT: no such table. */
+static int driftfp_run(struct mnl_socket *nl, uint32_t *seq, uint16_t type,
+		       uint16_t flags, uint8_t family, const char *table, char *buf,
+		       mnl_cb_t cb, struct driftfp_ctx *c)
+{
+	char req[512];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct nfgenmsg *nfg;
+	uint32_t portid = mnl_socket_get_portid(nl);
+	uint32_t s = (*seq)++;
+	int rc;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = s;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	/* set and rule dumps are filtered by this table in the kernel;
+	 * every callback checks the table again */
+	if (table)
+		mnl_attr_put_strz(nlh, 1, table);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, DRIFTFP_BUF);
+
+		if (n < 0)
+			return -errno;
+		errno = 0;
+		rc = mnl_cb_run(buf, (size_t)n, s, portid, cb, c);
+		if (rc < 0)
+			rc = c->err ? c->err : errno ? -errno : -EIO;
+	} while (rc > MNL_CB_STOP);
+	if (rc == -EINTR)
+		driftfp_drain(nl, buf, s);
+	return rc < 0 ? rc : 0;
+}
+
+static int driftfp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int driftfp_take_once(struct mnl_socket *nl, uint32_t *seq, const char *table,
+			     char *buf, struct drift_fp *out)
+{
+	static const struct {
+		uint16_t type;
+		mnl_cb_t cb;
+	} dumps[] = {
+		{ NFT_MSG_GETTABLE, driftfp_table_cb },
+		{ NFT_MSG_GETCHAIN, driftfp_chain_cb },
+		{ NFT_MSG_GETSET, driftfp_set_cb },
+		{ NFT_MSG_GETRULE, driftfp_rule_cb },
+	};
+	struct driftfp_ctx c = { .table = table, .fp = out };
+	uint32_t gen0;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = driftfp_run(nl, seq, NFT_MSG_GETGEN, NLM_F_ACK, AF_UNSPEC, NULL,
+			 buf, driftfp_gen_cb, &c);
+	if (rc)
+		return rc;
+	gen0 = c.genid;
+	for (i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
+		/* GETTABLE takes no table filter: it dumps every inet
+		 * table and the callback picks ours */
+		rc = driftfp_run(nl, seq, dumps[i].type, NLM_F_DUMP, NFPROTO_INET,
+				 dumps[i].type == NFT_MSG_GETTABLE ? NULL : table,
+				 buf, dumps[i].cb, &c);
+		if (rc == -ENOENT)
+			rc = 0;		/* the table is gone: nothing in it */
+		if (rc)
+			goto fail;
+	}
+	rc = driftfp_run(nl, seq, NFT_MSG_GETGEN, NLM_F_ACK, AF_UNSPEC, NULL,
+			 buf, driftfp_gen_cb, &c);
+	if (rc)
+		goto fail;
+	if (c.genid != gen0) {
+		rc = -EINTR;
+		goto fail;
+	}
+	out->genid = gen0;
+	qsort(out->v, out->n, sizeof(*out->v), driftfp_cmp);
+	return 0;
+fail:
+	driftfp_free(out);
+	return rc;
+}
+
+int driftfp_take(struct mnl_socket *nl, uint32_t *seq, const char *table,
+		 struct drift_fp *out)
+{
+	char *buf = malloc(DRIFTFP_BUF);
+	int rc = -EINTR;
+
+	if (!buf)
+		return -ENOMEM;
+	/* a commit between the reads makes them inconsistent: read again,
+	 * a bounded number of times */
+	for (int i = 0; i < DRIFTFP_TRIES && rc == -EINTR; i++)
+		rc = driftfp_take_once(nl, seq, table, buf, out);
+	free(buf);
+	return rc;
+}
+
+/* Append "what" to the description, or count it when there is no room. */
+static void driftfp_note(char *buf, size_t len, size_t *used, size_t *left_out,
+			 const char *sign, const char *what)
+{
+	int n;
+
+	if (*used + strlen(what) + 16 > len || *left_out) {
+		(*left_out)++;
+		return;
+	}
+	n = snprintf(buf + *used, len - *used, "%s%s %s", *used ? "; " : "", sign, what);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
+size_t driftfp_compare(const struct drift_fp *old, const struct drift_fp *cur,
+		       char *buf, size_t len)
+{
+	size_t i = 0, k = 0, diffs = 0, used = 0, left_out = 0;
+
+	if (len)
+		buf[0] = 0;
+	while (i < old->n || k < cur->n) {
+		int c = i == old->n ? 1 : k == cur->n ? -1 :
+			strcmp(old->v[i], cur->v[k]);
+
+		if (c == 0) {
+			i++;
+			k++;
+			continue;
+		}
+		diffs++;
+		if (c < 0)
+			driftfp_note(buf, len, &used, &left_out, "missing", old->v[i++]);
+		else
+			driftfp_note(buf, len, &used, &left_out, "extra", cur->v[k++]);
+	}
+	if (left_out && used + 32 < len)
+		snprintf(buf + used, len - used, "%s%zu more", used ? "; and " : "",
+			 left_out);
+	return diffs;
+}

@@ -1,0 +1,362 @@
+#!/usr/bin/env bash
+# fleet.sh — four hosts, each running its own sgd with the same groups,
+# peer-group membership distributed the way a fleet tool does it: by
+# writing CONFDIR/members.d/<group> on every host.
+#
+# Topology: a "switch" namespace holding a bridge, and four host
+# namespaces (10.89.0.1-4/24), each on a veth to the bridge.  Nothing is
+# created in the root namespace.  Groups (identical on every host):
+#   web  no inbound; members fed by members.d/web
+#   ops  no inbound; members fed by members.d/ops
+#   db   tcp/5432 from web, tcp/5433 from ops
+#   base no inbound, default outbound (so host4 can send at all)
+# host1 and host2 attach web, host3 attaches db, host4 only base.
+#
+# What it proves, with real TCP connections to host3:
+#   * every way fleet tools write a file reaches the kernel as set
+#     elements (consul-template: numbered temp file + rename; Ansible:
+#     hidden temp + rename; an editor: truncate and write in place; a
+#     members.d directory that did not exist when sgd started);
+#   * web -> db:5432 is allowed from web members only: host4 is dropped;
+#   * removing host2 from web on every host refuses its NEW connections
+#     within 1 s of the rename (measured and printed), without touching a
+#     rule (same handles), while its established connection keeps working;
+#   * a malformed line pushed to one host is reported with
+#     members.d/web:LINE in the log and `sgctl status`; that file is not
+#     applied (host3 keeps the old web members), and other files (ops)
+#     are still applied meanwhile; fixing the file clears the report.
+set -u
+
+BUILDDIR=${BUILDDIR:?BUILDDIR must be set}
+SRCDIR=${SRCDIR:?SRCDIR must be set}
+SGD=$BUILDDIR/daemon/sgd
+SGCTL=$BUILDDIR/cli/sgctl
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+[ -x "$SGD" ] || { echo "FAIL: $SGD not built"; exit 1; }
+[ -x "$SGCTL" ] || { echo "FAIL: $SGCTL not built"; exit 1; }
+command -v python3 >/dev/null || { echo "FAIL: python3 needed"; exit 1; }
+
+SW=sgK-sw-$$
+HOSTS="1 2 3 4"
+TMP=$(mktemp -d /tmp/sgK-fleet.XXXXXX)
+chmod 755 "$TMP"
+PIDS=
+FAILS=0
+PASSES=0
+
+hns() { echo "sgK-h$1-$$"; }
+hip() { echo "10.89.0.$1"; }
+conf() { echo "$TMP/h$1/conf"; }
+
+cleanup() {
+	local p h
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
+		kill -9 "$p" 2>/dev/null
+	done
+	for h in $HOSTS; do ip netns del "$(hns "$h")" 2>/dev/null; done
+	ip netns del "$SW" 2>/dev/null
+	if [ "$FAILS" != 0 ]; then
+		for h in $HOSTS; do
+			[ -f "$TMP/h$h/sgd.log" ] || continue
+			echo "---- host$h sgd log (last 15 lines)"
+			tail -15 "$TMP/h$h/sgd.log"
+		done
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+# The whole test is bounded: a hang anywhere ends it as a failure.
+( sleep 170; echo "FAIL - fleet.sh took more than 170 s"; kill -TERM $$ ) 2>/dev/null &
+WATCHDOG=$!
+PIDS="$PIDS $WATCHDOG"
+
+ok() { PASSES=$((PASSES + 1)); echo "ok   - $*"; }
+bad() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
+finish() {
+	echo "# $PASSES passed, $FAILS failed"
+	[ "$FAILS" = 0 ]
+	exit $?
+}
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# --- network: a bridge in the switch namespace, one veth per host ------
+ip netns add "$SW" || exit 1
+ip -n "$SW" link set lo up
+ip -n "$SW" link add br0 type bridge || exit 1
+ip -n "$SW" link set br0 up
+for h in $HOSTS; do
+	ns=$(hns "$h")
+	ip netns add "$ns" || exit 1
+	ip -n "$ns" link set lo up
+	ip link add "sgK$$e$h" netns "$ns" type veth peer name "p$h" netns "$SW" || exit 1
+	ip -n "$ns" link set "sgK$$e$h" name eth0
+	ip -n "$ns" addr add "$(hip "$h")/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$SW" link set "p$h" master br0
+	ip -n "$SW" link set "p$h" up
+done
+
+# --- the same groups on every host; attach differs ---------------------
+for h in $HOSTS; do
+	c=$(conf "$h")
+	mkdir -p "$c/groups.d" "$TMP/h$h/state"
+	cat >"$c/groups.d/web.yaml" <<'EOF'
+name: web
+description: web servers; members come from members.d/web
+ingress: []
+EOF
+	cat >"$c/groups.d/ops.yaml" <<'EOF'
+name: ops
+description: operators; members come from members.d/ops
+ingress: []
+EOF
+	cat >"$c/groups.d/db.yaml" <<'EOF'
+name: db
+description: database
+ingress:
+  - protocol: tcp
+    ports: 5432
+    from: [web]
+  - protocol: tcp
+    ports: 5433
+    from: [ops]
+EOF
+	cat >"$c/groups.d/base.yaml" <<'EOF'
+name: base
+description: every host; default outbound rule, nothing in
+ingress: []
+EOF
+	case $h in
+	1|2) att="[base, web]" ;;
+	3) att="[base, db]" ;;
+	4) att="[base]" ;;
+	esac
+	printf 'table: sgd\nattach: %s\n' "$att" >"$c/sgd.yaml"
+done
+# host1 and host2 start with an empty members.d; host3 and host4 have
+# none: it appears later, as a fleet tool's first run would create it.
+mkdir "$(conf 1)/members.d" "$(conf 2)/members.d"
+
+sgctl_h() { local h=$1; shift; ip netns exec "$(hns "$h")" "$SGCTL" -s "$TMP/h$h/sgd.sock" "$@"; }
+start_host() {
+	local h=$1 i
+	ip netns exec "$(hns "$h")" "$SGD" -c "$(conf "$h")" -s "$TMP/h$h/sgd.sock" \
+		--state-dir "$TMP/h$h/state" -v >>"$TMP/h$h/sgd.log" 2>&1 &
+	PIDS="$PIDS $!"
+	for i in $(seq 50); do
+		sgctl_h "$h" status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+for h in $HOSTS; do
+	check "host$h: sgd started" start_host "$h"
+done
+
+# --- servers on host3: 5432 and 5433, echoing, many connections ---------
+cat >"$TMP/server.py" <<'EOF'
+import socket, sys, threading
+def serve(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(128)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=echo, args=(c,), daemon=True).start()
+def echo(c):
+    try:
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            c.sendall(b)
+    except OSError:
+        pass
+    c.close()
+for p in sys.argv[1:]:
+    threading.Thread(target=serve, args=(int(p),), daemon=True).start()
+threading.Event().wait(300)
+EOF
+ip netns exec "$(hns 3)" python3 "$TMP/server.py" 5432 5433 &
+PIDS="$PIDS $!"
+
+# tcp_from H PORT: can host H open a connection to host3:PORT and get an
+# echo back?  A dropped SYN times out after 0.5 s.
+tcp_from() {
+	ip netns exec "$(hns "$1")" timeout 5 python3 -c '
+import socket, sys
+s = socket.create_connection(("10.89.0.3", int(sys.argv[1])), timeout=0.5)
+s.sendall(b"x")
+sys.exit(0 if s.recv(1) == b"x" else 1)
+' "$2"
+}
+tcp_dropped() { ! tcp_from "$@"; }
+
+# In-kernel members of group web/ops on host H (elements of its sets).
+set_has() { ip netns exec "$(hns "$1")" nft list table inet sgd 2>/dev/null | tr -d ' \t\n' | grep -q "$2"; }
+set_lacks() { ! set_has "$@"; }
+# wait_for SECONDS CMD...: poll CMD every 50 ms.
+wait_for() {
+	local n=$(( $1 * 20 )) i
+	shift
+	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	return 1
+}
+rules_fp() {
+	ip netns exec "$(hns "$1")" nft -a list table inet sgd | grep '# handle' |
+		grep -v 'elements' | sed 's/counter packets [0-9]* bytes [0-9]*//' | md5sum
+}
+
+# --- the ways fleet tools write files ----------------------------------
+# consul-template: a temp file named by a number in the same directory,
+# then rename over the target.
+push_consul() {
+	local d=$(conf "$1")/members.d tmp
+	mkdir -p "$d"
+	tmp=$d/$RANDOM$RANDOM
+	printf '%b' "$3" >"$tmp" && mv -f "$tmp" "$d/$2"
+}
+# Ansible (copy/template): a hidden temp file next to the target, rename.
+push_ansible() {
+	local d=$(conf "$1")/members.d tmp
+	mkdir -p "$d"
+	tmp=$(mktemp "$d/.ansible_tmpXXXXXX$2")
+	printf '%b' "$3" >"$tmp" && mv -f "$tmp" "$d/$2"
+}
+# An editor or `cat >`: truncate and write in place.
+push_inplace() {
+	local d=$(conf "$1")/members.d
+	mkdir -p "$d"
+	printf '%b' "$3" >"$d/$2"
+}
+
+WEB12='# managed by the fleet tool\n10.89.0.1\n10.89.0.2\n'
+before3=$(rules_fp 3)
+check "before: host1 cannot reach db:5432 (web has no members yet)" tcp_dropped 1 5432
+push_consul 1 web "$WEB12"
+push_ansible 2 web "$WEB12"
+push_consul 3 web "$WEB12"	# creates members.d on host3
+push_inplace 4 web "$WEB12"	# creates members.d on host4
+for h in $HOSTS; do
+	check "host$h: web members reached the kernel (10.89.0.1 and .2)" \
+		wait_for 1 eval "set_has $h 10.89.0.1 && set_has $h 10.89.0.2"
+done
+check "host3: members.d created after start is watched" set_has 3 10.89.0.2
+check "host3: only set elements changed, the rules kept their handles" \
+	[ "$(rules_fp 3)" = "$before3" ]
+check "host3: no reload happened" bash -c "! grep -q reloaded $TMP/h3/sgd.log"
+check "host3: consul-template's temp file is not warned about" \
+	bash -c "! grep -q 'ignored: no group' $TMP/h3/sgd.log"
+check "web member host1 -> db:5432 allowed" tcp_from 1 5432
+check "web member host2 -> db:5432 allowed" tcp_from 2 5432
+check "non-member host4 -> db:5432 dropped" tcp_dropped 4 5432
+check "host1 (not in ops) -> db:5433 dropped" tcp_dropped 1 5433
+
+# --- host2 leaves web: established stays, new refused within 1 s -------
+# An established connection from host2, pinging every 50 ms.
+cat >"$TMP/hold.py" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("10.89.0.3", 5432), timeout=2)
+out = open(sys.argv[1], "w", buffering=1)
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        s.sendall(b"p")
+        ok = s.recv(1) == b"p"
+    except OSError:
+        ok = False
+    out.write("%d %s\n" % (time.time_ns() // 1000000, "ok" if ok else "fail"))
+    time.sleep(0.05)
+EOF
+# New connections from host2, one attempt every 10 ms until the first one
+# fails (a dropped SYN: 150 ms timeout); each line: start_ms result.
+cat >"$TMP/probe.py" <<'EOF'
+import socket, sys, time
+out = open(sys.argv[1], "w", buffering=1)
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    t = time.time_ns() // 1000000
+    try:
+        s = socket.create_connection(("10.89.0.3", 5432), timeout=0.15)
+        s.close()
+        out.write("%d ok\n" % t)
+    except OSError:
+        out.write("%d fail\n" % t)
+        break
+    time.sleep(0.01)
+EOF
+ip netns exec "$(hns 2)" timeout 20 python3 "$TMP/hold.py" "$TMP/hold.log" 6 &
+HOLD=$!
+PIDS="$PIDS $HOLD"
+sleep 0.5
+ip netns exec "$(hns 2)" timeout 20 python3 "$TMP/probe.py" "$TMP/probe.log" 8 &
+PROBE=$!
+PIDS="$PIDS $PROBE"
+sleep 0.5
+WEB1='# managed by the fleet tool\n10.89.0.1\n'
+for h in 1 2 4; do push_ansible "$h" web "$WEB1"; done
+# host3 enforces: the clock starts at its rename.
+d3=$(conf 3)/members.d
+tmp=$d3/$RANDOM$RANDOM
+printf '%b' "$WEB1" >"$tmp"
+T_RENAME=$(now_ms)
+mv -f "$tmp" "$d3/web"
+timeout 10 tail --pid="$PROBE" -f /dev/null
+wait "$HOLD" 2>/dev/null
+first_fail=$(awk '$2 == "fail" { print $1; exit }' "$TMP/probe.log")
+oks_before=$(awk -v t="$T_RENAME" '$2 == "ok" && $1 < t' "$TMP/probe.log" | wc -l)
+check "host2 made new connections until the rename ($oks_before before it)" [ "$oks_before" -gt 0 ]
+if [ -n "$first_fail" ]; then
+	LAT=$((first_fail - T_RENAME))
+	echo "# removal latency: first refused new connection started $LAT ms after the rename"
+	check "host2 loses new connections within 1 s of the rename ($LAT ms)" \
+		[ "$LAT" -ge -20 -a "$LAT" -lt 1000 ]
+else
+	bad "host2 never lost new connections"
+fi
+check "and then stays dropped" tcp_dropped 2 5432
+holds_after=$(awk -v t="$T_RENAME" '$1 > t + 1000 && $2 == "ok"' "$TMP/hold.log" | wc -l)
+holds_fail=$(grep -c fail "$TMP/hold.log")
+check "host2's established connection kept working ($holds_after echoes > 1 s after, $holds_fail failures)" \
+	[ "$holds_after" -gt 5 -a "$holds_fail" = 0 ]
+check "host1 (still in web) -> db:5432 allowed" tcp_from 1 5432
+for h in $HOSTS; do
+	check "host$h: 10.89.0.2 left the web set" wait_for 1 set_lacks "$h" 10.89.0.2
+done
+check "host3: rules still the same handles" [ "$(rules_fp 3)" = "$before3" ]
+
+# --- a malformed line on host3 -----------------------------------------
+push_ansible 3 web '10.89.0.1\nnot-an-address\n10.89.0.4\n'
+check "the malformed line is logged as members.d/web:2" \
+	wait_for 1 grep -q 'members.d/web:2' "$TMP/h3/sgd.log"
+sgctl_h 3 status >"$TMP/status" 2>&1
+check "sgctl status shows members.d/web:2 ($(grep -m1 'members.d' "$TMP/status"))" \
+	grep -q 'members.d/web:2' "$TMP/status"
+sgctl_h 3 --json status >"$TMP/status.json" 2>&1
+check "sgctl --json status carries it" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert "members.d/web:2" in json.dumps(d), d' "$TMP/status.json"
+check "the file is not applied: host4 (line 3) still dropped" tcp_dropped 4 5432
+check "host3 keeps the old web members (host1 allowed)" tcp_from 1 5432
+push_consul 3 ops '10.89.0.4\n'
+check "meanwhile another file (ops) is still applied: host4 -> db:5433" \
+	wait_for 1 tcp_from 4 5433
+push_consul 3 web '10.89.0.1\n10.89.0.4\n'
+check "the corrected file is applied: host4 -> db:5432" wait_for 1 tcp_from 4 5432
+sgctl_h 3 status >"$TMP/status" 2>&1
+check "and status no longer reports members.d" bash -c "! grep -q 'members.d/web' $TMP/status"
+
+# --- a deleted file removes its members --------------------------------
+rm -f "$(conf 3)/members.d/ops"
+check "deleting members.d/ops removes host4 from ops: db:5433 dropped" \
+	wait_for 1 tcp_dropped 4 5433
+
+for h in $HOSTS; do
+	check "host$h: sgd still running" sgctl_h "$h" status
+done
+finish
