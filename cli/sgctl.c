@@ -37,7 +37,8 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "Validate a configuration directory offline, without the daemon\n"
 	  "(default " SGCTL_DEFAULT_CONFDIR ").  Prints every error with its file, line\n"
 	  "and column.  Exit 0 when valid, 1 when not.\n"
-	  "\n  -v, --verbose   also print a summary of a valid configuration\n" },
+	  "\n  -v, --verbose   also print the normalized configuration (YAML that\n"
+	  "                  loads again to the same model)\n" },
 	{ "show", cmd_show, "show",
 	  "Print the effective rules of this host, one row per rule and peer:\n"
 	  "direction, group, interface, protocol, number, ports or ICMP\n"
@@ -74,7 +75,8 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "in time; the rollback happens even if this client is gone or sgd\n"
 	  "restarted in between.\n"
 	  "\n  --confirm SECONDS   the time to confirm (required)\n"
-	  "  --force             skip the SSH lockout guard\n" },
+	  "  --force             accepted for symmetry with reload; apply never runs\n"
+	  "                      the SSH lockout guard, the rollback is its safety net\n" },
 	{ "confirm", cmd_confirm, "confirm",
 	  "Keep the configuration committed by `apply --confirm`.\n" },
 	{ "import", cmd_import, "import aws FILE [-o DIR]",

@@ -224,10 +224,25 @@ static int commit_bufsize(struct sg_engine *e, int opt, size_t want)
 	return 0;
 }
 
-static void commit_report(const struct commit_ctx *c, uint32_t seq, int err,
-			  const char *ext, struct sg_diags *diags)
+/* The plan message an origin belongs to, or NULL (BEGIN, a delete). */
+static const struct plan_msg *commit_plan_msg_of(const struct sg_plan *plan,
+						 const struct plan_origin *o)
+{
+	size_t i;
+
+	for (i = 0; plan && o && i < plan->n; i++)
+		if (&plan->v[i].origin == o)
+			return &plan->v[i];
+	return NULL;
+}
+
+static void commit_report(const struct commit_ctx *c, const struct sg_plan *plan,
+			  uint32_t seq, int err, const char *ext, long offset,
+			  struct sg_diags *diags)
 {
 	const struct plan_origin *o = NULL;
+	const struct plan_msg *m;
+	struct plan_origin rule;
 	size_t idx = seq - c->first_seq;
 
 	if (idx < c->n_orig)
@@ -239,17 +254,25 @@ static void commit_report(const struct commit_ctx *c, uint32_t seq, int err,
 			  strerror(err), ext ? ": " : "", ext ? ext : "");
 		return;
 	}
+	/* a refused element of a flat set: name the rule it came from */
+	m = offset >= 0 ? commit_plan_msg_of(plan, o) : NULL;
+	if (m && m->kind == PLAN_FLATELEMS &&
+	    compile_flat_locate(plan, m, (uint32_t)offset, &rule) == 0)
+		o = &rule;
 	diags_add(diags, o->pos.file ? &o->pos : NULL, "%s: kernel refused: %s%s%s",
 		  o->what, strerror(err), ext ? ": " : "", ext ? ext : "");
 }
 
-/* The extended ack message, if the kernel sent one. */
-static const char *commit_extack(const struct nlmsghdr *nlh)
+/* The extended ack's message and the offset of the refused attribute in
+ * the refused message (-1 when the kernel gave none). */
+static const char *commit_extack(const struct nlmsghdr *nlh, long *offset)
 {
 	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *attr;
+	const char *msg = NULL;
 	size_t off = sizeof(*err);
 
+	*offset = -1;
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return NULL;
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
@@ -258,14 +281,18 @@ static const char *commit_extack(const struct nlmsghdr *nlh)
 				  mnl_nlmsg_get_payload_len(nlh) - off) {
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-			return mnl_attr_get_str(attr);
+			msg = mnl_attr_get_str(attr);
+		else if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_OFFS &&
+			 mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			*offset = mnl_attr_get_u32(attr);
 	}
-	return NULL;
+	return msg;
 }
 
 /* Read every queued ack.  Returns the first error (negative errno), 0. */
 static int commit_read_acks(struct sg_engine *e, const struct commit_ctx *c,
-			    size_t expected, struct sg_diags *diags)
+			    const struct sg_plan *plan, size_t expected,
+			    struct sg_diags *diags)
 {
 	static const size_t buflen = 1 << 16;
 	char *buf = malloc(buflen);
@@ -294,6 +321,8 @@ static int commit_read_acks(struct sg_engine *e, const struct commit_ctx *c,
 		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
 		     nlh = mnl_nlmsg_next(nlh, &left)) {
 			const struct nlmsgerr *err;
+			const char *ext;
+			long offset;
 
 			if (nlh->nlmsg_type != NLMSG_ERROR ||
 			    nlh->nlmsg_len < sizeof(*nlh) + sizeof(*err))
@@ -302,8 +331,9 @@ static int commit_read_acks(struct sg_engine *e, const struct commit_ctx *c,
 			acks++;
 			if (err->error == 0)
 				continue;
-			commit_report(c, err->msg.nlmsg_seq, -err->error,
-				      commit_extack(nlh), diags);
+			ext = commit_extack(nlh, &offset);
+			commit_report(c, plan, err->msg.nlmsg_seq, -err->error, ext,
+				      offset, diags);
 			if (!first)
 				first = err->error;
 		}
@@ -364,7 +394,7 @@ int commit_plan(struct sg_engine *e, const struct sg_plan *plan,
 		goto out;
 	}
 	/* every message but BEGIN and END is acked */
-	rc = commit_read_acks(e, &c, c.n_orig - 2, diags);
+	rc = commit_read_acks(e, &c, plan, c.n_orig - 2, diags);
 out:
 	free(iov);
 	free(c.orig);

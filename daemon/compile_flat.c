@@ -26,6 +26,8 @@ struct build_ctx {
 	const struct sg_config *cfg;
 	struct flat *f;
 	struct cand_list b[FLAT_BUCKETS];
+	/* peer-group port candidates: dir x (tcp, udp) x peer group */
+	struct cand_list *pg;
 	size_t cap_sets;
 	uint32_t seq;
 };
@@ -93,10 +95,34 @@ static int flat_add_rest(struct flat *f, const struct sg_rule *r, size_t peer, i
 	return 0;
 }
 
-static int flat_add_cand(struct build_ctx *c, size_t bucket, const struct sg_cidr *cidr,
+static size_t flat_pg_bucket(const struct build_ctx *c, enum sg_dir dir, int proto,
+			     int pgi)
+{
+	return ((size_t)dir * 2 + (proto == SG_PROTO_UDP)) * c->cfg->n_groups + (size_t)pgi;
+}
+
+/* The rule's single reference, created with its first element. */
+static int flat_ref(struct build_ctx *c, int gi, const struct sg_rule *r, uint32_t *ref)
+{
+	struct flat *f = c->f;
+	int rc;
+
+	if (*ref != UINT32_MAX)
+		return 0;
+	rc = flat_grow((void **)&f->refs, &f->cap_refs, f->n_refs, sizeof(*f->refs));
+	if (rc)
+		return rc;
+	*ref = (uint32_t)f->n_refs++;
+	f->refs[*ref].gi = gi;
+	f->refs[*ref].index = r->index;
+	f->refs[*ref].dir = r->dir;
+	f->refs[*ref].rule = r;
+	return 0;
+}
+
+static int flat_add_cand(struct build_ctx *c, struct cand_list *l, const struct sg_cidr *cidr,
 			 int lo, int hi, uint32_t ref, size_t peer)
 {
-	struct cand_list *l = &c->b[bucket];
 	struct flat_cand *e;
 	int rc = flat_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v));
 
@@ -104,8 +130,10 @@ static int flat_add_cand(struct build_ctx *c, size_t bucket, const struct sg_cid
 		return rc;
 	e = &l->v[l->n++];
 	memset(e, 0, sizeof(*e));
-	memcpy(e->addr, cidr->addr.bytes, cidr->family == AF_INET ? 4 : 16);
-	e->prefix = cidr->prefix;
+	if (cidr) {
+		memcpy(e->addr, cidr->addr.bytes, cidr->family == AF_INET ? 4 : 16);
+		e->prefix = cidr->prefix;
+	}
 	e->lo = (uint16_t)lo;
 	e->hi = (uint16_t)hi;
 	e->ref = ref;
@@ -133,10 +161,21 @@ static int flat_rule(struct build_ctx *c, int gi, const struct sg_rule *r)
 		const struct sg_cidr *a = &p->cidr;
 		int slot, full;
 
+		if (p->kind == SG_PEER_GROUP &&
+		    (p->group_idx < 0 || (size_t)p->group_idx >= c->cfg->n_groups))
+			return -EINVAL;
+		if (p->kind == SG_PEER_GROUP && ported) {
+			/* the rule's ports join the group's port set */
+			rc = flat_ref(c, gi, r, &ref);
+			if (!rc)
+				rc = flat_add_cand(c, &c->pg[flat_pg_bucket(c, r->dir, r->proto,
+									     p->group_idx)],
+						   NULL, r->port_lo, r->port_hi, ref, i);
+			if (rc)
+				return rc;
+			continue;
+		}
 		if (p->kind != SG_PEER_CIDR || !(ported || r->proto == SG_PROTO_ALL)) {
-			if (p->kind == SG_PEER_GROUP &&
-			    (p->group_idx < 0 || (size_t)p->group_idx >= c->cfg->n_groups))
-				return -EINVAL;
 			rc = flat_add_rest(f, r, i, gi);
 			if (rc)
 				return rc;
@@ -147,24 +186,16 @@ static int flat_rule(struct build_ctx *c, int gi, const struct sg_rule *r)
 		full = a->family == AF_INET ? 32 : 128;
 		if (a->prefix > full)
 			return -EINVAL;
-		if (ref == UINT32_MAX) {
-			rc = flat_grow((void **)&f->refs, &f->cap_refs, f->n_refs,
-				       sizeof(*f->refs));
-			if (rc)
-				return rc;
-			ref = (uint32_t)f->n_refs++;
-			f->refs[ref].gi = gi;
-			f->refs[ref].index = r->index;
-			f->refs[ref].dir = r->dir;
-			f->refs[ref].rule = r;
-		}
+		rc = flat_ref(c, gi, r, &ref);
+		if (rc)
+			return rc;
 		if (r->proto == SG_PROTO_ALL)
 			slot = SLOT_ALL;
 		else if (a->prefix == full && r->port_lo == r->port_hi)
 			slot = r->proto == SG_PROTO_TCP ? SLOT_TCP_EXACT : SLOT_UDP_EXACT;
 		else
 			slot = r->proto == SG_PROTO_TCP ? SLOT_TCP_RANGE : SLOT_UDP_RANGE;
-		rc = flat_add_cand(c, flat_bucket(r->dir, a->family, slot), a,
+		rc = flat_add_cand(c, &c->b[flat_bucket(r->dir, a->family, slot)], a,
 				   ported ? r->port_lo : 0, ported ? r->port_hi : 65535,
 				   ref, i);
 		if (rc)
@@ -223,6 +254,15 @@ static void flat_elem_fill(struct flat_elem *el, const struct flat_set *s,
 
 	memset(el, 0, sizeof(*el));
 	el->ref = e->ref;
+	if (s->kind == FLAT_PORT) {
+		/* { lo-hi }: start, and the exclusive end unless hi is 65535 */
+		uint16_t next = htons((uint16_t)(e->hi + 1));
+
+		memcpy(el->key, &lo, 2);
+		memcpy(el->end, &next, 2);
+		el->has_end = e->hi < 65535;
+		return;
+	}
 	memcpy(el->key, e->addr, alen);
 	if (s->kind == FLAT_ADDR) {
 		el->has_end = flat_block_next(e, alen, el->end);
@@ -238,7 +278,8 @@ static void flat_elem_fill(struct flat_elem *el, const struct flat_set *s,
 }
 
 static struct flat_set *flat_new_set(struct build_ctx *c, enum flat_kind kind,
-				     enum sg_dir dir, int af, int proto, int layer)
+				     enum sg_dir dir, int af, int proto, int layer,
+				     int peer_gi)
 {
 	struct flat *f = c->f;
 	struct flat_set *s;
@@ -255,7 +296,22 @@ static struct flat_set *flat_new_set(struct build_ctx *c, enum flat_kind kind,
 	s->af = af;
 	s->proto = proto;
 	s->layer = layer;
+	s->peer_gi = peer_gi;
 	s->klen = af == AF_INET ? 4 : 16;
+	if (kind == FLAT_PORT) {
+		int n = layer == 0 ?
+			snprintf(s->name, sizeof(s->name), "%s.%s.pg.%s", d, pn,
+				 c->cfg->groups[peer_gi].name) :
+			snprintf(s->name, sizeof(s->name), "%s.%s.pg.%s.%d", d, pn,
+				 c->cfg->groups[peer_gi].name, layer);
+
+		s->klen = 2;
+		if (n < 0 || (size_t)n >= sizeof(s->name)) {
+			f->n_sets--;
+			return NULL;
+		}
+		return s;
+	}
 	if (kind == FLAT_ADDR)
 		snprintf(s->name, sizeof(s->name), "%s%d.all", d, fam);
 	else if (kind == FLAT_EXACT)
@@ -269,14 +325,11 @@ static struct flat_set *flat_new_set(struct build_ctx *c, enum flat_kind kind,
 	return s;
 }
 
-/* Resolve one bucket into its set(s); overflowing candidates stay rules. */
-static int flat_bucket_sets(struct build_ctx *c, enum sg_dir dir, int af, int slot)
+/* Resolve one candidate list into its set(s); overflowing candidates
+ * stay rules. */
+static int flat_list_sets(struct build_ctx *c, struct cand_list *l, enum flat_kind kind,
+			  enum sg_dir dir, int af, int proto, int peer_gi)
 {
-	struct cand_list *l = &c->b[flat_bucket(dir, af, slot)];
-	enum flat_kind kind = slot == SLOT_ALL ? FLAT_ADDR :
-		(slot == SLOT_TCP_EXACT || slot == SLOT_UDP_EXACT) ? FLAT_EXACT : FLAT_RANGE;
-	int proto = slot == SLOT_ALL ? SG_PROTO_ALL :
-		(slot == SLOT_TCP_EXACT || slot == SLOT_TCP_RANGE) ? SG_PROTO_TCP : SG_PROTO_UDP;
 	size_t alen = af == AF_INET ? 4 : 16, counts[FLAT_MAX_LAYERS] = { 0 }, i;
 	size_t first_set = c->f->n_sets;
 	int layer, rc = 0;
@@ -301,10 +354,10 @@ static int flat_bucket_sets(struct build_ctx *c, enum sg_dir dir, int af, int sl
 		}
 	}
 	for (layer = 0; layer < FLAT_MAX_LAYERS && counts[layer]; layer++) {
-		struct flat_set *s = flat_new_set(c, kind, dir, af, proto, layer);
+		struct flat_set *s = flat_new_set(c, kind, dir, af, proto, layer, peer_gi);
 
 		if (!s)
-			return -ENOMEM;
+			return kind == FLAT_PORT ? -ENAMETOOLONG : -ENOMEM;
 		s->v = malloc(counts[layer] * sizeof(*s->v));
 		if (!s->v)
 			return -ENOMEM;
@@ -326,6 +379,16 @@ static int flat_bucket_sets(struct build_ctx *c, enum sg_dir dir, int af, int sl
 	free(l->v);
 	memset(l, 0, sizeof(*l));
 	return 0;
+}
+
+static int flat_bucket_sets(struct build_ctx *c, enum sg_dir dir, int af, int slot)
+{
+	enum flat_kind kind = slot == SLOT_ALL ? FLAT_ADDR :
+		(slot == SLOT_TCP_EXACT || slot == SLOT_UDP_EXACT) ? FLAT_EXACT : FLAT_RANGE;
+	int proto = slot == SLOT_ALL ? SG_PROTO_ALL :
+		(slot == SLOT_TCP_EXACT || slot == SLOT_TCP_RANGE) ? SG_PROTO_TCP : SG_PROTO_UDP;
+
+	return flat_list_sets(c, &c->b[flat_bucket(dir, af, slot)], kind, dir, af, proto, -1);
 }
 
 void flat_free(struct flat *f)
@@ -379,7 +442,8 @@ int flat_build(const struct sg_config *cfg, struct flat **out)
 	f->n_groups = cfg->n_groups;
 	f->gnames = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*f->gnames));
 	f->global = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*f->global));
-	if (!f->gnames || !f->global)
+	c.pg = calloc(4 * (cfg->n_groups ? cfg->n_groups : 1), sizeof(*c.pg));
+	if (!f->gnames || !f->global || !c.pg)
 		rc = -ENOMEM;
 	for (i = 0; !rc && i < cfg->n_attach; i++) {
 		int gi = cfg->attach[i].group_idx;
@@ -399,8 +463,19 @@ int flat_build(const struct sg_config *cfg, struct flat **out)
 			for (slot = 0; !rc && slot < SLOT_N; slot++)
 				rc = flat_bucket_sets(&c, (enum sg_dir)d,
 						      af ? AF_INET6 : AF_INET, slot);
+	/* port sets of the peer groups, in group order */
+	for (d = 0; !rc && d < 2; d++)
+		for (slot = 0; !rc && slot < 2; slot++)
+			for (i = 0; !rc && i < cfg->n_groups; i++)
+				rc = flat_list_sets(&c, &c.pg[flat_pg_bucket(&c, d,
+						slot ? SG_PROTO_UDP : SG_PROTO_TCP, (int)i)],
+						    FLAT_PORT, (enum sg_dir)d, AF_INET,
+						    slot ? SG_PROTO_UDP : SG_PROTO_TCP, (int)i);
 	for (i = 0; i < FLAT_BUCKETS; i++)
 		free(c.b[i].v);
+	for (i = 0; c.pg && i < 4 * cfg->n_groups; i++)
+		free(c.pg[i].v);
+	free(c.pg);
 	if (rc) {
 		flat_free(f);
 		return rc;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
@@ -30,7 +31,7 @@ static int flatemit_add(struct sg_plan *plan, enum plan_kind kind, void *obj,
 {
 	struct plan_origin origin = { .pos = { 0 } };
 
-	snprintf(origin.what, sizeof(origin.what), "%s", what);
+	snprintf(origin.what, sizeof(origin.what), "%.90s", what);
 	return plan_add(plan, kind, obj, &origin);
 }
 
@@ -45,7 +46,7 @@ static int flatemit_decl(struct sg_plan *plan, const struct flat_set *s, uint32_
 	struct nftnl_expr *ctr;
 	uint32_t atype = s->af == AF_INET ? ABI_TYPE_IPADDR : ABI_TYPE_IP6ADDR;
 	uint32_t flags = NFT_SET_EXPR;
-	char what[96];
+	char what[400];
 
 	if (!ns)
 		return -ENOMEM;
@@ -63,6 +64,10 @@ static int flatemit_decl(struct sg_plan *plan, const struct flat_set *s, uint32_
 		/* set in4.all { type ipv4_addr; flags interval; counter; } */
 		nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, atype);
 		flags |= NFT_SET_INTERVAL;
+	} else if (s->kind == FLAT_PORT) {
+		/* set in.tcp.pg.<group> { type inet_service; flags interval; counter; } */
+		nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, ABI_TYPE_INET_SERVICE);
+		flags |= NFT_SET_INTERVAL;
 	} else {
 		uint8_t fields[NFT_REG32_COUNT] = { 0 };
 
@@ -73,9 +78,12 @@ static int flatemit_decl(struct sg_plan *plan, const struct flat_set *s, uint32_
 				  atype << ABI_TYPE_CONCAT_SHIFT | ABI_TYPE_INET_SERVICE);
 		fields[0] = s->af == AF_INET ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN;
 		fields[1] = 2;
-		nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields));
-		if (s->kind == FLAT_RANGE)
+		/* the field lengths select pipapo; a hash set takes none */
+		if (s->kind == FLAT_RANGE) {
+			nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, fields,
+					   sizeof(fields));
 			flags |= NFT_SET_INTERVAL | NFT_SET_CONCAT;
+		}
 	}
 	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, flags);
 	/* every element gets its own counter */
@@ -128,7 +136,7 @@ int compile_flat_sets(struct sg_plan *plan, struct flat *f)
 		for (k = 0; !rc && k < s->n; k += FLAT_ELEMS_PER_MSG) {
 			struct plan_origin origin = { .pos = { 0 } };
 
-			snprintf(origin.what, sizeof(origin.what), "elements of %s", s->name);
+			snprintf(origin.what, sizeof(origin.what), "elements of %.80s", s->name);
 			rc = plan_add(plan, PLAN_FLATELEMS, (void *)s, &origin);
 			if (!rc) {
 				plan->v[plan->n - 1].first = k;
@@ -209,6 +217,43 @@ int compile_flat_chains(struct sg_plan *plan)
 	return 0;
 }
 
+/* meta nfproto ipv4 ip saddr @peer_<group>_v4 th dport @in.tcp.pg.<group> accept */
+static int flatemit_port_rule(struct sg_plan *plan, const struct sg_config *cfg,
+			      const char *chain, const struct flat_set *s, int af)
+{
+	bool v4 = af == AF_INET;
+	uint32_t alen = v4 ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN, off;
+	char comment[400], peer[300];
+	struct nftnl_rule *r;
+	int rc = compile_set_name(cfg, s->peer_gi, af, peer, sizeof(peer));
+
+	if (rc)
+		return rc;
+	if (s->dir == SG_DIR_IN)
+		off = v4 ? ABI_IP4_SADDR_OFF : ABI_IP6_SADDR_OFF;
+	else
+		off = v4 ? ABI_IP4_DADDR_OFF : ABI_IP6_DADDR_OFF;
+	snprintf(comment, sizeof(comment), "attached groups: %zu port ranges for %s in %s",
+		 s->n, cfg->groups[s->peer_gi].name, s->name);
+	r = plan_rule_new(plan, chain, NULL, comment);
+	if (!r)
+		return -ENOMEM;
+	rc = nlb_match_nfproto(r, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	if (!rc)
+		rc = nlb_match_addr_set(r, off, alen, peer);
+	if (!rc)
+		rc = nlb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, ABI_TH_DPORT_OFF, 2);
+	if (!rc)
+		rc = nlb_lookup(r, s->name);
+	if (!rc)
+		rc = nlb_verdict(r, NF_ACCEPT, NULL);
+	if (rc) {
+		nftnl_rule_free(r);
+		return rc;
+	}
+	return flatemit_add(plan, PLAN_RULE, r, comment);
+}
+
 /* meta nfproto ipv4 ip saddr . th dport @in4.tcp.exact accept
  * meta nfproto ipv6 ip6 daddr @out6.all accept  (and the like) */
 static int flatemit_lookup_rule(struct sg_plan *plan, const char *chain,
@@ -216,7 +261,7 @@ static int flatemit_lookup_rule(struct sg_plan *plan, const char *chain,
 {
 	bool v4 = s->af == AF_INET;
 	uint32_t alen = v4 ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN, off;
-	char comment[96];
+	char comment[400];
 	struct nftnl_rule *r;
 	int rc;
 
@@ -278,12 +323,26 @@ int compile_flat_rules(struct sg_plan *plan, const struct sg_config *cfg)
 					const struct flat_set *s = &f->sets[i];
 
 					if (s->dir != (enum sg_dir)d || s->proto != p ||
-					    s->af != (af ? AF_INET6 : AF_INET))
+					    s->af != (af ? AF_INET6 : AF_INET) ||
+					    s->kind == FLAT_PORT)
 						continue;
 					rc = flatemit_lookup_rule(plan, chain, s);
 					if (rc)
 						return rc;
 				}
+			/* peer groups: address set and port set, per family */
+			for (i = 0; i < f->n_sets; i++) {
+				const struct flat_set *s = &f->sets[i];
+
+				if (s->dir != (enum sg_dir)d || s->proto != p ||
+				    s->kind != FLAT_PORT)
+					continue;
+				rc = flatemit_port_rule(plan, cfg, chain, s, AF_INET);
+				if (!rc)
+					rc = flatemit_port_rule(plan, cfg, chain, s, AF_INET6);
+				if (rc)
+					return rc;
+			}
 			for (i = 0; i < f->n_rest; i++) {
 				const struct flat_rest *x = &f->rest[i];
 
@@ -384,6 +443,8 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 	struct nlmsghdr *nlh;
 	struct nlattr *list;
 
+	if (s->kind == FLAT_PORT)
+		alen = 2;
 	/* FLAT_ELEMS_PER_MSG x (2 keys of 24, end element, comment) < 32 KiB */
 	if (len < 32768 || !plan->flat)
 		return -ENOSPC;
@@ -401,9 +462,14 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 		if (s->kind == FLAT_RANGE)
 			flatemit_data(nlh, NFTA_SET_ELEM_KEY_END, el->end, s->klen);
 		flatemit_comment(nlh, plan->flat, el);
+		if (el->malformed) {
+			uint32_t junk = 0;
+
+			flatemit_data(nlh, NFTA_SET_ELEM_DATA, &junk, sizeof(junk));
+		}
 		mnl_attr_nest_end(nlh, e);
-		if (s->kind == FLAT_ADDR && el->has_end) {
-			/* the exclusive end of the block */
+		if ((s->kind == FLAT_ADDR || s->kind == FLAT_PORT) && el->has_end) {
+			/* the exclusive end of the block or port range */
 			e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 			flatemit_data(nlh, NFTA_SET_ELEM_KEY, el->end, alen);
 			mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS,
@@ -413,4 +479,56 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 	}
 	mnl_attr_nest_end(nlh, list);
 	return (int)nlh->nlmsg_len;
+}
+
+int compile_flat_locate(const struct sg_plan *plan, const struct plan_msg *m,
+			uint32_t offset, struct plan_origin *out)
+{
+	const struct flat_set *s = m->o.fset;
+	const struct nlattr *attr, *el;
+	const struct flat_ref *ref = NULL;
+	char *buf = malloc(32768);
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	size_t i = m->first;
+	bool second = false;	/* the end element of an ADDR/PORT block */
+	int n;
+
+	if (!buf)
+		return -ENOMEM;
+	/* the same bytes as sent: walk the element nests to the offset */
+	n = compile_flat_msg(plan, m, buf, 32768, 0);
+	if (n < 0) {
+		free(buf);
+		return n;
+	}
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(el, attr) {
+			size_t start = (size_t)((const char *)el - buf);
+
+			if (i >= s->n)
+				break;
+			if (offset >= start && offset < start + el->nla_len) {
+				ref = &plan->flat->refs[s->v[i].ref];
+				break;
+			}
+			/* ADDR and PORT blocks send an end element after the start */
+			if ((s->kind == FLAT_ADDR || s->kind == FLAT_PORT) &&
+			    s->v[i].has_end && !second) {
+				second = true;
+				continue;
+			}
+			second = false;
+			i++;
+		}
+	}
+	free(buf);
+	if (!ref || !ref->rule)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->pos = ref->rule->pos;
+	snprintf(out->what, sizeof(out->what), "%s rule %d",
+		 ref->dir == SG_DIR_IN ? "ingress" : "egress", ref->index);
+	return 0;
 }

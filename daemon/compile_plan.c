@@ -155,12 +155,12 @@ static void plan_flat_text(char *buf, size_t cap, const struct plan_msg *m)
 		off += (size_t)snprintf(buf + off, cap - off, "\n  ");
 		for (k = 0; k < s->klen; k++)
 			off += (size_t)snprintf(buf + off, cap - off, "%02x", s->v[i].key[k]);
-		if (s->kind == FLAT_ADDR && !s->v[i].has_end)
+		if ((s->kind == FLAT_ADDR || s->kind == FLAT_PORT) && !s->v[i].has_end)
 			continue;
 		off += (size_t)snprintf(buf + off, cap - off, " - ");
 		for (k = 0; k < s->klen; k++)
 			off += (size_t)snprintf(buf + off, cap - off, "%02x", s->v[i].end[k]);
-		if (s->kind == FLAT_ADDR)
+		if (s->kind == FLAT_ADDR || s->kind == FLAT_PORT)
 			off += (size_t)snprintf(buf + off, cap - off, " (exclusive)");
 	}
 }

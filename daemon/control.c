@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "membatch.h"
 #include "sgd.h"
 
 static int mkdir_parent(const char *path)
@@ -338,7 +339,9 @@ static void client_on_request(struct sgd *d, struct sgd_client *c,
 		  req.argc, (long)c->pid, (long)c->uid);
 	dispatch_request(d, c, &req, &r);
 	proto_req_free(&req);
-	control_reply(d, c, &r);
+	/* a membership change is answered once its batch is committed */
+	if (!membership_defer(d, c, &r))
+		control_reply(d, c, &r);
 	proto_resp_free(&r);
 }
 

@@ -10,6 +10,13 @@
  *   "sgd1 S <in|out>"                        established,related
  *   "sgd1 D <in|out>"                        the final drop
  * One sgd rule may be several nft rules (one per peer): they are summed.
+ *
+ * The rules of globally attached groups are set elements (flat.h): each
+ * element has its own counter, and the element -> rule map of the last
+ * commit (or, in a process that did not commit, the same map built again
+ * from cfg) attributes it; a GETSETELEM dump per set reads them.  Every
+ * flattened rule is reported, with 0 when no element of it counted (an
+ * element contained in another one never does).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,9 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libnftnl/expr.h>
+#include <endian.h>
+#include <arpa/inet.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
 #include <libnftnl/udata.h>
 #include "engine.h"
 #include "plan.h"
+#include "flat.h"
 #include "nft_abi.h"
 
 struct counters_ctx {
@@ -217,12 +229,159 @@ static int counters_rule_cb(const struct nftnl_rule *r, void *data)
 	return rc;
 }
 
+struct counters_elems {
+	struct counters_ctx *c;
+	const struct flat *f;
+	const struct flat_set *s;
+};
+
+/* The group a map entry names in cfg, or -1 when cfg no longer has it. */
+static int counters_ref_group(struct counters_ctx *c, const struct flat *f,
+			      const struct flat_ref *ref)
+{
+	const char *name = (size_t)ref->gi < f->n_groups ? f->gnames[ref->gi] : NULL;
+
+	if (!name)
+		return -1;
+	if ((size_t)ref->gi < c->cfg->n_groups &&
+	    strcmp(c->cfg->groups[ref->gi].name, name) == 0)
+		return ref->gi;
+	return counters_group(c, name);
+}
+
+static int counters_ref_add(struct counters_ctx *c, const struct flat *f,
+			    const struct flat_ref *ref, uint64_t packets,
+			    uint64_t bytes)
+{
+	struct sg_counter key = { .kind = SG_CNT_RULE };
+
+	key.group_idx = counters_ref_group(c, f, ref);
+	if (key.group_idx < 0)
+		return 0;	/* stale */
+	key.dir = ref->dir;
+	key.rule_index = ref->index;
+	key.packets = packets;
+	key.bytes = bytes;
+	return counters_add(c, &key);
+}
+
+/* A counter expression (NFTA_EXPR_NAME "counter", NFTA_EXPR_DATA). */
+static bool counters_expr(const struct nlattr *expr, uint64_t *packets,
+			  uint64_t *bytes)
+{
+	const struct nlattr *a, *d;
+	bool is_counter = false, got = false;
+
+	mnl_attr_for_each_nested(a, expr) {
+		if (mnl_attr_get_type(a) == NFTA_EXPR_NAME &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			is_counter = strcmp(mnl_attr_get_str(a), "counter") == 0;
+		else if (mnl_attr_get_type(a) == NFTA_EXPR_DATA)
+			mnl_attr_for_each_nested(d, a) {
+				if (mnl_attr_validate(d, MNL_TYPE_U64) < 0)
+					continue;
+				if (mnl_attr_get_type(d) == NFTA_COUNTER_PACKETS)
+					*packets = be64toh(mnl_attr_get_u64(d));
+				else if (mnl_attr_get_type(d) == NFTA_COUNTER_BYTES)
+					*bytes = be64toh(mnl_attr_get_u64(d));
+				got = true;
+			}
+	}
+	return is_counter && got;
+}
+
+static int counters_elem(struct counters_elems *x, const struct nlattr *el)
+{
+	const struct nlattr *a, *v, *l;
+	const uint8_t *key = NULL;
+	const struct flat_elem *fe;
+	uint64_t packets = 0, bytes = 0;
+	uint32_t flags = 0;
+	size_t klen = 0;
+	bool found = false;
+
+	mnl_attr_for_each_nested(a, el) {
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_SET_ELEM_KEY:
+			mnl_attr_for_each_nested(v, a)
+				if (mnl_attr_get_type(v) == NFTA_DATA_VALUE) {
+					key = mnl_attr_get_payload(v);
+					klen = mnl_attr_get_payload_len(v);
+				}
+			break;
+		case NFTA_SET_ELEM_FLAGS:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				flags = ntohl(mnl_attr_get_u32(a));
+			break;
+		case NFTA_SET_ELEM_EXPR:
+			found = found || counters_expr(a, &packets, &bytes);
+			break;
+		case NFTA_SET_ELEM_EXPRESSIONS:
+			mnl_attr_for_each_nested(l, a)
+				found = found || counters_expr(l, &packets, &bytes);
+			break;
+		default:
+			break;
+		}
+	}
+	if (!key || !found || (flags & NFT_SET_ELEM_INTERVAL_END))
+		return 0;
+	fe = flat_find(x->s, key, klen);
+	if (!fe || fe->ref >= x->f->n_refs)
+		return 0;
+	return counters_ref_add(x->c, x->f, &x->f->refs[fe->ref], packets, bytes);
+}
+
+static int counters_elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *attr, *el;
+	int rc;
+
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(el, attr) {
+			rc = counters_elem(data, el);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int counters_flat(struct sg_engine *e, struct counters_ctx *c)
+{
+	struct flat *own = NULL;
+	const struct flat *f = e->flat;
+	size_t i;
+	int rc = 0;
+
+	if (!f) {
+		/* this process did not commit: the map is deterministic */
+		rc = flat_build(c->cfg, &own);
+		if (rc)
+			return rc;
+		f = own;
+	}
+	for (i = 0; !rc && i < f->n_refs; i++)
+		rc = counters_ref_add(c, f, &f->refs[i], 0, 0);
+	for (i = 0; !rc && i < f->n_sets; i++) {
+		struct counters_elems x = { .c = c, .f = f, .s = &f->sets[i] };
+
+		rc = nldump_setelems(e, f->sets[i].name, counters_elems_cb, &x);
+	}
+	flat_free(own);
+	return rc;
+}
+
 int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,
 			 struct sg_counter **out, size_t *n)
 {
 	struct counters_ctx c = { .cfg = cfg, .last_group = -1 };
 	int rc = nldump_rules(e, counters_rule_cb, &c);
 
+	if (!rc)
+		rc = counters_flat(e, &c);
 	if (rc) {
 		free(c.v);
 		return rc;

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "out.h"
 #include "render.h"
+#include "membatch.h"
 #include "sgd.h"
 
 static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -135,9 +136,11 @@ static void answer_render(struct proto_resp *r, bool json, int rc, char *text,
 	resp_set_text(&r->out, &r->out_len, text);
 }
 
-/* The notice (rollback, rejected config) is not part of sg_status, so
- * it is added here: a last line, or a "notice" key in the JSON object. */
-static char *status_add_notice(char *text, bool json, const char *notice)
+/* The notice (rollback, rejected config) and the members.d error are not
+ * part of sg_status, so they are added here: a last line "label: ...",
+ * or a key in the JSON object. */
+static char *status_add_notice(char *text, bool json, const char *key,
+			       const char *label, const char *notice)
 {
 	struct out_buf b;
 	char *res = NULL;
@@ -154,12 +157,12 @@ static char *status_add_notice(char *text, bool json, const char *notice)
 			return text;
 		text[n - 1] = 0;
 		out_puts(&b, text);
-		out_puts(&b, ",\"notice\":");
+		out_printf(&b, ",\"%s\":", key);
 		json_escape(&b, notice);
 		out_puts(&b, "}\n");
 	} else {
 		out_puts(&b, text);
-		out_printf(&b, "notice: %s\n", notice);
+		out_printf(&b, "%s: %s\n", label, notice);
 	}
 	free(text);
 	if (out_finish(&b, &res) < 0)
@@ -189,10 +192,19 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 	rc = render_status(&st, json, &text);
 
 	if (rc == 0 && d->notice) {
-		text = status_add_notice(text, json, d->notice);
+		text = status_add_notice(text, json, "notice", "notice",
+					 d->notice);
 		if (!text)
 			rc = -ENOMEM;
 	}
+	if (rc == 0 && d->members_error) {
+		text = status_add_notice(text, json, "members_error", "members.d",
+					 d->members_error);
+		if (!text)
+			rc = -ENOMEM;
+	}
+	if (rc == 0 && json)
+		text = membatch_status_json(d, text);
 	answer_render(r, json, rc, text, "status");
 }
 
@@ -372,6 +384,7 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 	bool json = req->flags & PROTO_F_JSON;
 	const char *cmd = req->cmd;
 
+	membership_before_request(d, cmd, req->argc ? req->argv[0] : NULL);
 	if (cmd_mutates(cmd) && !control_client_may_mutate(d, c)) {
 		char who[160];
 

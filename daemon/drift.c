@@ -20,11 +20,14 @@
  * The port id is what identifies us: the process id in NEWGEN is the one
  * of the kernel's initial pid namespace, which is not getpid() when sgd
  * runs in a container; port ids are per network namespace and unique.
+ * A socket filter on that port id keeps our own events out of the
+ * buffer altogether.
  *
  * ENOBUFS on the socket means events were lost: we cannot know what
  * happened, so we resynchronise — repair re-applies the intended ruleset,
- * warn compares a dump of the table with the fingerprint (driftfp.c) of
- * the last state we knew of and logs the differences.
+ * warn compares a dump of the table with the fingerprint (driftfp.c)
+ * taken after our last commit (or the last change reported) and logs the
+ * differences.
  *
  * A repair that keeps being undone (another tool fighting us) backs off:
  * after DRIFT_FIGHT_REPAIRS repairs within DRIFT_FIGHT_WINDOW_MS, the next
@@ -32,20 +35,22 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 
+#include "drift.h"
 #include "engine.h"
 #include "render.h"
 #include "sgd.h"
@@ -56,47 +61,10 @@
 #define DRIFT_RECV_PER_WAKE	256	/* then back to epoll: others get a turn */
 #define DRIFT_DEBOUNCE_MS	50
 #define DRIFT_FIGHT_REPAIRS	10
-#define DRIFT_FIGHT_WINDOW_MS	10000
+#define DRIFT_FIGHT_WINDOW_MS	5000
 #define DRIFT_BACKOFF_MIN_MS	1000
 #define DRIFT_BACKOFF_MAX_MS	60000
-#define DRIFT_MAX_ITEMS		32
 #define DRIFT_SUMMARY_LEN	512
-
-/* Newer kernels (6.3+) also have "destroy" (delete if present); older
- * uapi headers do not name them.  ABI values. */
-enum {
-	DRIFT_MSG_DESTROYTABLE = 26,
-	DRIFT_MSG_DESTROYCHAIN,
-	DRIFT_MSG_DESTROYRULE,
-	DRIFT_MSG_DESTROYSET,
-	DRIFT_MSG_DESTROYSETELEM,
-	DRIFT_MSG_DESTROYOBJ,
-	DRIFT_MSG_DESTROYFLOWTABLE,
-};
-
-enum drift_op { DRIFT_ADD, DRIFT_DEL, DRIFT_REPLACE };
-enum drift_kind { DK_TABLE, DK_CHAIN, DK_RULE, DK_SET, DK_ELEM, DK_OBJ, DK_FLOWTABLE };
-
-/* "added 3 rules to chain input": one line of a summary. */
-struct drift_item {
-	enum drift_op op;
-	enum drift_kind kind;
-	char name[64];		/* chain of a rule, set of an element, ... */
-	unsigned long count;
-	uint32_t flags;		/* table flags (dormant) */
-};
-
-/* The events of the transaction being received. */
-struct drift_txn {
-	bool open;		/* some event arrived since the last NEWGEN */
-	bool ours_touched;	/* some of them concern our table */
-	bool structural;	/* ... and not only set elements */
-	bool table_deleted;
-	struct drift_item v[DRIFT_MAX_ITEMS];
-	size_t n;
-	unsigned long more;	/* items that did not fit */
-	long long first_ms;	/* when its first event arrived */
-};
 
 struct sgd_drift {
 	struct sgd_watch ev;		/* the event socket */
@@ -110,8 +78,10 @@ struct sgd_drift {
 	char comm[16];			/* our process name, as NEWGEN has it */
 
 	struct drift_txn txn;
-	uint32_t last_gen;		/* generation of the last NEWGEN seen */
-	bool have_gen;
+	bool lossy;			/* events lost; until the queue is empty
+					 * we cannot tell which belong together */
+	uint32_t filter_portid;		/* our events are dropped by the kernel */
+	bool filtered;
 
 	bool repair_pending;
 	bool resync_pending;
@@ -120,6 +90,7 @@ struct sgd_drift {
 	long long backoff_ms;
 	long long repairs[DRIFT_FIGHT_REPAIRS];	/* ring of repair times */
 	size_t n_repairs;
+	unsigned long quiet;		/* changes not logged during a back-off */
 
 	struct drift_fp base;		/* last state we knew of */
 	bool base_valid;
@@ -134,242 +105,6 @@ struct sgd_drift {
 	bool last_repaired;
 	char last_result[160];
 };
-
-static const char *drift_kind_word(enum drift_kind k)
-{
-	static const char *const w[] = { "table", "chain", "rule", "set",
-					 "element", "object", "flowtable" };
-
-	return w[k];
-}
-
-static void drift_txn_reset(struct drift_txn *t)
-{
-	memset(t, 0, sizeof(*t));
-}
-
-static void drift_txn_add(struct drift_txn *t, enum drift_op op, enum drift_kind kind,
-			  const char *name, unsigned long count, uint32_t flags)
-{
-	size_t i;
-
-	if (!t->ours_touched)
-		t->first_ms = loop_now_ms();
-	t->ours_touched = true;
-	if (kind != DK_ELEM)
-		t->structural = true;
-	if (kind == DK_TABLE && op == DRIFT_DEL)
-		t->table_deleted = true;
-	for (i = 0; i < t->n; i++)
-		if (t->v[i].op == op && t->v[i].kind == kind &&
-		    strcmp(t->v[i].name, name) == 0) {
-			t->v[i].count += count;
-			t->v[i].flags = flags;
-			return;
-		}
-	if (t->n == DRIFT_MAX_ITEMS) {
-		t->more++;
-		return;
-	}
-	t->v[t->n] = (struct drift_item){ .op = op, .kind = kind, .count = count,
-					  .flags = flags };
-	snprintf(t->v[t->n].name, sizeof(t->v[t->n].name), "%s", name);
-	t->n++;
-}
-
-/* Number of elements in a NEWSETELEM/DELSETELEM message. */
-static unsigned long drift_count_elems(const struct nlattr *list)
-{
-	const struct nlattr *a;
-	unsigned long n = 0;
-
-	if (!list)
-		return 0;
-	mnl_attr_for_each_nested(a, list)
-		n++;
-	return n;
-}
-
-/* One object event: note it when it concerns our table. */
-static void drift_on_object(struct sgd_drift *dr, const char *table,
-			    const struct nlmsghdr *nlh, uint16_t msg)
-{
-	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *tb[8];
-	enum drift_op op = DRIFT_ADD;
-	enum drift_kind kind;
-	const char *tname, *name = NULL;
-	unsigned long count = 1;
-	uint32_t flags = 0;
-
-	switch (msg) {
-	case NFT_MSG_DELTABLE: case DRIFT_MSG_DESTROYTABLE:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWTABLE:
-		kind = DK_TABLE;
-		break;
-	case NFT_MSG_DELCHAIN: case DRIFT_MSG_DESTROYCHAIN:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWCHAIN:
-		kind = DK_CHAIN;
-		break;
-	case NFT_MSG_DELRULE: case DRIFT_MSG_DESTROYRULE:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWRULE:
-		kind = DK_RULE;
-		break;
-	case NFT_MSG_DELSET: case DRIFT_MSG_DESTROYSET:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWSET:
-		kind = DK_SET;
-		break;
-	case NFT_MSG_DELSETELEM: case DRIFT_MSG_DESTROYSETELEM:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWSETELEM:
-		kind = DK_ELEM;
-		break;
-	case NFT_MSG_DELOBJ: case DRIFT_MSG_DESTROYOBJ:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWOBJ:
-		kind = DK_OBJ;
-		break;
-	case NFT_MSG_DELFLOWTABLE: case DRIFT_MSG_DESTROYFLOWTABLE:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWFLOWTABLE:
-		kind = DK_FLOWTABLE;
-		break;
-	default:
-		return;		/* trace events and the like */
-	}
-	dr->txn.open = true;
-	/* attribute 1 is the table name in every one of these objects */
-	if (nfg->nfgen_family != NFPROTO_INET || driftfp_attrs(nlh, tb, 8) < 0)
-		return;
-	tname = driftfp_str(tb[1]);
-	if (!tname || strcmp(tname, table) != 0)
-		return;
-	switch (kind) {
-	case DK_TABLE:
-		name = tname;
-		if (tb[NFTA_TABLE_FLAGS] &&
-		    mnl_attr_validate(tb[NFTA_TABLE_FLAGS], MNL_TYPE_U32) == 0)
-			flags = ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_FLAGS]));
-		break;
-	case DK_CHAIN:
-		name = driftfp_str(tb[NFTA_CHAIN_NAME]);
-		break;
-	case DK_RULE:
-		name = driftfp_str(tb[NFTA_RULE_CHAIN]);
-		if (op == DRIFT_ADD && (nlh->nlmsg_flags & NLM_F_REPLACE))
-			op = DRIFT_REPLACE;
-		break;
-	case DK_SET:
-		name = driftfp_str(tb[NFTA_SET_NAME]);
-		break;
-	case DK_ELEM:
-		name = driftfp_str(tb[NFTA_SET_ELEM_LIST_SET]);
-		count = drift_count_elems(tb[NFTA_SET_ELEM_LIST_ELEMENTS]);
-		break;
-	case DK_OBJ:
-		name = driftfp_str(tb[NFTA_OBJ_NAME]);
-		break;
-	case DK_FLOWTABLE:
-		name = driftfp_str(tb[NFTA_FLOWTABLE_NAME]);
-		break;
-	}
-	drift_txn_add(&dr->txn, op, kind, name ? name : "?", count, flags);
-}
-
-static void drift_put(char *buf, size_t len, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void drift_put(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*used >= len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *used, len - *used, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
-}
-
-static void drift_describe(const struct drift_item *it, const char *table,
-			   char *buf, size_t len, size_t *used)
-{
-	const char *w = drift_kind_word(it->kind);
-	const char *s = it->count == 1 ? "" : "s";
-
-	switch (it->kind) {
-	case DK_TABLE:
-		if (it->op == DRIFT_DEL)
-			drift_put(buf, len, used, "deleted table inet %s", table);
-		else
-			drift_put(buf, len, used, "created or updated table inet %s%s",
-				  table, it->flags & NFT_TABLE_F_DORMANT ?
-				  " (dormant: switched off)" : "");
-		return;
-	case DK_RULE:
-	case DK_ELEM:
-		drift_put(buf, len, used, "%s %lu %s%s %s %s %s",
-			  it->op == DRIFT_DEL ? "deleted" :
-			  it->op == DRIFT_REPLACE ? "replaced" : "added",
-			  it->count, w, s,
-			  it->op == DRIFT_DEL ? "from" : it->op == DRIFT_REPLACE ?
-			  "in" : "to", it->kind == DK_RULE ? "chain" : "set", it->name);
-		return;
-	case DK_CHAIN:
-		drift_put(buf, len, used, "%s chain %s", it->op == DRIFT_DEL ?
-			  "deleted" : "added or changed", it->name);
-		return;
-	default:
-		drift_put(buf, len, used, "%s %s %s", it->op == DRIFT_DEL ?
-			  "deleted" : "added", w, it->name);
-		return;
-	}
-}
-
-/* What the transaction did to our table, in one line.  A deleted table
- * is said once, with what went with it, instead of object by object. */
-static void drift_txn_summary(const struct drift_txn *t, const char *table,
-			      char *buf, size_t len)
-{
-	unsigned long gone[DK_FLOWTABLE + 1] = { 0 };
-	size_t used = 0, i;
-	bool first = true;
-
-	buf[0] = 0;
-	if (t->table_deleted) {
-		for (i = 0; i < t->n; i++)
-			if (t->v[i].op == DRIFT_DEL)
-				gone[t->v[i].kind] += t->v[i].kind == DK_SET ||
-					t->v[i].kind == DK_CHAIN ? 1 : t->v[i].count;
-		drift_put(buf, len, &used, "deleted table inet %s (with %lu chains, "
-			  "%lu rules, %lu sets)", table, gone[DK_CHAIN],
-			  gone[DK_RULE], gone[DK_SET]);
-		first = false;
-	}
-	for (i = 0; i < t->n; i++) {
-		if (t->table_deleted && t->v[i].op == DRIFT_DEL)
-			continue;
-		if (!first)
-			drift_put(buf, len, &used, ", ");
-		first = false;
-		drift_describe(&t->v[i], table, buf, len, &used);
-	}
-	if (t->more)
-		drift_put(buf, len, &used, ", and %lu more changes", t->more);
-}
 
 static void drift_arm(struct sgd *d, long long ms)
 {
@@ -405,7 +140,7 @@ static void drift_report(struct sgd *d, long pid, const char *comm)
 	struct sgd_drift *dr = d->drift;
 	const char *table = d->cfg->table;
 
-	drift_txn_summary(&dr->txn, table, dr->last_summary, sizeof(dr->last_summary));
+	drifttxn_summary(&dr->txn, table, dr->last_summary, sizeof(dr->last_summary));
 	dr->detected++;
 	dr->last = time(NULL);
 	dr->last_pid = pid;
@@ -420,8 +155,13 @@ static void drift_report(struct sgd *d, long pid, const char *comm)
 		return;
 	}
 	snprintf(dr->last_result, sizeof(dr->last_result), "repair pending");
-	sgd_log(d, "drift: pid %ld (%s) %s; restoring the intended ruleset",
-		pid, comm, dr->last_summary);
+	/* a tool fighting us must not flood the log: during a back-off,
+	 * changes are counted and summed up at the next repair */
+	if (dr->backoff_ms && dr->repair_pending)
+		dr->quiet++;
+	else
+		sgd_log(d, "drift: pid %ld (%s) %s; restoring the intended ruleset",
+			pid, comm, dr->last_summary);
 	drift_schedule(d, dr->txn.first_ms);
 	dr->repair_pending = true;
 }
@@ -434,46 +174,45 @@ static void drift_on_newgen(struct sgd *d, const struct nlmsghdr *nlh)
 	long pid = 0;
 	bool ours;
 
+	if (dr->lossy) {
+		/* its first events may have been the ones lost */
+		drifttxn_reset(&dr->txn);
+		return;
+	}
 	if (driftfp_attrs(nlh, tb, NFTA_GEN_MAX + 1) == 0) {
-		if (tb[NFTA_GEN_ID] && mnl_attr_validate(tb[NFTA_GEN_ID], MNL_TYPE_U32) == 0) {
-			dr->last_gen = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
-			dr->have_gen = true;
-		}
 		if (tb[NFTA_GEN_PROC_PID] &&
 		    mnl_attr_validate(tb[NFTA_GEN_PROC_PID], MNL_TYPE_U32) == 0)
 			pid = (long)ntohl(mnl_attr_get_u32(tb[NFTA_GEN_PROC_PID]));
 		if (driftfp_str(tb[NFTA_GEN_PROC_NAME]))
 			comm = driftfp_str(tb[NFTA_GEN_PROC_NAME]);
 	}
-	/* our engine's socket; or this process on another socket of ours
-	 * (the pid alone is not proof: see the top of the file) */
+	/* our engine's socket (when the kernel filter is not in place);
+	 * or this process on another socket of ours (the pid alone is not
+	 * proof: see the top of the file) */
 	ours = (d->eng && nlh->nlmsg_pid == engine_portid(d->eng)) ||
 	       (pid == (long)getpid() && strcmp(comm, dr->comm) == 0);
-	if (dr->txn.ours_touched) {
-		if (ours) {
-			if (dr->txn.structural)
-				dr->base_dirty = true;
-		} else if (d->cfg) {
-			drift_report(d, pid, comm);
-		}
-	}
-	drift_txn_reset(&dr->txn);
+	if (dr->txn.ours_touched && !ours && d->cfg)
+		drift_report(d, pid, comm);
+	drifttxn_reset(&dr->txn);
 }
 
-/* Events were lost.  Whatever was half received is meaningless now. */
+/* Events were lost.  The kernel says so before handing out what was
+ * queued before the loss, so what follows up to the empty queue may
+ * straddle the gap: it is ignored, the resync covers it. */
 static void drift_on_overrun(struct sgd *d)
 {
 	struct sgd_drift *dr = d->drift;
 	size_t want = dr->rcvbuf * 2;
 
-	drift_txn_reset(&dr->txn);
+	drifttxn_reset(&dr->txn);
+	dr->lossy = true;
 	dr->resyncs++;
 	dr->last_resync = time(NULL);
 	sgd_log(d, "drift: nftables events were lost (the %zu-byte event buffer "
 		"overflowed); resynchronising table inet %s", dr->rcvbuf,
 		d->cfg ? d->cfg->table : "?");
-	/* our own big commits fill the buffer while we are busy sending
-	 * them; a default-sized buffer grows so that does not recur */
+	/* a burst of others' events (a big ruleset loaded by another
+	 * tool) filled it: a default-sized buffer grows for the next one */
 	if (!dr->rcvbuf_fixed && want <= DRIFT_RCVBUF_MAX) {
 		int v = (int)want;
 
@@ -487,7 +226,8 @@ static void drift_on_overrun(struct sgd *d)
 	dr->resync_pending = true;
 }
 
-/* Take the fingerprint of the state every event so far led to. */
+/* Take the fingerprint of the table as it is now: after one of our
+ * commits, or after a change in warn mode was reported. */
 static void drift_refresh_base(struct sgd *d)
 {
 	struct sgd_drift *dr = d->drift;
@@ -496,20 +236,71 @@ static void drift_refresh_base(struct sgd *d)
 
 	r = driftfp_take(dr->dump, &dr->dump_seq, d->cfg->table, &fp);
 	if (r < 0) {
-		sgd_debug(d, "drift: reading table inet %s: %s", d->cfg->table,
-			  strerror(-r));
-		return;
-	}
-	/* a later commit already happened: its events are still to come,
-	 * and the fingerprint is taken again after them */
-	if (dr->have_gen && fp.genid != dr->last_gen) {
-		driftfp_free(&fp);
+		sgd_log(d, "drift: reading table inet %s: %s", d->cfg->table,
+			strerror(-r));
+		dr->base_dirty = true;	/* try again when the events settle */
 		return;
 	}
 	driftfp_free(&dr->base);
 	dr->base = fp;
 	dr->base_valid = true;
 	dr->base_dirty = false;
+}
+
+/* Attach to fd a socket filter that drops every message buffer whose
+ * netlink header carries portid.  0 or -errno. */
+static int drift_attach_filter(int fd, uint32_t portid)
+{
+	/* ld nlmsg_pid; jeq portid ? drop : keep.  Classic BPF loads are
+	 * big-endian and the header is in host order, hence ntohl. */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_pid)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(portid), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(code) / sizeof(code[0]),
+		.filter = code,
+	};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Have the kernel drop our own events before they reach the event
+ * socket: they are never drift, and a big commit of ours (whose events
+ * pile up while we are busy sending it) must not fill the buffer and
+ * pass for lost events.  The events of one commit come in message
+ * buffers of their own, all with the committing socket's port id.
+ * Without the filter, drift_on_newgen still knows our port id; only the
+ * buffer is not spared. */
+static void drift_filter_self(struct sgd *d)
+{
+	struct sgd_drift *dr = d->drift;
+	uint32_t portid;
+	int r;
+
+	if (!d->eng || d)
+		return;
+	portid = engine_portid(d->eng);
+	if (dr->filtered && dr->filter_portid == portid)
+		return;
+	r = drift_attach_filter(dr->ev.fd, portid);
+	dr->filtered = r == 0;
+	dr->filter_portid = portid;
+	if (r < 0)
+		sgd_log(d, "drift: cannot filter out our own events: %s",
+			strerror(-r));
+}
+
+void drift_committed(struct sgd *d)
+{
+	if (!d->drift || !d->cfg)
+		return;
+	drift_filter_self(d);
+	drift_refresh_base(d);
 }
 
 static void drift_on_event(struct sgd *d, struct sgd_watch *w, uint32_t events)
@@ -533,6 +324,11 @@ static void drift_on_event(struct sgd *d, struct sgd_watch *w, uint32_t events)
 			if (errno != EAGAIN)
 				sgd_log(d, "drift: reading nftables events: %s",
 					strerror(errno));
+			else if (dr->lossy) {
+				/* from here on, events are whole again */
+				dr->lossy = false;
+				drifttxn_reset(&dr->txn);
+			}
 			break;
 		}
 		if (n > DRIFT_RECV_LEN) {
@@ -547,11 +343,11 @@ static void drift_on_event(struct sgd *d, struct sgd_watch *w, uint32_t events)
 				continue;
 			if (msg == NFT_MSG_NEWGEN)
 				drift_on_newgen(d, nlh);
-			else if (d->cfg)
-				drift_on_object(dr, d->cfg->table, nlh, msg);
+			else if (d->cfg && !dr->lossy)
+				drifttxn_on_object(&dr->txn, d->cfg->table, nlh, msg);
 		}
 	}
-	/* Quiet now: every transaction seen is complete. */
+	/* Quiet now: the change reported in warn mode is complete. */
 	if (i < DRIFT_RECV_PER_WAKE && dr->base_dirty && !dr->txn.open &&
 	    !dr->repair_pending && !dr->resync_pending && d->cfg)
 		drift_refresh_base(d);
@@ -609,6 +405,12 @@ static void drift_repair(struct sgd *d)
 		return;
 	}
 	diags_free(&dg);
+	if (dr->quiet) {
+		sgd_log(d, "drift: %lu more changes by others during the back-off, "
+			"the last by pid %ld (%s): %s", dr->quiet, dr->last_pid,
+			dr->last_comm, dr->last_summary);
+		dr->quiet = 0;
+	}
 	if (dr->repair_pending) {
 		dr->repaired++;
 		dr->last_repaired = true;
@@ -625,6 +427,7 @@ static void drift_repair(struct sgd *d)
 			now - dr->pending_since_ms, now - t0);
 	dr->repair_pending = dr->resync_pending = false;
 	drift_note_repair(d, now);
+	drift_committed(d);
 }
 
 /* warn mode after lost events: say what changed unseen, keep it. */
@@ -652,8 +455,8 @@ static void drift_resync_compare(struct sgd *d)
 			d->cfg->table);
 	} else {
 		sgd_log(d, "drift: resync: table inet %s changed while events were "
-			"lost (%zu differences): %s; left in place (on_drift: warn)",
-			d->cfg->table, n, diff);
+			"lost (%zu difference%s): %s; left in place (on_drift: warn)",
+			d->cfg->table, n, n == 1 ? "" : "s", diff);
 		dr->detected++;
 		dr->last = time(NULL);
 		dr->last_pid = 0;
@@ -760,8 +563,7 @@ int drift_open(struct sgd *d)
 	if (r < 0)
 		goto fail;
 	/* the state the first commit left is the first reference */
-	if (d->cfg)
-		drift_refresh_base(d);
+	drift_committed(d);
 	sgd_debug(d, "drift: watching table inet %s (event buffer %zu bytes, "
 		  "on_drift: %s)", d->cfg ? d->cfg->table : "?", dr->rcvbuf,
 		  drift_repairing(d) ? "repair" : "warn");

@@ -22,17 +22,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 
-#include "sgd.h"
+#include "drift.h"
 
 #define DRIFTFP_BUF (1 << 16)
 #define DRIFTFP_TRIES 8
-#define DRIFTFP_MAX_ATTR 16	/* highest attribute type we look at + 1 */
+#define DRIFTFP_MAX_ATTR 32	/* > every NFTA_*_MAX we parse */
 
 struct driftfp_ctx {
 	const char *table;
@@ -216,11 +217,14 @@ static int driftfp_rule_cb(const struct nlmsghdr *nlh, void *data)
 	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
-/* Read what is left of an interrupted dump, so the socket is clean. */
+/* Read what is left of a dump we stopped early, so the socket is clean
+ * for the next request.  Never blocks: the kernel queues the next part
+ * of a dump while we read the previous one, so an empty queue means the
+ * dump is over. */
 static void driftfp_drain(struct mnl_socket *nl, char *buf, uint32_t seq)
 {
 	for (int pages = 0; pages < 1 << 20; pages++) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, DRIFTFP_BUF);
+		ssize_t n = recv(mnl_socket_get_fd(nl), buf, DRIFTFP_BUF, MSG_DONTWAIT);
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		int len = (int)n;
 
@@ -270,7 +274,7 @@ static int driftfp_run(struct mnl_socket *nl, uint32_t *seq, uint16_t type,
 		if (rc < 0)
 			rc = c->err ? c->err : errno ? -errno : -EIO;
 	} while (rc > MNL_CB_STOP);
-	if (rc == -EINTR)
+	if (rc < 0)
 		driftfp_drain(nl, buf, s);
 	return rc < 0 ? rc : 0;
 }

@@ -124,8 +124,9 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 		plan.flat = NULL;
 		for (i = 0; i < e->flat->n_refs; i++)
 			e->flat->refs[i].rule = NULL;
-		for (i = 0; i < e->flat->n_rest; i++)
-			e->flat->rest[i].rule = NULL;
+		free(e->flat->rest);	/* only the compiler needs them */
+		e->flat->rest = NULL;
+		e->flat->n_rest = e->flat->cap_rest = 0;
 	}
 	plan_free(&plan);
 	return rc;

@@ -8,6 +8,7 @@
 #ifndef SGD_ENGINE_H
 #define SGD_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "model.h"
 #include "diag.h"
@@ -31,6 +32,27 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 int engine_members_update(struct sg_engine *e, const struct sg_config *cfg,
 			  int group_idx, const struct sg_cidr_list *old,
 			  const struct sg_cidr_list *new_, struct sg_diags *diags);
+
+/* One kernel set-element operation: add or delete the block c in the set
+ * of its family (c must be a top-level member, see compile_sets.c). */
+struct sg_member_op {
+	struct sg_cidr c;
+	bool del;
+};
+
+/* The element operations of one group, in the order they must happen. */
+struct sg_member_delta {
+	int group_idx;
+	const struct sg_member_op *ops;
+	size_t n;
+};
+
+/* Send explicit element adds/deletes for one or more groups as ONE
+ * transaction (engine_delta.c): nothing is read back, nothing else is
+ * re-sent.  On any error the kernel is unchanged.  0 or -errno. */
+int engine_members_delta(struct sg_engine *e, const struct sg_config *cfg,
+			 const struct sg_member_delta *v, size_t n,
+			 struct sg_diags *diags);
 
 /* Read every counter of our table.  *out is malloc'd (free()); 0 or -errno. */
 int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,

@@ -10,10 +10,15 @@
  *   tcp/udp with any other address/ports    pipapo set  in4.tcp.range[.N]
  *                                                       (interval, concat)
  *   protocol all from a CIDR                rbtree set  in4.all (ipv4_addr interval)
+ *   tcp/udp from a peer group G             rbtree set  in.tcp.pg.G (inet_service
+ *                                           interval): the ports of every
+ *                                           rule naming G, one rule per family
+ *                                           `ip saddr @peer_G_v4 th dport @in.tcp.pg.G`
  *
  * A verdict map (`meta l4proto vmap @in.proto`) dispatches tcp, udp and
  * every protocol that still has individual rules (icmp, icmpv6, other
- * numbers, peer-group rules: few in practice) to one chain per protocol,
+ * protocol numbers, protocol all or icmp from a peer group: few in
+ * practice) to one chain per protocol,
  * in.tcp, in.udp, in.icmp, in.p47 ...  Names hold a '.', which a group
  * name used in in_<group>/peer_<group>_v4 never makes collide.
  *
@@ -21,6 +26,16 @@
  * drops elements wholly contained in another element of the same set (the
  * container always matches first; their rule's counter stays 0) and puts
  * partial overlaps into additional layer sets, in4.tcp.range.1 ...
+ *
+ * Limitations: groups attached to an interface keep their own chain of
+ * one nft rule per (rule x peer), jumped to by `iifname "<if>"`: their
+ * per-packet cost still grows with their rules.  Individual rules also
+ * remain for icmp/icmpv6/other protocol numbers, for protocol "all" or
+ * icmp from a peer group, and for elements past FLAT_MAX_LAYERS layers.
+ * Counters: a packet that several rules allow is counted once, for the
+ * first element that matches (protocol-all set, exact set, range layer 0,
+ * 1, ..., peer-group port sets, remaining rules); a rule whose elements
+ * are all contained in other elements always reads 0.
  *
  * Every set carries a set-level `counter`, so every element has one; the
  * element -> rule map (struct flat) is what engine_read_counters uses to
@@ -38,6 +53,7 @@ enum flat_kind {
 	FLAT_EXACT,	/* hash: addr . port */
 	FLAT_RANGE,	/* pipapo: addr . port, interval */
 	FLAT_ADDR,	/* rbtree: addr, interval */
+	FLAT_PORT,	/* rbtree: port, interval (peer-group rules) */
 };
 
 /* Partial-overlap depth beyond which elements stay individual rules: a
@@ -59,18 +75,22 @@ struct flat_ref {
 
 struct flat_elem {
 	uint8_t key[FLAT_KEY_MAX];
-	uint8_t end[FLAT_KEY_MAX];	/* RANGE: inclusive end; ADDR: exclusive */
+	uint8_t end[FLAT_KEY_MAX];	/* RANGE: inclusive end; ADDR, PORT: exclusive */
 	uint32_t ref;			/* index into flat.refs */
-	bool has_end;			/* ADDR: false at the top of the space */
+	bool has_end;			/* ADDR, PORT: false at the top of the space */
+	/* test hook (sgd-apply --tamper): sent with a data attribute the
+	 * set does not take, so that the kernel refuses this element */
+	bool malformed;
 };
 
 struct flat_set {
-	char name[32];
+	char name[320];
 	enum flat_kind kind;
 	enum sg_dir dir;
 	int af;
 	int proto;			/* tcp/udp; SG_PROTO_ALL for FLAT_ADDR */
 	int layer;
+	int peer_gi;			/* FLAT_PORT: the peer group; else -1 */
 	uint32_t klen;
 	struct flat_elem *v;		/* sorted by key */
 	size_t n, cap;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "membatch.h"
 #include "sgd.h"
 
 long long loop_now_ms(void)
@@ -130,8 +131,14 @@ int loop_run(struct sgd *d)
 		for (i = 0; i < n; i++) {
 			struct sgd_watch *w = ev[i].data.ptr;
 
+			/* membership changes of clients coalesce; anything
+			 * else sees them committed first */
+			membership_barrier(d, w);
 			w->fn(d, w, ev[i].events);
 		}
+		/* one transaction and one journal sync for this iteration's
+		 * membership changes, then their clients are answered */
+		membership_flush(d);
 		control_reap(d);
 	}
 	return 0;

@@ -18,6 +18,7 @@
 #include "confcheck.h"
 #include "config.h"
 #include "engine.h"
+#include "membatch.h"
 #include "sgd.h"
 
 static void log_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -227,6 +228,8 @@ static void sgd_fini(struct sgd *d)
 	membership_free(&d->members);
 	config_free(d->cfg);
 	membership_rt_free(&d->rt);
+	membersd_fini(d);
+	membatch_fini(d);
 	free(d->last_reload_error);
 	free(d->notice);
 }

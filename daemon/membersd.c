@@ -4,6 +4,14 @@
  * and watched with inotify, so that a change reaches the kernel as a
  * set-element delta without a reload.  See membership.c for how these
  * members combine with the YAML and run-time ones.
+ *
+ * A file is applied whole or not at all: one with a bad line is not
+ * used, the last valid version of that file read by this sgd stays in
+ * force (none if it never read one), and the error is logged and shown
+ * by `sgctl status` until the file is valid again.  This holds wherever
+ * members.d is read (change, start, reload, apply, rollback), so that a
+ * fleet tool's mistake never blocks a reload or a rollback and never
+ * shrinks a group.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,18 +25,6 @@
 #include "config.h"
 #include "engine.h"
 #include "sgd.h"
-
-static bool list_equal(const struct sg_cidr_list *a, const struct sg_cidr_list *b)
-{
-	size_t i;
-
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (cidr_cmp(&a->v[i], &b->v[i]) != 0)
-			return false;
-	return true;
-}
 
 /* Read CONFDIR/members.d/fname into out.  With find, *line gets the
  * line where find is (0 if absent).  A missing file is empty.  Errors
@@ -99,6 +95,114 @@ int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 	return bad ? -EINVAL : 0;
 }
 
+/* Remember l as the last valid version of members.d/fname. */
+static int good_set(struct sgd *d, const char *fname,
+		    const struct sg_cidr_list *l)
+{
+	struct sgd_rt_group *g = membership_rt_find(&d->membersd_good, fname);
+	struct sg_cidr_list copy = { 0 };
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (cidr_list_add(&copy, &l->v[i]) < 0) {
+			cidr_list_free(&copy);
+			return -ENOMEM;
+		}
+	if (!g) {
+		struct sgd_rt_group *nv;
+		char *name = strdup(fname);
+
+		nv = name ? realloc(d->membersd_good.v, (d->membersd_good.n + 1) *
+				    sizeof(*nv)) : NULL;
+		if (!nv) {
+			free(name);
+			cidr_list_free(&copy);
+			return -ENOMEM;
+		}
+		d->membersd_good.v = nv;
+		g = &nv[d->membersd_good.n++];
+		g->name = name;
+		memset(&g->addrs, 0, sizeof(g->addrs));
+	}
+	cidr_list_free(&g->addrs);
+	g->addrs = copy;
+	return 0;
+}
+
+int membersd_load(struct sgd *d, const char *fname, struct sg_cidr_list *out,
+		  struct sg_diags *dg)
+{
+	struct sg_cidr_list now = { 0 };
+	const struct sg_cidr_list *use = &now;
+	struct sgd_rt_group *g;
+	size_t i;
+	int r, kept = 0;
+
+	r = membersd_read(d, fname, &now, NULL, NULL, dg);
+	if (r == 0) {
+		r = good_set(d, fname, &now);
+	} else if (r != -ENOMEM) {
+		/* Bad lines, or unreadable: the last valid version stays. */
+		g = membership_rt_find(&d->membersd_good, fname);
+		use = g ? &g->addrs : NULL;
+		kept = 1;
+		r = 0;
+	}
+	for (i = 0; r == 0 && use && i < use->n; i++)
+		r = cidr_list_add(out, &use->v[i]);
+	cidr_list_free(&now);
+	return r < 0 ? r : kept;
+}
+
+void membersd_report(struct sgd *d, const struct sg_diags *dg)
+{
+	const char *tail = "not applied: the last valid version of the file "
+			   "stays in force";
+	char *first, *msg = NULL;
+	int r;
+
+	if (dg->n == 0) {
+		if (d->members_error)
+			sgd_log(d, "members.d: every file is valid again");
+		free(d->members_error);
+		d->members_error = NULL;
+		return;
+	}
+	first = diag_format(&dg->v[0]);
+	if (dg->n > 1)
+		r = asprintf(&msg, "%s (and %zu more bad line%s); %s",
+			     first ? first : dg->v[0].msg, dg->n - 1,
+			     dg->n > 2 ? "s" : "", tail);
+	else
+		r = asprintf(&msg, "%s; %s", first ? first : dg->v[0].msg, tail);
+	if (r < 0)
+		msg = NULL;
+	free(first);
+	/* Every event re-reads every file: say it again only when it is
+	 * news, the status keeps showing it meanwhile. */
+	if (msg && d->members_error && strcmp(msg, d->members_error) == 0) {
+		free(msg);
+		return;
+	}
+	sgd_log_diags(d, "members.d: file not applied", dg);
+	free(d->members_error);
+	d->members_error = msg;
+}
+
+void membersd_fini(struct sgd *d)
+{
+	membership_rt_free(&d->membersd_good);
+	free(d->members_error);
+	d->members_error = NULL;
+}
+
+static bool membersd_ignored_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n == 0 || name[0] == '.' || name[n - 1] == '~';
+}
+
 void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg)
 {
 	char dir[4096];
@@ -111,9 +215,7 @@ void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg)
 	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
 	dp = opendir(dir);
 	while (dp && (e = readdir(dp))) {
-		size_t n = strlen(e->d_name);
-
-		if (e->d_name[0] == '.' || e->d_name[n - 1] == '~')
+		if (membersd_ignored_name(e->d_name))
 			continue;
 		if (config_find_group(cfg, e->d_name) < 0)
 			sgd_log(d, "%s/%s: ignored: no group is named '%s' (the "
@@ -122,6 +224,18 @@ void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg)
 	}
 	if (dp)
 		closedir(dp);
+}
+
+static bool list_equal(const struct sg_cidr_list *a, const struct sg_cidr_list *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (cidr_cmp(&a->v[i], &b->v[i]) != 0)
+			return false;
+	return true;
 }
 
 void membership_refresh(struct sgd *d)
@@ -134,9 +248,11 @@ void membership_refresh(struct sgd *d)
 	if (!d->cfg)
 		return;
 	diags_init(&dg);
-	r = membership_compute(d, d->cfg, &m, &dg);
+	/* A rejected file counts with its last valid version, so only the
+	 * groups whose valid files changed differ below. */
+	r = membership_compute_live(d, d->cfg, &m);
 	if (r < 0) {
-		sgd_log_diags(d, "members.d change ignored", &dg);
+		sgd_log(d, "members.d change not applied: %s", strerror(-r));
 		diags_free(&dg);
 		return;
 	}
@@ -150,6 +266,8 @@ void membership_refresh(struct sgd *d)
 					  &m.by_group[i], &dg);
 		if (r < 0) {
 			sgd_log_diags(d, "members.d", &dg);
+			diags_free(&dg);
+			diags_init(&dg);
 			sgd_log(d, "members of %s not updated: %s",
 				d->cfg->groups[i].name, strerror(-r));
 			continue;
@@ -164,6 +282,22 @@ void membership_refresh(struct sgd *d)
 	diags_free(&dg);
 }
 
+/* (Re)watch CONFDIR/members.d from scratch: it was created, replaced or
+ * moved away, and the old watch (if any) follows an inode that is no
+ * longer members.d. */
+static void membersd_rewatch(struct sgd *d)
+{
+	int r;
+
+	if (d->members_wd >= 0)
+		(void)inotify_rm_watch(d->inotify.fd, d->members_wd);
+	d->members_wd = -1;
+	r = membership_watch(d);
+	if (r < 0)
+		sgd_log(d, "not watching %s/members.d: %s", d->opt.confdir,
+			strerror(-r));
+}
+
 static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
 				  uint32_t ev)
 {
@@ -171,25 +305,42 @@ static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
 	bool changed = false, rewatch = false;
 	ssize_t n;
 
+	(void)ev;
 	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
 		char *p = buf;
 
 		while (p < buf + n) {
 			struct inotify_event *e = (struct inotify_event *)p;
 
-			if (e->wd == d->members_wd)
-				changed = true;
-			else if (e->len && strcmp(e->name, "members.d") == 0)
-				rewatch = changed = true;
-			if (e->mask & IN_IGNORED && e->wd == d->members_wd) {
-				d->members_wd = -1;
-				rewatch = true;
-			}
 			p += sizeof(*e) + e->len;
+			if (e->mask & IN_Q_OVERFLOW) {
+				/* Events were lost: read everything again. */
+				rewatch = changed = true;
+				continue;
+			}
+			if (e->wd != d->members_wd) {
+				/* CONFDIR: members.d appeared, was replaced or
+				 * went away. */
+				if (e->len && strcmp(e->name, "members.d") == 0)
+					rewatch = changed = true;
+				continue;
+			}
+			changed = true;
+			if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+				rewatch = true;
+			/* A fleet tool's final step is a rename to the target
+			 * name; a temp file is only created and written, so
+			 * this is where a misnamed target is worth a word. */
+			if ((e->mask & IN_MOVED_TO) && e->len && d->cfg &&
+			    !membersd_ignored_name(e->name) &&
+			    config_find_group(d->cfg, e->name) < 0)
+				sgd_log(d, "members.d/%s: ignored: no group is "
+					"named '%s' (the file name must be a "
+					"group's name or id)", e->name, e->name);
 		}
 	}
 	if (rewatch)
-		(void)membership_watch(d);
+		membersd_rewatch(d);
 	if (changed)
 		membership_refresh(d);
 }
@@ -197,28 +348,37 @@ static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
 int membership_watch(struct sgd *d)
 {
 	char dir[4096];
+	bool first = false;
 	int wd;
 
 	if (d->inotify.fd < 0) {
+		first = true;
 		d->inotify.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (d->inotify.fd < 0)
 			return -errno;
 		d->inotify.fn = membership_on_inotify;
 		if (loop_add(d, &d->inotify, EPOLLIN) < 0)
 			return -errno;
-		/* To notice members.d being created or replaced. */
+		/* To notice members.d being created, replaced or removed. */
 		if (inotify_add_watch(d->inotify.fd, d->opt.confdir,
-				      IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0)
+				      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+				      IN_DELETE | IN_ONLYDIR) < 0)
 			return -errno;
 	}
 	if (d->members_wd >= 0)
 		return 0;
 	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
+	/* Not IN_MODIFY: a file is read when its writer closes it or renames
+	 * it into place, never half written. */
 	wd = inotify_add_watch(d->inotify.fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
 			       IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
-			       IN_ONLYDIR);
+			       IN_MOVE_SELF | IN_ONLYDIR);
 	if (wd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 	d->members_wd = wd;
+	/* What was written between the load and now is read now (after an
+	 * event, the caller reads members.d again anyway). */
+	if (first)
+		membership_refresh(d);
 	return 0;
 }

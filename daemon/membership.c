@@ -9,8 +9,11 @@
  * `members del` removes run-time additions only: an address that comes
  * from the YAML or from members.d is refused with its file:line, because
  * the next reload would bring it back; edit that file instead.
- * Changes reach the kernel as set-element deltas (engine_members_update):
- * no rule changes, no reload.  Lists are kept sorted and unique.
+ * Changes reach the kernel as set-element deltas: no rule changes, no
+ * reload.  A members add/del costs O(1) per address (membatch.c keeps
+ * an index per group and a journal; the changes of one loop iteration
+ * are one transaction), so the effective lists are unique but not
+ * sorted after run-time changes; `members list` sorts what it shows.
  * members.d files are read and watched in membersd.c.
  */
 #include <errno.h>
@@ -21,6 +24,8 @@
 
 #include "config.h"
 #include "engine.h"
+#include "membatch.h"
+#include "memindex.h"
 #include "out.h"
 #include "render.h"
 #include "sgd.h"
@@ -77,26 +82,9 @@ static void list_sort_unique(struct sg_cidr_list *l)
 	l->n = o + 1;
 }
 
-static bool list_has(const struct sg_cidr_list *sorted, const struct sg_cidr *c)
-{
-	return sorted->n && bsearch(c, sorted->v, sorted->n, sizeof(*c),
-				    cmp_cidr) != NULL;
-}
-
-static int list_copy(struct sg_cidr_list *dst, const struct sg_cidr_list *src)
-{
-	size_t i;
-	int r = 0;
-
-	memset(dst, 0, sizeof(*dst));
-	for (i = 0; i < src->n && r == 0; i++)
-		r = cidr_list_add(dst, &src->v[i]);
-	if (r < 0)
-		cidr_list_free(dst);
-	return r;
-}
-
-/* The effective list of group gi of cfg, sorted and unique. */
+/* The effective list of group gi of cfg, sorted and unique.  A members.d
+ * file with bad lines counts with its last valid version and adds its
+ * errors to dg; 0 or -ENOMEM. */
 static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
 			   struct sg_cidr_list *out, struct sg_diags *dg)
 {
@@ -110,9 +98,11 @@ static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
 		if (g->members[i].kind == SG_PEER_CIDR)
 			r = cidr_list_add(out, &g->members[i].cidr);
 	if (r == 0)
-		r = membersd_read(d, g->name, out, NULL, NULL, dg);
-	if (r == 0 && g->id)
-		r = membersd_read(d, g->id, out, NULL, NULL, dg);
+		r = membersd_load(d, g->name, out, dg);
+	if (r >= 0 && g->id)
+		r = membersd_load(d, g->id, out, dg);
+	if (r > 0)
+		r = 0;
 	rg = membership_rt_find(&d->rt, g->name);
 	for (i = 0; rg && i < rg->addrs.n && r == 0; i++)
 		r = cidr_list_add(out, &rg->addrs.v[i]);
@@ -124,9 +114,10 @@ static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
 	return 0;
 }
 
-int membership_compute(struct sgd *d, const struct sg_config *cfg,
-		       struct sg_members *out, struct sg_diags *dg)
+static int compute_all(struct sgd *d, const struct sg_config *cfg,
+		       struct sg_members *out)
 {
+	struct sg_diags dg;
 	size_t i;
 	int r = 0, r2;
 
@@ -136,15 +127,39 @@ int membership_compute(struct sgd *d, const struct sg_config *cfg,
 	if (!out->by_group)
 		return -ENOMEM;
 	out->n_groups = cfg->n_groups;
+	diags_init(&dg);
 	for (i = 0; i < cfg->n_groups; i++) {
-		r2 = group_effective(d, cfg, (int)i, &out->by_group[i], dg);
+		r2 = group_effective(d, cfg, (int)i, &out->by_group[i], &dg);
 		if (r2 < 0 && r == 0)
 			r = r2;
 	}
-	membersd_warn_unknown(d, cfg);
+	/* members.d errors are the fleet tool's, not the configuration's:
+	 * they never fail a load (see membersd.c), they are reported. */
+	if (r == 0)
+		membersd_report(d, &dg);
+	diags_free(&dg);
 	if (r < 0)
 		membership_free(out);
 	return r;
+}
+
+int membership_compute(struct sgd *d, const struct sg_config *cfg,
+		       struct sg_members *out, struct sg_diags *diags)
+{
+	int r;
+
+	r = compute_all(d, cfg, out);
+	if (r < 0)
+		diags_add_file(diags, "members.d", "cannot compute the members: %s",
+			       strerror(-r));
+	membersd_warn_unknown(d, cfg);
+	return r;
+}
+
+int membership_compute_live(struct sgd *d, const struct sg_config *cfg,
+			    struct sg_members *out)
+{
+	return compute_all(d, cfg, out);
 }
 
 /* Common checks of members add/del/list: the group exists.  Returns gi
@@ -247,147 +262,48 @@ static void members_answer(struct sgd *d, int gi, const char *verb,
 	r->out_len = strlen(text);
 }
 
-/* Push old -> new for gi to the kernel, persist d->rt; on a failure of
- * either, undo both and fill r.  Takes new_ on success. */
-static int members_commit(struct sgd *d, int gi, struct sg_cidr_list *new_,
-			  struct sgd_runtime *rt_old, bool json,
-			  struct proto_resp *r)
-{
-	struct sg_cidr_list *cur = &d->members.by_group[gi];
-	struct sg_diags dg;
-	long long t0 = loop_now_ms(), t1;
-	int rc;
-
-	diags_init(&dg);
-	rc = engine_members_update(d->eng, d->cfg, gi, cur, new_, &dg);
-	if (rc < 0) {
-		if (dg.n)
-			dispatch_diags(r, json, 1, &dg);
-		else
-			dispatch_fail(r, json, 1, "the kernel refused the "
-				      "change: %s", strerror(-rc));
-		diags_free(&dg);
-		return rc;
-	}
-	diags_free(&dg);
-	t1 = loop_now_ms();
-	rc = state_save_members(d);
-	if (rc < 0) {
-		struct sgd_runtime tmp = d->rt;
-
-		diags_init(&dg);
-		/* Undo: the kernel must match what survives a restart. */
-		if (engine_members_update(d->eng, d->cfg, gi, new_, cur, &dg) < 0)
-			sgd_log(d, "could not undo a membership change of %s "
-				"in the kernel", d->cfg->groups[gi].name);
-		diags_free(&dg);
-		d->rt = *rt_old;
-		*rt_old = tmp;
-		dispatch_fail(r, json, 1, "cannot save the run-time members "
-			      "under %s: %s; nothing changed", d->opt.state_dir,
-			      strerror(-rc));
-		return rc;
-	}
-	cidr_list_free(cur);
-	*cur = *new_;
-	memset(new_, 0, sizeof(*new_));
-	sgd_debug(d, "members of %s updated: kernel %lld ms, state file %lld ms "
-		  "(%zu members)", d->cfg->groups[gi].name, t1 - t0,
-		  loop_now_ms() - t1, cur->n);
-	return 0;
-}
-
-/* A deep copy of the run-time members, to undo with. */
-static int rt_copy(struct sgd_runtime *dst, const struct sgd_runtime *src)
-{
-	size_t i;
-
-	dst->v = calloc(src->n ? src->n : 1, sizeof(*dst->v));
-	dst->n = 0;
-	if (!dst->v)
-		return -ENOMEM;
-	for (i = 0; i < src->n; i++) {
-		dst->v[i].name = strdup(src->v[i].name);
-		dst->n++;
-		if (!dst->v[i].name ||
-		    list_copy(&dst->v[i].addrs, &src->v[i].addrs) < 0) {
-			membership_rt_free(dst);
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-static struct sgd_rt_group *rt_get(struct sgd_runtime *rt, const char *name)
-{
-	struct sgd_rt_group *g = membership_rt_find(rt, name), *nv;
-
-	if (g)
-		return g;
-	nv = realloc(rt->v, (rt->n + 1) * sizeof(*rt->v));
-	if (!nv)
-		return NULL;
-	rt->v = nv;
-	g = &rt->v[rt->n];
-	memset(g, 0, sizeof(*g));
-	g->name = strdup(name);
-	if (!g->name)
-		return NULL;
-	rt->n++;
-	return g;
-}
-
 void membership_add(struct sgd *d, int argc, const char **argv, bool json,
 		    struct proto_resp *r)
 {
-	struct sg_cidr_list req = { 0 }, added = { 0 }, same = { 0 }, nl = { 0 };
-	struct sgd_runtime old = { 0 };
-	struct sgd_rt_group *rg;
-	int gi;
-	size_t i;
+	struct sg_cidr_list req = { 0 }, added = { 0 }, same = { 0 };
+	size_t i, mark;
+	int gi, rc = 0;
 
+	membatch_begin(d);
 	gi = members_group(d, argc, argv, json, 2, "members add GROUP ADDR...", r);
 	if (gi < 0 || members_parse(argc, argv, json, &req, r) < 0)
 		goto out;
 	list_sort_unique(&req);
-	for (i = 0; i < req.n; i++)
-		if (cidr_list_add(list_has(&d->members.by_group[gi], &req.v[i]) ?
-				  &same : &added, &req.v[i]) < 0)
+	/* O(1) each: the group's index, not its list */
+	for (i = 0; i < req.n; i++) {
+		bool member = membatch_find(d, gi, &req.v[i], &rc) != NULL;
+
+		if (rc < 0 || cidr_list_add(member ? &same : &added,
+					    &req.v[i]) < 0)
 			goto nomem;
-	if (added.n == 0) {
-		members_answer(d, gi, "added", &added, &same, json, r);
+	}
+	mark = membatch_mark(d);
+	for (i = 0; i < added.n && rc >= 0; i++)
+		rc = membatch_change(d, gi, &added.v[i], true);
+	if (rc < 0) {
+		membatch_rollback(d, mark);
+		dispatch_fail(r, json, 1, "cannot add to %s: %s; nothing changed",
+			      d->cfg->groups[gi].name, strerror(-rc));
 		goto out;
 	}
-	if (rt_copy(&old, &d->rt) < 0 || list_copy(&nl, &d->members.by_group[gi]) < 0)
-		goto nomem;
-	rg = rt_get(&d->rt, d->cfg->groups[gi].name);
-	if (!rg)
-		goto nomem;
-	for (i = 0; i < added.n; i++)
-		if (cidr_list_add(&rg->addrs, &added.v[i]) < 0 ||
-		    cidr_list_add(&nl, &added.v[i]) < 0)
-			goto nomem;
-	list_sort_unique(&rg->addrs);
-	list_sort_unique(&nl);
-	if (members_commit(d, gi, &nl, &old, json, r) == 0) {
+	if (added.n)
 		sgd_log(d, "members add %s: %zu address(es)",
 			d->cfg->groups[gi].name, added.n);
-		members_answer(d, gi, "added", &added, &same, json, r);
-	}
+	members_answer(d, gi, "added", &added, &same, json, r);
 	goto out;
 nomem:
-	if (old.v) {
-		membership_rt_free(&d->rt);
-		d->rt = old;
-		memset(&old, 0, sizeof(old));
-	}
 	dispatch_fail(r, json, 1, "out of memory");
 out:
-	membership_rt_free(&old);
+	/* answered once the batch is in the kernel and the journal */
+	membatch_queue_answer(d);
 	cidr_list_free(&req);
 	cidr_list_free(&added);
 	cidr_list_free(&same);
-	cidr_list_free(&nl);
 }
 
 /* Why an address of gi that is not a run-time addition cannot be
@@ -437,24 +353,25 @@ static bool del_refuse(struct sgd *d, int gi, const struct sg_cidr *c,
 void membership_del(struct sgd *d, int argc, const char **argv, bool json,
 		    struct proto_resp *r)
 {
-	struct sg_cidr_list req = { 0 }, gone = { 0 }, same = { 0 }, nl = { 0 };
-	struct sgd_runtime old = { 0 };
-	struct sgd_rt_group *rg;
-	struct sg_diags dg;
-	size_t i, k, o;
-	int gi, rc;
+	struct sg_cidr_list req = { 0 }, gone = { 0 }, same = { 0 };
+	const struct memidx_slot *s;
+	size_t i, mark;
+	int gi, rc = 0;
 	char cb[64];
 
+	membatch_begin(d);
 	gi = members_group(d, argc, argv, json, 2, "members del GROUP ADDR...", r);
 	if (gi < 0 || members_parse(argc, argv, json, &req, r) < 0)
 		goto out;
 	list_sort_unique(&req);
-	rg = membership_rt_find(&d->rt, d->cfg->groups[gi].name);
 	/* All or nothing: every address is checked before anything changes. */
 	for (i = 0; i < req.n; i++) {
-		bool in_rt = rg && list_has(&rg->addrs, &req.v[i]);
-
-		if (!in_rt) {
+		s = membatch_find(d, gi, &req.v[i], &rc);
+		if (rc < 0) {
+			dispatch_fail(r, json, 1, "out of memory");
+			goto out;
+		}
+		if (!s || !s->rt) {
 			if (!del_refuse(d, gi, &req.v[i], json, r))
 				dispatch_fail(r, json, 1, "%s is not a member of "
 					      "%s", cidr_format(&req.v[i], cb,
@@ -463,54 +380,35 @@ void membership_del(struct sgd *d, int argc, const char **argv, bool json,
 			goto out;
 		}
 	}
-	if (rt_copy(&old, &d->rt) < 0)
-		goto nomem;
-	rg = membership_rt_find(&d->rt, d->cfg->groups[gi].name);
-	for (k = 0, o = 0; k < rg->addrs.n; k++)
-		if (!list_has(&req, &rg->addrs.v[k]))
-			rg->addrs.v[o++] = rg->addrs.v[k];
-	rg->addrs.n = o;
-	diags_init(&dg);
-	rc = group_effective(d, d->cfg, gi, &nl, &dg);
-	if (rc < 0) {
-		dispatch_diags(r, json, 1, &dg);
-		diags_free(&dg);
-		membership_rt_free(&d->rt);
-		d->rt = old;
-		memset(&old, 0, sizeof(old));
-		goto out;
+	mark = membatch_mark(d);
+	for (i = 0; i < req.n; i++) {
+		rc = membatch_change(d, gi, &req.v[i], false);
+		/* 0: still a member from the configuration */
+		if (rc < 0 || cidr_list_add(rc ? &gone : &same, &req.v[i]) < 0) {
+			membatch_rollback(d, mark);
+			dispatch_fail(r, json, 1, "cannot delete from %s: %s; "
+				      "nothing changed", d->cfg->groups[gi].name,
+				      strerror(rc < 0 ? -rc : ENOMEM));
+			goto out;
+		}
 	}
-	diags_free(&dg);
-	for (i = 0; i < req.n; i++)
-		if (cidr_list_add(list_has(&nl, &req.v[i]) ? &same : &gone,
-				  &req.v[i]) < 0)
-			goto nomem;
-	if (members_commit(d, gi, &nl, &old, json, r) == 0) {
-		sgd_log(d, "members del %s: %zu address(es)",
-			d->cfg->groups[gi].name, req.n);
-		members_answer(d, gi, "deleted", &gone, &same, json, r);
-	}
-	goto out;
-nomem:
-	if (old.v) {
-		membership_rt_free(&d->rt);
-		d->rt = old;
-		memset(&old, 0, sizeof(old));
-	}
-	dispatch_fail(r, json, 1, "out of memory");
+	sgd_log(d, "members del %s: %zu address(es)", d->cfg->groups[gi].name,
+		req.n);
+	members_answer(d, gi, "deleted", &gone, &same, json, r);
 out:
-	membership_rt_free(&old);
+	/* answered once the batch is in the kernel and the journal */
+	membatch_queue_answer(d);
 	cidr_list_free(&req);
 	cidr_list_free(&gone);
 	cidr_list_free(&same);
-	cidr_list_free(&nl);
 }
 
 void membership_list(struct sgd *d, int argc, const char **argv, bool json,
 		     struct proto_resp *r)
 {
 	const struct sg_group *g;
-	struct sg_cidr_list extra = { 0 };
+	struct sg_cidr_list extra = { 0 }, yl = { 0 };
+	struct memidx yx = { 0 };
 	const struct sg_cidr_list *eff;
 	char *text = NULL;
 	size_t i, k;
@@ -526,18 +424,23 @@ void membership_list(struct sgd *d, int argc, const char **argv, bool json,
 	g = &d->cfg->groups[gi];
 	eff = &d->members.by_group[gi];
 	/* render_members lists the YAML members itself; the rest (members.d
-	 * and run-time) is passed as "runtime". */
-	for (i = 0; i < eff->n && rc == 0; i++) {
-		bool yaml = false;
-
-		for (k = 0; k < g->n_members && !yaml; k++)
-			yaml = g->members[k].kind == SG_PEER_CIDR &&
-			       cidr_cmp(&g->members[k].cidr, &eff->v[i]) == 0;
-		if (!yaml)
-			rc = cidr_list_add(&extra, &eff->v[i]);
-	}
+	 * and run-time) is passed as "runtime", sorted.  The YAML members are
+	 * hashed so that this stays linear. */
+	for (k = 0; k < g->n_members && rc == 0; k++)
+		if (g->members[k].kind == SG_PEER_CIDR)
+			rc = cidr_list_add(&yl, &g->members[k].cidr);
 	if (rc == 0)
+		rc = memidx_init(&yx, &yl);
+	for (i = 0; i < eff->n && rc == 0; i++)
+		if (!memidx_find(&yx, &eff->v[i]))
+			rc = cidr_list_add(&extra, &eff->v[i]);
+	if (rc == 0) {
+		if (extra.n > 1)
+			qsort(extra.v, extra.n, sizeof(*extra.v), cmp_cidr);
 		rc = render_members(d->cfg, gi, &extra, json, &text);
+	}
+	memidx_free(&yx);
+	cidr_list_free(&yl);
 	cidr_list_free(&extra);
 	if (rc < 0) {
 		free(text);

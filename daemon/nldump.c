@@ -304,6 +304,9 @@ int nldump_setelems(struct sg_engine *e, const char *set,
 	struct nlmsghdr *nlh;
 	int rc;
 
+	/* libmnl 1.0.4 does not write the padding after a string attribute
+	 * (the set name): zeroed, so no stack bytes go to the kernel */
+	memset(buf, 0, sizeof(buf));
 	/* GETSETELEM dump of table/set: the kernel filters, we only parse */
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
 				    NLM_F_DUMP, e->seq++);

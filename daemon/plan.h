@@ -99,6 +99,11 @@ int compile_flat_base(struct sg_plan *plan, const struct sg_config *cfg,
  * least 32 KiB); the message length or -errno. */
 int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 		     char *buf, size_t len, uint32_t seq);
+/* compile_flatemit.c: the origin (rule position, "ingress rule N") of the
+ * element of PLAN_FLATELEMS message m whose attribute starts at byte
+ * offset of the message as sent.  0 or -ENOENT. */
+int compile_flat_locate(const struct sg_plan *plan, const struct plan_msg *m,
+			uint32_t offset, struct plan_origin *out);
 /* compile_sets.c: peer_<group>_v4/v6 and their elements. */
 int compile_sets(struct sg_plan *plan, const struct sg_config *cfg,
 		 const struct sg_members *m);

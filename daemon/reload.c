@@ -95,6 +95,8 @@ int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)
 		sgd_log(d, "committed, but could not keep a copy of the "
 			"configuration in %s: %s", running, strerror(-r));
 	reload_adopt(d, l);
+	/* what is in the kernel now is ours (drift.c's reference) */
+	drift_committed(d);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "proto.h"
 
 struct sg_engine;
+struct membatch;
 
 #define SGD_DEFAULT_CONFDIR	"/etc/sgd"
 #define SGD_DEFAULT_SOCKET	"/run/sgd/sgd.sock"
@@ -98,6 +99,11 @@ struct sgd {
 	struct sgd_watch confirm_timer;	/* apply --confirm deadline */
 	struct sgd_watch inotify;	/* members.d */
 	int members_wd;			/* inotify watch, -1 if none */
+	/* membersd.c: the last valid version of each members.d file, by file
+	 * name (what stays in force while the file has a bad line), and the
+	 * first members.d error for status (NULL when every file is valid). */
+	struct sgd_runtime membersd_good;
+	char *members_error;
 	bool quit;
 	dev_t sock_dev;			/* to unlink only our own socket */
 	ino_t sock_ino;
@@ -133,6 +139,9 @@ struct sgd {
 	uint64_t watchdog_usec;
 
 	struct sgd_drift *drift;	/* drift.c; NULL when not watching */
+	/* membatch.c: member indexes, journal, pending batch; NULL until
+	 * first used */
+	struct membatch *mb;
 };
 
 /* log (main.c) */
@@ -209,9 +218,15 @@ int lockout_check(struct sgd *d, const struct sg_config *newcfg,
 
 /* membership.c */
 /* Effective members of cfg's groups: YAML members, CONFDIR/members.d
- * files, run-time additions.  0 or -errno (diags: members.d errors). */
+ * files, run-time additions.  A members.d file with bad lines does not
+ * fail it: its last valid version counts, and membersd_report records
+ * the errors.  0 or -ENOMEM (diags say so). */
 int membership_compute(struct sgd *d, const struct sg_config *cfg,
 		       struct sg_members *out, struct sg_diags *diags);
+/* The same after a members.d change: no warning about unknown files
+ * again.  0 or -ENOMEM. */
+int membership_compute_live(struct sgd *d, const struct sg_config *cfg,
+			    struct sg_members *out);
 void membership_free(struct sg_members *m);
 /* members add/del GROUP ADDR...: change kernel set elements and the
  * persisted state; text for the client in r. */
@@ -231,6 +246,17 @@ void membership_rt_free(struct sgd_runtime *rt);
  * or -errno. */
 int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		  const struct sg_cidr *find, int *line, struct sg_diags *dg);
+/* members.d/fname as it applies, added to out: its content when it is
+ * valid (which becomes its last valid version), else the last valid
+ * version (nothing if none) with the errors in dg.  0 (the file is
+ * applied), 1 (it was rejected) or -ENOMEM. */
+int membersd_load(struct sgd *d, const char *fname, struct sg_cidr_list *out,
+		  struct sg_diags *dg);
+/* Record the members.d errors of a load for status, logging them when
+ * they are news; none clears the record. */
+void membersd_report(struct sgd *d, const struct sg_diags *dg);
+/* Free what membersd.c keeps in d. */
+void membersd_fini(struct sgd *d);
 /* Log the members.d files named after no group of cfg (they are unused). */
 void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg);
 /* Re-read members.d (after an inotify event) and push the differences. */
@@ -296,31 +322,11 @@ struct sg_status;
  * first commit).  0 or -errno (logged; sgd then runs without it). */
 int drift_open(struct sgd *d);
 void drift_close(struct sgd *d);
+/* sgd committed a whole ruleset (reload, rollback): our new table is the
+ * reference for lost events, and the engine's socket is the one whose
+ * events are ours.  A no-op before drift_open. */
+void drift_committed(struct sgd *d);
 /* The drift fields of sgctl status. */
 void drift_status(const struct sgd *d, struct sg_status *st);
-
-/* driftfp.c */
-struct mnl_socket;
-struct nlmsghdr;
-struct nlattr;
-/* The structure of our table: sorted "table flags N", "chain NAME ...",
- * "set NAME", "rule HANDLE in chain NAME", read at generation genid. */
-struct drift_fp {
-	char **v;
-	size_t n, cap;
-	uint32_t genid;
-};
-/* Read it consistently (one generation) on nl.  0 or -errno. */
-int driftfp_take(struct mnl_socket *nl, uint32_t *seq, const char *table,
-		 struct drift_fp *out);
-void driftfp_free(struct drift_fp *fp);
-/* Differences of cur against old ("missing X; extra Y; ..."), at most len
- * bytes into buf; returns how many there are. */
-size_t driftfp_compare(const struct drift_fp *old, const struct drift_fp *cur,
-		       char *buf, size_t len);
-/* The attributes (types below max) of an nftables message. 0 or -EINVAL. */
-int driftfp_attrs(const struct nlmsghdr *nlh, const struct nlattr **tb, int max);
-/* A NUL-terminated string attribute, or NULL. */
-const char *driftfp_str(const struct nlattr *a);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "out.h"
+#include "membatch.h"
 #include "sgd.h"
 
 int state_fsync_dir(const char *dir)
@@ -190,8 +191,8 @@ int state_load_members(struct sgd *d)
 	int r, lineno = 0, bad = 0;
 
 	r = state_read_file(d->opt.state_dir, SGD_STATE_MEMBERS, &text, NULL);
-	if (r == -ENOENT)
-		return 0;
+	if (r == -ENOENT)	/* changes since the snapshot (membatch.c) */
+		return membatch_journal_load(d);
 	snprintf(path, sizeof(path), "%s/%s", d->opt.state_dir,
 		 SGD_STATE_MEMBERS);
 	if (r < 0) {
@@ -250,5 +251,6 @@ int state_load_members(struct sgd *d)
 			     bad, corrupt) < 0)
 			d->notice = NULL;
 	}
-	return 0;
+	/* the snapshot above, then the changes journaled since */
+	return membatch_journal_load(d);
 }

@@ -54,7 +54,13 @@ check "add to an unknown group exits 1" [ $rc = 1 ]
 
 # --- persistence -------------------------------------------------------
 sgctl members add app 10.77.0.2 2001:db8::7 >/dev/null
-check "state file holds both entries" bash -c "grep -q '^app 10.77.0.2/32$' $STATE/members && grep -q '^app 2001:db8::7/128$' $STATE/members"
+# persisted in the snapshot (members) or in the journal appended to since
+# (members.journal: "+ GROUP CIDR CRC32"), see daemon/journal.h
+state_has() {
+	grep -qs "^app $1\$" "$STATE/members" ||
+		grep -Eqs "^\+ app $1 [0-9a-f]{8}\$" "$STATE/members.journal"
+}
+check "state holds both entries (snapshot or journal)" bash -c "$(declare -f state_has); STATE=$STATE; state_has 10.77.0.2/32 && state_has 2001:db8::7/128"
 check "no temporary file left behind" bash -c "! ls -A $STATE | grep -q tmp"
 stop_sgd
 start_sgd || bad "restart failed"

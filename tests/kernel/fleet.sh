@@ -24,7 +24,9 @@
 #   * a malformed line pushed to one host is reported with
 #     members.d/web:LINE in the log and `sgctl status`; that file is not
 #     applied (host3 keeps the old web members), and other files (ops)
-#     are still applied meanwhile; fixing the file clears the report.
+#     are still applied meanwhile; fixing the file clears the report;
+#   * deleting a file removes its members; a members.d directory renamed
+#     into place, removed, or created again is followed.
 set -u
 
 BUILDDIR=${BUILDDIR:?BUILDDIR must be set}
@@ -67,10 +69,17 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-# The whole test is bounded: a hang anywhere ends it as a failure.
-( sleep 170; echo "FAIL - fleet.sh took more than 170 s"; kill -TERM $$ ) 2>/dev/null &
-WATCHDOG=$!
-PIDS="$PIDS $WATCHDOG"
+# A signal (a reader of our output that went away, ^C, a timeout) still
+# runs the cleanup.
+trap 'exit 1' INT TERM HUP PIPE
+# The whole test is bounded: a hang anywhere ends it as a failure.  The
+# sleep does not hold our stdout (killing it ends nothing but itself); the
+# watcher is killed first in cleanup.
+sleep 170 >/dev/null 2>&1 &
+WD_SLEEP=$!
+( while kill -0 "$WD_SLEEP" 2>/dev/null; do sleep 1; done
+  echo "FAIL - fleet.sh took more than 170 s"; kill -TERM $$ ) &
+PIDS="$! $WD_SLEEP"
 
 ok() { PASSES=$((PASSES + 1)); echo "ok   - $*"; }
 bad() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
@@ -199,6 +208,7 @@ tcp_dropped() { ! tcp_from "$@"; }
 # In-kernel members of group web/ops on host H (elements of its sets).
 set_has() { ip netns exec "$(hns "$1")" nft list table inet sgd 2>/dev/null | tr -d ' \t\n' | grep -q "$2"; }
 set_lacks() { ! set_has "$@"; }
+members_has() { sgctl_h "$1" members list web 2>/dev/null | grep -q "$2/32"; }
 # wait_for SECONDS CMD...: poll CMD every 50 ms.
 wait_for() {
 	local n=$(( $1 * 20 )) i
@@ -241,11 +251,14 @@ push_consul 1 web "$WEB12"
 push_ansible 2 web "$WEB12"
 push_consul 3 web "$WEB12"	# creates members.d on host3
 push_inplace 4 web "$WEB12"	# creates members.d on host4
+# Only host3 has a rule naming web, so only there is web a kernel set;
+# every sgd knows the members (what `members list` answers).
 for h in $HOSTS; do
-	check "host$h: web members reached the kernel (10.89.0.1 and .2)" \
-		wait_for 1 eval "set_has $h 10.89.0.1 && set_has $h 10.89.0.2"
+	check "host$h: sgd has the web members (10.89.0.1 and .2)" \
+		wait_for 1 eval "members_has $h 10.89.0.1 && members_has $h 10.89.0.2"
 done
-check "host3: members.d created after start is watched" set_has 3 10.89.0.2
+check "host3: they are elements of its kernel set (members.d created after start)" \
+	wait_for 1 eval "set_has 3 10.89.0.1 && set_has 3 10.89.0.2"
 check "host3: only set elements changed, the rules kept their handles" \
 	[ "$(rules_fp 3)" = "$before3" ]
 check "host3: no reload happened" bash -c "! grep -q reloaded $TMP/h3/sgd.log"
@@ -325,8 +338,9 @@ check "host2's established connection kept working ($holds_after echoes > 1 s af
 	[ "$holds_after" -gt 5 -a "$holds_fail" = 0 ]
 check "host1 (still in web) -> db:5432 allowed" tcp_from 1 5432
 for h in $HOSTS; do
-	check "host$h: 10.89.0.2 left the web set" wait_for 1 set_lacks "$h" 10.89.0.2
+	check "host$h: 10.89.0.2 left web" wait_for 1 eval "! members_has $h 10.89.0.2"
 done
+check "host3: and its kernel set" set_lacks 3 10.89.0.2
 check "host3: rules still the same handles" [ "$(rules_fp 3)" = "$before3" ]
 
 # --- a malformed line on host3 -----------------------------------------
@@ -355,6 +369,29 @@ check "and status no longer reports members.d" bash -c "! grep -q 'members.d/web
 rm -f "$(conf 3)/members.d/ops"
 check "deleting members.d/ops removes host4 from ops: db:5433 dropped" \
 	wait_for 1 tcp_dropped 4 5433
+
+# --- the directory itself: replaced by a rename, removed ---------------
+# host1: a complete new members.d renamed over the old one (the old one
+# moved aside first, as `mv` cannot replace a non-empty directory).
+c1=$(conf 1)
+mkdir "$c1/members.d.new"
+printf '10.89.0.1\n10.89.0.4\n' >"$c1/members.d.new/web"
+mv "$c1/members.d" "$c1/members.d.old"
+mv "$c1/members.d.new" "$c1/members.d"
+check "host1: a members.d directory renamed into place is read" \
+	wait_for 1 members_has 1 10.89.0.4
+printf '10.89.0.1\n10.89.0.3\n' >"$c1/members.d/.web.new" && mv "$c1/members.d/.web.new" "$c1/members.d/web"
+check "host1: then its files are watched" \
+	wait_for 1 eval "members_has 1 10.89.0.3 && ! members_has 1 10.89.0.4"
+printf '10.89.0.1\n' >"$c1/members.d.old/web"
+sleep 0.3
+check "host1: and the old directory's are not" members_has 1 10.89.0.3
+rm -rf "$(conf 2)/members.d"
+check "host2: removing members.d removes its members" \
+	wait_for 1 eval "! members_has 2 10.89.0.1"
+push_ansible 2 web '10.89.0.2\n'
+check "host2: and a members.d created again is watched" \
+	wait_for 1 members_has 2 10.89.0.2
 
 for h in $HOSTS; do
 	check "host$h: sgd still running" sgctl_h "$h" status

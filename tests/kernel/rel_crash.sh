@@ -30,11 +30,15 @@ write_tools
 
 mkdir -p "$CONF/groups.d" "$TMP/a" "$TMP/b"
 printf 'table: sgd\nattach: [srv]\n' >"$CONF/sgd.yaml"
-cat >"$CONF/groups.d/app.yaml" <<'EOF'
-name: app
-description: peers, changed at run time
-members: [10.78.0.50]
-EOF
+# 300 YAML members and (in B) 150 more rules: commits big enough that
+# a random kill often lands inside one.
+YAML_MEMBERS=(10.78.0.50)
+for a in $(seq 0 298); do YAML_MEMBERS+=("10.80.$((a / 100)).$((a % 100 * 2 + 1))"); done
+{
+	echo "name: app"
+	echo "description: peers, changed at run time"
+	echo "members: [$(IFS=,; echo "${YAML_MEMBERS[*]}" | sed 's/,/, /g')]"
+} >"$CONF/groups.d/app.yaml"
 cat >"$TMP/a/srv.yaml" <<'EOF'
 name: srv
 description: configuration A
@@ -50,6 +54,9 @@ ingress:
   - {protocol: udp, ports: 53, from: [10.0.0.0/8], description: dns B}
   - {protocol: tcp, ports: 443, from: [10.78.0.0/24, 192.0.2.0/24], description: tls B}
 EOF
+for p in $(seq 10000 10149); do
+	echo "  - {protocol: tcp, ports: $p, from: [app, 10.0.0.0/8], description: bulk B}"
+done >>"$TMP/b/srv.yaml"
 use_conf() {
 	cp "$TMP/${1,,}/srv.yaml" "$CONF/groups.d/.srv.new" &&
 		mv -f "$CONF/groups.d/.srv.new" "$CONF/groups.d/srv.yaml"
@@ -124,9 +131,39 @@ if os.path.exists(p):
         except ValueError:
             bad("members:%d: bad CIDR %r" % (i, f[1]))
         members.append(str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n))
+# members.journal (daemon/journal.h): "+|- GROUP CIDR CRC32" records
+# applied to the snapshot above; only the last one may be torn by a kill.
+p = os.path.join(st, "members.journal")
+if os.path.exists(p):
+    import zlib
+    recs = open(p, "rb").read().split(b"\n")
+    live = set(members)
+    for i, r in enumerate(recs, 1):
+        last = i == len(recs)
+        if not r:
+            if last:
+                break
+            bad("members.journal:%d: empty record" % i)
+        body, _, crc = r.rpartition(b" ")
+        ok = len(crc) == 8 and format(zlib.crc32(body), "08x").encode() == crc
+        f = body.decode(errors="replace").split()
+        if not ok or len(f) != 3 or f[0] not in "+-" or f[1] != "app":
+            if last:
+                break   # torn by the kill: the daemon ignores it
+            bad("members.journal:%d: %r" % (i, r[:60]))
+        try:
+            n = ipaddress.ip_network(f[2])
+        except ValueError:
+            bad("members.journal:%d: bad CIDR %r" % (i, f[2]))
+        a = str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n)
+        if f[0] == "+":
+            live.add(a)
+        else:
+            live.discard(a)
+    members = sorted(live)
 for name in os.listdir(st):
     # staging/ is the copy a reload was loading: removed at start.
-    if name not in ("members", "running", "staging") and not name.startswith("."):
+    if name not in ("members", "members.journal", "running", "staging") and not name.startswith("."):
         bad("unexpected state entry %s" % name)
 run = os.path.join(st, "running")
 if not os.path.isdir(run):
@@ -150,24 +187,39 @@ EOF
 kstate() { nsx nft -j list table inet sgd 2>/dev/null | python3 "$TMP/norm.py"; }
 sstate() { python3 "$TMP/statecheck.py" "$STATE" "$CONF" "$TMP/a" "$TMP/b"; }
 # sorted, comma-joined, ",," when empty
-setof() { local s; s=$(printf '%s\n' "$@" | sed '/^$/d' | sort -u | paste -sd,); echo "${s:-,,}"; }
-YAML_MEMBER=10.78.0.50
+setof() { local s; s=$(printf '%s\n' "$@" | sed '/^$/d' | LC_ALL=C sort -u | paste -sd,); echo "${s:-,,}"; }
+YAML_SET=$(setof "${YAML_MEMBERS[@]}")
 
 echo "== reference dumps: each configuration left to settle"
 use_conf A
 start_sgd || { bad "sgd did not start"; finish; }
 read -r SHAPE_A V4 V6 <<<"$(kstate)"
-check "config A in the kernel, peer set = YAML member ($V4)" [ "$V4" = $YAML_MEMBER -a "$V6" = ",," ]
+check "config A in the kernel, peer set = the ${#YAML_MEMBERS[@]} YAML members" [ "$V4" = "$YAML_SET" -a "$V6" = ",," ]
 use_conf B
 sgctl reload >/dev/null || bad "reload to B failed"
 read -r SHAPE_B V4 V6 <<<"$(kstate)"
-check "config B in the kernel, peer set = YAML member" [ "$V4" = $YAML_MEMBER -a "$V6" = ",," ]
+check "config B in the kernel, peer set = the YAML members" [ "$V4" = "$YAML_SET" -a "$V6" = ",," ]
 check "the two reference shapes differ ($SHAPE_A / $SHAPE_B)" [ "$SHAPE_A" != "$SHAPE_B" ]
 shape_of() { if [ "$1" = A ]; then echo "$SHAPE_A"; else echo "$SHAPE_B"; fi; }
+# How long each operation takes here, so the random kill delays cover
+# the operation itself (0 .. 1.2 x its duration), not mostly idle time.
+op_ms() {
+	local t0 t1 i best=100000
+	for i in 1 2 3 4 5; do
+		t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N)
+		[ $(( (t1 - t0) / 1000000 )) -lt $best ] && best=$(( (t1 - t0) / 1000000 ))
+	done
+	echo $((best < 1 ? 1 : best))
+}
+RELOAD_MS=$(op_ms sgctl reload)
+MEMBERS_MS=$(op_ms sgctl members add app 10.78.0.50)
+echo "   sgctl reload takes ${RELOAD_MS} ms, sgctl members add ${MEMBERS_MS} ms"
 CUR=B
 RT=()		# run-time members known to be persisted
 
 echo "== control: without a ruleset the denied flood arrives"
+# sgd stopped first: it would repair the deleted table (drift).
+stop_sgd
 ip netns exec "$NS" python3 "$TMP/udp_recv.py" 7000 "$TMP/ctl.recv" & CTLR=$!; bg $CTLR
 sleep 0.3
 nsx nft delete table inet sgd >/dev/null 2>&1 || true
@@ -175,7 +227,7 @@ ip netns exec "$CNS" python3 "$TMP/udp_send.py" $SIP 7000 1000 100 "$TMP/ctl.sen
 sleep 0.3
 kill -TERM $CTLR; timeout 5 tail --pid=$CTLR -f /dev/null
 check "control: $(cat "$TMP/ctl.recv" 2>/dev/null)" grep -q '^received 100 ' "$TMP/ctl.recv"
-sgctl reload >/dev/null || bad "reload after the control failed"
+start_sgd || { bad "sgd did not start again after the control"; finish; }
 check "the table is back" [ "$(kstate | cut -d' ' -f1)" = "$SHAPE_B" ]
 
 # The denied flood runs for the whole loop.
@@ -183,6 +235,7 @@ ip netns exec "$NS" python3 "$TMP/udp_recv.py" 7000 "$TMP/deny.recv" & DR=$!; bg
 sleep 0.3
 ip netns exec "$CNS" python3 "$TMP/udp_send.py" $SIP 7000 1000 100000000 "$TMP/deny.sent" "" "$STOP" & DS=$!; bg $DS
 
+declare -A AT
 n_reload=0 n_add=0 n_del=0 k_old=0 k_new=0 k_done=0 k_inflight=0
 s_old=0 s_new=0 errs=0 k=0 if_old=0 if_new=0 split=0
 T0=$(date +%s)
@@ -192,13 +245,13 @@ for i in $(seq "$KILLS"); do
 		bad "loop exceeded ${MAXSECS}s at kill $i"; break
 	fi
 	r=$((RANDOM % 10))
-	old_members=$(setof $YAML_MEMBER "${RT[@]}")
+	old_members=$(setof "${YAML_MEMBERS[@]}" "${RT[@]}")
 	old_rt=$(setof "${RT[@]}")
 	if [ $r -lt 5 ]; then
 		op=reload; n_reload=$((n_reload + 1))
 		NEW=A; [ "$CUR" = A ] && NEW=B
 		use_conf $NEW
-		args=(reload); delay=$((RANDOM % 60))
+		args=(reload); delay=$((RANDOM % (RELOAD_MS * 12 / 10 + 1)))
 		new_rt=$old_rt new_members=$old_members
 	elif [ $r -lt 8 ] || [ ${#RT[@]} -lt 2 ]; then
 		op=add; n_add=$((n_add + 1)); NEW=$CUR
@@ -206,20 +259,31 @@ for i in $(seq "$KILLS"); do
 		for j in 1 2 3; do
 			k=$((k + 1)); add+=("10.79.$((k / 100)).$((k % 100 * 2 + 1))")
 		done
-		args=(members add app "${add[@]}"); delay=$((RANDOM % 20))
+		args=(members add app "${add[@]}"); delay=$((RANDOM % (MEMBERS_MS * 12 / 10 + 1)))
 		new_rt=$(setof "${RT[@]}" "${add[@]}")
-		new_members=$(setof $YAML_MEMBER "${RT[@]}" "${add[@]}")
+		new_members=$(setof "${YAML_MEMBERS[@]}" "${RT[@]}" "${add[@]}")
 	else
 		op=del; n_del=$((n_del + 1)); NEW=$CUR
 		del=("${RT[0]}" "${RT[1]}")
-		args=(members del app "${del[@]}"); delay=$((RANDOM % 20))
+		args=(members del app "${del[@]}"); delay=$((RANDOM % (MEMBERS_MS * 12 / 10 + 1)))
 		keep=(); for a in "${RT[@]}"; do
 			[ "$a" = "${del[0]}" ] || [ "$a" = "${del[1]}" ] || keep+=("$a"); done
 		new_rt=$(setof "${keep[@]}")
-		new_members=$(setof $YAML_MEMBER "${keep[@]}")
+		new_members=$(setof "${YAML_MEMBERS[@]}" "${keep[@]}")
 	fi
 	timeout 20 "$SGCTL" -s "$SOCK" "${args[@]}" >/dev/null 2>&1 & OPP=$!
 	sleep "$(printf '0.%03d' $delay)"
+	# What sgd is doing at the kill (x86_64 syscall numbers): the
+	# figures below say how many kills landed inside a netlink commit or
+	# a state file write.
+	sc=$(cut -d' ' -f1 /proc/$SGD_PID/syscall 2>/dev/null)
+	case $sc in
+	46) at=sendmsg ;; 47) at=recvmsg ;; 232|281) at=epoll_wait ;;
+	74|75) at=fsync ;; 82|316) at=rename ;; 1|18) at=write ;;
+	257|2|83|87|263|84) at=open/mkdir/unlink ;; running) at=running ;;
+	*) at="syscall-$sc" ;;
+	esac
+	AT[$at]=$(( ${AT[$at]:-0} + 1 ))
 	kill9_sgd
 	wait $OPP; oprc=$?
 	[ $oprc = 0 ] && k_done=$((k_done + 1)) || k_inflight=$((k_inflight + 1))
@@ -269,7 +333,7 @@ for i in $(seq "$KILLS"); do
 		bad "kill $i: the restarted sgd left the crashed reload's staging copy"; errs=$((errs + 1))
 	fi
 	RT=(); [ "$smembers" != ",," ] && IFS=, read -r -a RT <<<"$smembers"
-	want_members=$(setof $YAML_MEMBER "${RT[@]}")
+	want_members=$(setof "${YAML_MEMBERS[@]}" "${RT[@]}")
 	read -r shape v4 v6 <<<"$(kstate)"
 	if [ "$shape" != "$(shape_of $CUR)" ] || [ "$v4" != "$want_members" ]; then
 		bad "kill $i: after restart the kernel is not config $CUR + persisted members: shape $shape, peers $v4 (want $want_members)"
@@ -292,6 +356,7 @@ echo "   sgctl finished first:  $k_done; killed in flight: $k_inflight"
 echo "   kernel after the kill: old $k_old, new $k_new, neither $((i - k_old - k_new))"
 echo "   killed in flight:      kernel kept the old state $if_old, kernel already new (killed after the commit, before the reply) $if_new"
 echo "   persisted members:     old $s_old, new $s_new; kernel new but file old (killed between set commit and state write) $split"
+echo -n "   sgd was in:           "; for a in "${!AT[@]}"; do echo -n " $a ${AT[$a]},"; done; echo
 echo "   denied flood:          sent $dsent, received $drecv"
 check "all $KILLS kills done" [ "$i" = "$KILLS" ]
 check "after every kill: complete old or complete new ruleset, state files intact, convergence after restart ($errs errors)" [ $errs = 0 ]

@@ -144,9 +144,10 @@ def term(*a):
     stop = True
 signal.signal(signal.SIGTERM, term)
 def dump():
-    gaps = sum(1 for i in range(maxseq + 1) if i not in seen)
+    missing = [i for i in range(maxseq + 1) if i not in seen]
     with open(out + ".tmp", "w") as f:
-        f.write("received %d maxseq %d gaps %d unique %d\n" % (n, maxseq, gaps, len(seen)))
+        f.write("received %d maxseq %d gaps %d unique %d %s\n" % (n, maxseq, len(missing), len(seen),
+                ",".join(map(str, missing[:20]))))
     import os
     os.rename(out + ".tmp", out)
 while not stop:

@@ -2,9 +2,11 @@
 # valgrind_daemon.sh — sgd under valgrind memcheck for a whole life
 # (issue 7, item 8): start, 100 reloads alternating two configurations
 # with every 10th one invalid (refused), SIGHUP reloads, run-time member
-# add/del/list, every query command with and without --json, apply
-# --confirm + confirm, an apply --confirm left to roll back, clients that
-# send garbage or hang up mid-request, then SIGTERM.
+# add/del/list, members.d rewritten by a "fleet tool" (one bad version),
+# every query command with and without --json, apply --confirm + confirm,
+# an apply --confirm left to roll back, drift (a chain added, the table
+# deleted by someone else), clients that send garbage or hang up
+# mid-request, then SIGTERM.
 # Fails on any memcheck error, any definite or indirect leak, any file
 # descriptor sgd still holds at exit, or any command that does not answer
 # as it should.  Runs in its own network namespace (sgH-vg-*).
@@ -56,7 +58,7 @@ nsx ip link set lo up
 
 # Two valid configurations (A: db admits tcp/5432 from app; B: tcp/6432
 # and a failsafe rule) and an invalid one (a port out of range).
-mkdir -p "$CONF/groups.d" "$STATE" "$TMP/A" "$TMP/B" "$TMP/bad"
+mkdir -p "$CONF/groups.d" "$CONF/members.d" "$STATE" "$TMP/A" "$TMP/B" "$TMP/bad"
 cat >"$TMP/A/sgd.yaml" <<'EOF'
 attach: [db]
 EOF
@@ -165,6 +167,25 @@ check "members add to an unknown group is refused" [ $? = 1 ]
 sgctl members add app not-an-address >/dev/null 2>&1
 check "members add of a bad address is refused" [ $? -ne 0 ]
 
+# --- members.d: a fleet tool rewrites the file (one bad version) -------
+in_set() { ip netns exec "$NS" nft list table inet sgd | tr -d ' \t\n' | grep -q "$1"; }
+wait_set() {
+	for _ in $(seq 100); do in_set "$1" && return 0; sleep 0.1; done
+	return 1
+}
+for i in $(seq 10); do
+	printf '# written by a fleet tool\n10.6.%d.0/24\n2001:db8:6::%d\n' "$i" "$i" \
+		>"$CONF/members.d/app.tmp"
+	mv "$CONF/members.d/app.tmp" "$CONF/members.d/app"
+	sleep 0.2
+done
+check "members.d: the last version reached the kernel" wait_set 10.6.10.0/24
+printf '10.6.11.0/24\nnot-an-address\n' >"$CONF/members.d/app"
+sleep 1
+check "members.d: a bad version is not applied" bash -c "! ip netns exec $NS nft list table inet sgd | tr -d ' \t\n' | grep -q 10.6.11.0/24"
+printf '10.6.12.0/24\n' >"$CONF/members.d/app"
+check "members.d: a good version after it is applied" wait_set 10.6.12.0/24
+
 # --- every query, both formats -------------------------------------------
 for json in "" --json; do
 	check "status $json" sgctl $json status
@@ -195,6 +216,20 @@ done
 check "unconfirmed apply rolled back to B" bash -c "ip netns exec $NS nft list table inet sgd | grep -q 'dport 6432'"
 use_conf B
 sgctl reload >/dev/null 2>&1
+
+# --- drift: someone else changes or deletes our table --------------------
+nsx nft add chain inet sgd sgH_intruder
+for _ in $(seq 100); do
+	nsx nft list table inet sgd 2>/dev/null | grep -q sgH_intruder || break
+	sleep 0.1
+done
+check "drift: a chain someone added was repaired away" bash -c "! ip netns exec $NS nft list table inet sgd | grep -q sgH_intruder"
+nsx nft delete table inet sgd
+for _ in $(seq 100); do
+	nsx nft list table inet sgd 2>/dev/null | grep -q 'dport 6432' && break
+	sleep 0.1
+done
+check "drift: the deleted table was restored" bash -c "ip netns exec $NS nft list table inet sgd | grep -q 'dport 6432'"
 
 # --- clients that misbehave ------------------------------------------------
 nsx timeout 60 python3 - "$SOCK" <<'EOF' || bad "misbehaving clients script failed"

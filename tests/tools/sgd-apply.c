@@ -6,7 +6,9 @@
  *     --plan              print the compiled plan instead of committing
  *     --tamper GROUP:DIR:N  corrupt (invalid verdict) the first nft rule of
  *                         GROUP's DIR (in|out) rule N before committing,
- *                         so the kernel refuses the batch
+ *                         or its first set element when the rule is flat
+ *                         (a data attribute the set does not take), so the
+ *                         kernel refuses the batch
  *     --alternate DIR2    with --repeat: commit CONFDIR and DIR2 in turn
  *     --repeat N          commit N times (default 1)
  *     --pause MS          with --repeat: sleep MS milliseconds between commits
@@ -27,6 +29,7 @@
 #include "config.h"
 #include "engine.h"
 #include "plan.h"
+#include "flat.h"
 #include "nlbuild.h"
 
 struct tool {
@@ -88,7 +91,7 @@ static int tool_parse_list(const char *s, struct sg_cidr_list *l)
 /* Find GROUP:DIR:N's first nft rule in the plan and make it invalid. */
 static int tool_tamper(struct sg_plan *plan, const char *spec)
 {
-	char group[256], dir[8], chain[300], what[64];
+	char group[256], dir[8], chain[300], what[64], tag[300];
 	int n;
 	size_t i;
 
@@ -97,14 +100,38 @@ static int tool_tamper(struct sg_plan *plan, const char *spec)
 	snprintf(chain, sizeof(chain), "%s_%s", dir, group);
 	snprintf(what, sizeof(what), "%s rule %d",
 		 strcmp(dir, "in") == 0 ? "ingress" : "egress", n);
+	snprintf(tag, sizeof(tag), "sgd1 R %s %d %s", dir, n, group);
 	for (i = 0; i < plan->n; i++) {
 		struct plan_msg *m = &plan->v[i];
+		const void *ud;
+		uint32_t udlen = 0;
 
-		if (m->kind != PLAN_RULE || strcmp(m->origin.what, what) != 0 ||
-		    strcmp(nftnl_rule_get_str(m->o.rule, NFTNL_RULE_CHAIN), chain) != 0)
+		if (m->kind != PLAN_RULE || strcmp(m->origin.what, what) != 0)
+			continue;
+		/* the group's own chain, or (a globally attached group's rule
+		 * that stays a rule) a per-protocol chain: found by its tag */
+		ud = nftnl_rule_get_data(m->o.rule, NFTNL_RULE_USERDATA, &udlen);
+		if (strcmp(nftnl_rule_get_str(m->o.rule, NFTNL_RULE_CHAIN), chain) != 0 &&
+		    (!ud || !memmem(ud, udlen, tag, strlen(tag) + 1)))
 			continue;
 		/* a verdict code the kernel does not know: -EINVAL */
 		return nlb_verdict(m->o.rule, 12345, NULL);
+	}
+	/* a rule of a globally attached group: its first set element */
+	for (i = 0; plan->flat && i < plan->flat->n_sets; i++) {
+		struct flat_set *s = &plan->flat->sets[i];
+		size_t k;
+
+		for (k = 0; k < s->n; k++) {
+			const struct flat_ref *ref = &plan->flat->refs[s->v[k].ref];
+
+			if (ref->index != n || (ref->dir == SG_DIR_IN) != (strcmp(dir, "in") == 0) ||
+			    !plan->flat->gnames[ref->gi] ||
+			    strcmp(plan->flat->gnames[ref->gi], group) != 0)
+				continue;
+			s->v[k].malformed = true;
+			return 0;
+		}
 	}
 	fprintf(stderr, "sgd-apply: no rule %s in the plan\n", spec);
 	return -ENOENT;

@@ -13,10 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/common.h>
 #include <linux/netfilter.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
 #include "plan.h"
+#include "flat.h"
 
 /* ---- building models by hand ---- */
 
@@ -263,6 +267,56 @@ static void elems_roundtrip(struct nftnl_set *set, char *txt, size_t len)
 	free(msg);
 }
 
+/* A PLAN_FLATELEMS message as the kernel gets it: every element's
+ * attributes, parsed back from the wire. */
+static void flatelems_text(const struct nlmsghdr *nlh, char *txt, size_t len)
+{
+	const struct nlattr *attr, *el, *a, *v;
+	size_t off = 0, i;
+
+	txt[0] = '\0';
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
+		switch (mnl_attr_get_type(attr)) {
+		case NFTA_SET_ELEM_LIST_TABLE:
+		case NFTA_SET_ELEM_LIST_SET:
+			off += (size_t)snprintf(txt + off, len - off, "%s%s",
+						off ? " " : "set ", mnl_attr_get_str(attr));
+			break;
+		case NFTA_SET_ELEM_LIST_ELEMENTS:
+			mnl_attr_for_each_nested(el, attr) {
+				off += (size_t)snprintf(txt + off, len - off, "\n ");
+				mnl_attr_for_each_nested(a, el) {
+					uint16_t t = mnl_attr_get_type(a);
+
+					if (t == NFTA_SET_ELEM_KEY || t == NFTA_SET_ELEM_KEY_END) {
+						off += (size_t)snprintf(txt + off, len - off, " %s",
+									t == NFTA_SET_ELEM_KEY ? "key" : "end");
+						mnl_attr_for_each_nested(v, a) {
+							const uint8_t *b = mnl_attr_get_payload(v);
+
+							for (i = 0; i < mnl_attr_get_payload_len(v); i++)
+								off += (size_t)snprintf(txt + off, len - off,
+											"%s%02x", i % 4 ? "" : " ", b[i]);
+						}
+					} else if (t == NFTA_SET_ELEM_FLAGS) {
+						off += (size_t)snprintf(txt + off, len - off, " flags %u",
+									ntohl(mnl_attr_get_u32(a)));
+					} else if (t == NFTA_SET_ELEM_USERDATA) {
+						const char *u = mnl_attr_get_payload(a);
+
+						off += (size_t)snprintf(txt + off, len - off,
+									" udata type %d comment \"%s\"",
+									u[0], u + 2);
+					}
+				}
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 static char *plan_roundtrip(const struct sg_plan *plan)
 {
 	char *out = NULL, *msg = malloc(1 << 16), *txt = malloc(1 << 16);
@@ -305,6 +359,9 @@ static char *plan_roundtrip(const struct sg_plan *plan)
 		}
 		case PLAN_ELEMS:
 			elems_roundtrip(m->o.set, txt, 1 << 16);
+			break;
+		case PLAN_FLATELEMS:
+			flatelems_text(nlh, txt, 1 << 16);
 			break;
 		case PLAN_RULE: {
 			struct nftnl_rule *r = nftnl_rule_alloc();
@@ -560,6 +617,306 @@ START_TEST(long_comment_fits_udata)
 }
 END_TEST
 
+/* ---- overlap resolution (compile_layer.c) ---- */
+
+static struct flat_cand cand(const char *c, int lo, int hi, uint32_t seq)
+{
+	struct flat_cand e;
+	struct sg_cidr x = cidr(c);
+
+	memset(&e, 0, sizeof(e));
+	memcpy(e.addr, x.addr.bytes, x.family == AF_INET ? 4 : 16);
+	e.prefix = x.prefix;
+	e.lo = (uint16_t)lo;
+	e.hi = (uint16_t)hi;
+	e.ref = seq;
+	e.seq = seq;
+	return e;
+}
+
+/* the layer given to the candidate that was number seq */
+static int layer_of(const struct flat_cand *v, size_t n, uint32_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].seq == seq)
+			return v[i].layer;
+	ck_abort_msg("no candidate %u", seq);
+	return -100;
+}
+
+START_TEST(layer_contained)
+{
+	struct flat_cand v[] = { cand("10.1.0.0/16", 80, 80, 0),
+				 cand("10.0.0.0/8", 0, 65535, 1),
+				 cand("10.1.2.3/32", 443, 443, 2),
+				 cand("10.0.0.0/8", 100, 200, 3) };
+
+	ck_assert_int_eq(flat_layer(v, 4, AF_INET), 0);
+	ck_assert_int_eq(layer_of(v, 4, 1), 0);
+	ck_assert_int_eq(layer_of(v, 4, 0), FLAT_DROPPED);
+	ck_assert_int_eq(layer_of(v, 4, 2), FLAT_DROPPED);
+	ck_assert_int_eq(layer_of(v, 4, 3), FLAT_DROPPED);
+}
+END_TEST
+
+START_TEST(layer_partial)
+{
+	/* 10/8 1000-2000 and 10.1/16 1500-2500 meet at 10.1/16 1500-2000;
+	 * 10.1.2/24 1400-2100 meets both; 10.2/16 1500-2500 only the first;
+	 * 11/8 is disjoint from everything */
+	struct flat_cand v[] = { cand("10.0.0.0/8", 1000, 2000, 0),
+				 cand("10.1.0.0/16", 1500, 2500, 1),
+				 cand("10.1.2.0/24", 1400, 2100, 2),
+				 cand("10.2.0.0/16", 1500, 2500, 3),
+				 cand("11.0.0.0/8", 1000, 2000, 4),
+				 cand("10.1.0.0/16", 100, 200, 5) };
+
+	ck_assert_int_eq(flat_layer(v, 6, AF_INET), 0);
+	ck_assert_int_eq(layer_of(v, 6, 0), 0);
+	ck_assert_int_eq(layer_of(v, 6, 1), 1);
+	ck_assert_int_eq(layer_of(v, 6, 2), 2);
+	ck_assert_int_eq(layer_of(v, 6, 3), 1);
+	ck_assert_int_eq(layer_of(v, 6, 4), 0);
+	ck_assert_int_eq(layer_of(v, 6, 5), 0);
+}
+END_TEST
+
+START_TEST(layer_identical)
+{
+	/* the same element from two rules: the first rule keeps it */
+	struct flat_cand v[] = { cand("192.0.2.0/24", 80, 90, 0),
+				 cand("192.0.2.0/24", 80, 90, 1) };
+	struct flat_cand x[] = { cand("192.0.2.7", 22, 22, 0),
+				 cand("192.0.2.7", 22, 22, 1),
+				 cand("192.0.2.7", 23, 23, 2) };
+
+	ck_assert_int_eq(flat_layer(v, 2, AF_INET), 0);
+	ck_assert_int_eq(layer_of(v, 2, 0), 0);
+	ck_assert_int_eq(layer_of(v, 2, 1), FLAT_DROPPED);
+	flat_dedupe(x, 3, AF_INET);
+	ck_assert_int_eq(layer_of(x, 3, 0), 0);
+	ck_assert_int_eq(layer_of(x, 3, 1), FLAT_DROPPED);
+	ck_assert_int_eq(layer_of(x, 3, 2), 0);
+}
+END_TEST
+
+START_TEST(layer_everything)
+{
+	/* 0.0.0.0/0 with ports 0-65535 contains everything; 0.0.0.0/0 port
+	 * 80 only meets what has port 80 */
+	struct flat_cand v[] = { cand("10.0.0.0/8", 0, 65535, 0),
+				 cand("0.0.0.0/0", 0, 65535, 1),
+				 cand("255.255.255.255/32", 65535, 65535, 2) };
+	struct flat_cand w[] = { cand("0.0.0.0/0", 80, 80, 0),
+				 cand("10.0.0.0/8", 70, 90, 1),
+				 cand("10.0.0.0/8", 80, 80, 2),
+				 cand("10.0.0.0/8", 81, 90, 3),
+				 cand("0.0.0.0/0", 0, 0, 4) };
+
+	ck_assert_int_eq(flat_layer(v, 3, AF_INET), 0);
+	ck_assert_int_eq(layer_of(v, 3, 1), 0);
+	ck_assert_int_eq(layer_of(v, 3, 0), FLAT_DROPPED);
+	ck_assert_int_eq(layer_of(v, 3, 2), FLAT_DROPPED);
+	ck_assert_int_eq(flat_layer(w, 5, AF_INET), 0);
+	ck_assert_int_eq(layer_of(w, 5, 0), 0);
+	ck_assert_int_eq(layer_of(w, 5, 4), 0);
+	ck_assert_int_eq(layer_of(w, 5, 1), 1);
+	ck_assert_int_eq(layer_of(w, 5, 2), FLAT_DROPPED);
+	ck_assert_int_eq(layer_of(w, 5, 3), FLAT_DROPPED);
+}
+END_TEST
+
+START_TEST(layer_ipv6)
+{
+	struct flat_cand v[] = { cand("2001:db8::/32", 100, 200, 0),
+				 cand("2001:db8:1::/48", 150, 250, 1),
+				 cand("2001:db8:1::5", 160, 160, 2),
+				 cand("::/0", 0, 65535, 3),
+				 cand("2001:db9::/32", 100, 200, 4) };
+
+	ck_assert_int_eq(flat_layer(v, 3, AF_INET6), 0);
+	ck_assert_int_eq(layer_of(v, 3, 0), 0);
+	ck_assert_int_eq(layer_of(v, 3, 1), 1);
+	ck_assert_int_eq(layer_of(v, 3, 2), FLAT_DROPPED);
+	ck_assert_int_eq(flat_layer(v, 5, AF_INET6), 0);
+	ck_assert_int_eq(layer_of(v, 5, 3), 0);
+	ck_assert_int_eq(layer_of(v, 5, 0), FLAT_DROPPED);
+	ck_assert_int_eq(layer_of(v, 5, 4), FLAT_DROPPED);
+}
+END_TEST
+
+START_TEST(layer_overflow)
+{
+	/* FLAT_MAX_LAYERS + 1 ranges, none inside another, all meeting at
+	 * port 1000: the last one (highest low port) has no layer left */
+	struct flat_cand v[FLAT_MAX_LAYERS + 1];
+	size_t i;
+
+	for (i = 0; i <= FLAT_MAX_LAYERS; i++)
+		v[i] = cand("10.0.0.0/8", 1000 - (int)i, 1000 + FLAT_MAX_LAYERS - (int)i,
+			    (uint32_t)i);
+	ck_assert_int_eq(flat_layer(v, FLAT_MAX_LAYERS + 1, AF_INET), 0);
+	for (i = 1; i <= FLAT_MAX_LAYERS; i++)
+		ck_assert_int_eq(layer_of(v, FLAT_MAX_LAYERS + 1, (uint32_t)i),
+				 FLAT_MAX_LAYERS - (int)i);
+	ck_assert_int_eq(layer_of(v, FLAT_MAX_LAYERS + 1, 0), FLAT_OVERFLOW);
+}
+END_TEST
+
+/* 200k candidates where every /32 sits under the same few wide blocks:
+ * a quadratic resolution would take minutes, this must take well under
+ * a second (checked loosely: 2 s, shared CI machines are slow). */
+START_TEST(layer_scales)
+{
+	size_t n = 200000, i;
+	struct flat_cand *v = calloc(n, sizeof(*v));
+	struct timespec a, b;
+	double ms;
+
+	for (i = 0; i < n; i++) {
+		v[i].addr[0] = 10;
+		v[i].addr[1] = (uint8_t)(i >> 16);
+		v[i].addr[2] = (uint8_t)(i >> 8);
+		v[i].addr[3] = (uint8_t)i;
+		v[i].prefix = 32;
+		v[i].lo = v[i].hi = (uint16_t)(1 + i % 50000);
+		v[i].seq = (uint32_t)i;
+	}
+	/* wide blocks on other ports: every /32 has them as ancestors */
+	for (i = 0; i < 100; i++) {
+		v[i].prefix = (uint8_t)(8 + i % 16);
+		memset(v[i].addr + 1, 0, 3);
+		v[i].lo = (uint16_t)(60000 + i * 5);
+		v[i].hi = (uint16_t)(60000 + i * 5 + 3);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(flat_layer(v, n, AF_INET), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	ck_assert_msg(ms < 2000, "200k candidates took %.0f ms", ms);
+	for (i = 0; i < n; i++)
+		ck_assert_int_ge(v[i].layer, v[i].prefix == 32 ? 0 : FLAT_DROPPED);
+	free(v);
+}
+END_TEST
+
+/* The flat layout of one attached group with every kind of element:
+ * exact (v4, v6, a duplicate), ranges with a contained and a partially
+ * overlapping one (layer 1), protocol all with a nested block, udp. */
+START_TEST(flat_layers)
+{
+	struct model *m = model_new();
+	struct sg_rule v[9];
+	struct sg_plan plan;
+	size_t i;
+
+	v[0] = rule(SG_DIR_IN, SG_PROTO_TCP, 22, 22, "ssh", 1, 3, "192.0.2.10", "2001:db8::10");
+	v[1] = rule(SG_DIR_IN, SG_PROTO_TCP, 22, 22, "ssh again", 2, 4, "192.0.2.10", NULL);
+	v[2] = rule(SG_DIR_IN, SG_PROTO_TCP, 1000, 2000, NULL, 3, 5, "10.0.0.0/8", NULL);
+	v[3] = rule(SG_DIR_IN, SG_PROTO_TCP, 1500, 2500, "partial", 4, 6, "10.1.0.0/16", NULL);
+	v[4] = rule(SG_DIR_IN, SG_PROTO_TCP, 1100, 1200, "contained", 5, 7, "10.2.0.0/16", NULL);
+	v[5] = rule(SG_DIR_IN, SG_PROTO_ALL, 0, 0, NULL, 6, 8, "172.16.0.0/12", "2001:db8:1::/48");
+	v[6] = rule(SG_DIR_IN, SG_PROTO_ALL, 0, 0, "nested", 7, 9, "172.16.5.0/24", NULL);
+	v[7] = rule(SG_DIR_IN, SG_PROTO_UDP, 53, 53, "dns", 8, 10, "2001:db8::53", "0.0.0.0/0");
+	v[8] = rule(SG_DIR_IN, SG_PROTO_ICMPV6, 128, -1, "ping6", 9, 11, "::/0", NULL);
+	m->groups[0].ingress = v;
+	m->groups[0].n_ingress = 9;
+	m->cfg.n_ifaces = 0;
+	m->cfg.n_failsafe = 0;
+	memset(&m->cfg.implicit, 0, sizeof(m->cfg.implicit));
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	golden_plan("flat_layers", &plan);
+	plan_free(&plan);
+	for (i = 0; i < 9; i++)
+		free(v[i].peers);
+	model_free(m);
+}
+END_TEST
+
+/* Element messages stay far below the 64 KiB nest limit (and the 32 KiB
+ * plan_msg_build promises) with the longest keys and comments. */
+START_TEST(flat_msg_size)
+{
+	struct model *m = model_new();
+	struct sg_rule *v = calloc(1000, sizeof(*v));
+	char desc[300];
+	struct sg_plan plan;
+	char *buf = malloc(1 << 17);
+	size_t i, elems = 0;
+
+	memset(desc, 'd', sizeof(desc) - 1);
+	desc[sizeof(desc) - 1] = '\0';
+	for (i = 0; i < 1000; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "2001:db8:%zx::/48", i);
+		v[i] = rule(SG_DIR_IN, i % 2 ? SG_PROTO_ALL : SG_PROTO_TCP, 1, 65000, desc,
+			    (int)i + 1, (int)i + 1, a, NULL);
+		m->in[0].pos.file = "groups.d/a-rather-long-file-name-for-the-web-group.yaml";
+		v[i].pos.file = m->in[0].pos.file;
+	}
+	m->groups[0].ingress = v;
+	m->groups[0].n_ingress = 1000;
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	for (i = 0; i < plan.n; i++) {
+		int n;
+
+		if (plan.v[i].kind != PLAN_FLATELEMS)
+			continue;
+		memset(buf, 0, 1 << 17);
+		n = plan_msg_build(&plan, i, buf, 1 << 17, 1);
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_lt(n, 32768);
+		/* nothing written past the message */
+		ck_assert_int_eq(buf[n + 64], 0);
+		elems += plan.v[i].count;
+	}
+	/* and the AWS default egress: 0.0.0.0/0 and ::/0 */
+	ck_assert_uint_eq(elems, 1002);
+	plan_free(&plan);
+	for (i = 0; i < 1000; i++)
+		free(v[i].peers);
+	free(v);
+	free(buf);
+	model_free(m);
+}
+END_TEST
+
+/* flat_build: the full model's attached group web, and the map that
+ * attributes element counters back to rules. */
+START_TEST(flat_map)
+{
+	struct model *m = model_new();
+	const struct flat_set *s = NULL;
+	const struct flat_elem *e;
+	struct flat *f;
+	uint8_t key[8] = { 0, 0, 0, 0, 0, 80, 0, 0 };
+	size_t i;
+
+	ck_assert_int_eq(flat_build(&m->cfg, &f), 0);
+	for (i = 0; i < f->n_sets; i++)
+		if (strcmp(f->sets[i].name, "in4.tcp.range") == 0)
+			s = &f->sets[i];
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->klen, 8);
+	/* 0.0.0.0/0 . 80 is web's ingress rule 1 */
+	e = flat_find(s, key, 8);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(f->refs[e->ref].index, 1);
+	ck_assert_int_eq(f->refs[e->ref].dir, SG_DIR_IN);
+	ck_assert_str_eq(f->gnames[f->refs[e->ref].gi], "web");
+	ck_assert(flat_has_proto(f, SG_DIR_IN, SG_PROTO_TCP));
+	ck_assert(flat_has_proto(f, SG_DIR_IN, 47));
+	ck_assert(!flat_has_proto(f, SG_DIR_OUT, SG_PROTO_TCP));
+	/* db is attached to an interface only: not flattened */
+	ck_assert_ptr_null(f->gnames[2]);
+	flat_free(f);
+	model_free(m);
+}
+END_TEST
+
 static Suite *compile_suite(void)
 {
 	Suite *s = suite_create("compile");
@@ -569,12 +926,23 @@ static Suite *compile_suite(void)
 	tcase_add_test(tc, implicit_off);
 	tcase_add_test(tc, shapes);
 	tcase_add_test(tc, member_delta);
+	tcase_add_test(tc, flat_layers);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("logic");
 	tcase_add_test(tc, family_mismatch_refused);
 	tcase_add_test(tc, toplevel_members);
 	tcase_add_test(tc, large_set_split);
 	tcase_add_test(tc, long_comment_fits_udata);
+	tcase_add_test(tc, layer_contained);
+	tcase_add_test(tc, layer_partial);
+	tcase_add_test(tc, layer_identical);
+	tcase_add_test(tc, layer_everything);
+	tcase_add_test(tc, layer_ipv6);
+	tcase_add_test(tc, layer_overflow);
+	tcase_add_test(tc, layer_scales);
+	tcase_add_test(tc, flat_map);
+	tcase_add_test(tc, flat_msg_size);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
 }
