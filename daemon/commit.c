@@ -150,6 +150,45 @@ static int commit_delset(struct commit_ctx *c, const char *table, const char *na
 	return commit_note(c, commit_internal(c, "delete set", name));
 }
 
+/* flush set inet <table> <set>: DELSETELEM without an element list.
+ * Built by hand: some libnftnl versions send an empty element nest,
+ * which the kernel reads as "delete nothing". */
+static int commit_flushset(struct commit_ctx *c, const char *table, const char *name)
+{
+	struct nlmsghdr *nlh;
+
+	commit_zero(c, PLAN_SET);
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(c->b), NFT_MSG_DELSETELEM,
+				    NFPROTO_INET, NLM_F_ACK, c->seq);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
+	return commit_note(c, commit_internal(c, "flush set", name));
+}
+
+/* Does the plan declare a set (or map) of this name? */
+static bool commit_plan_declares(const struct sg_plan *plan, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].kind == PLAN_SET &&
+		    strcmp(nftnl_set_get_str(plan->v[i].o.set, NFTNL_SET_NAME),
+			   name) == 0)
+			return true;
+	return false;
+}
+
+/* A set the plan keeps and updates by element deltas (engine_reuse.c). */
+static bool commit_kept(const struct sg_plan *plan, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n_keep; i++)
+		if (strcmp(plan->keep_sets[i], name) == 0)
+			return true;
+	return false;
+}
+
 static int commit_plan_msg(struct commit_ctx *c, const struct sg_plan *plan, size_t i)
 {
 	int rc;
@@ -183,8 +222,21 @@ static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
 				rc = commit_flush(c, plan->table, "output");
 			for (j = 0; !rc && j < st->n_chains; j++)
 				rc = commit_flush(c, plan->table, st->chains[j]);
+			/* A set the plan declares again is kept and only
+			 * flushed (its NEWSET is then a no-op): the kernel
+			 * publishes a new generation before it commits the
+			 * lookup data of sets created in the transaction
+			 * (pipapo, rbtree, verdict maps), so a re-created set
+			 * misses for an instant and drops allowed packets;
+			 * a kept set's elements switch atomically. */
+			/* A set updated by element deltas (engine_reuse.c)
+			 * is neither flushed nor deleted: its elements that
+			 * stay are never deactivated at all. */
 			for (j = 0; !rc && j < st->n_sets; j++)
-				rc = commit_delset(c, plan->table, st->sets[j]);
+				rc = commit_kept(plan, st->sets[j]) ? 0 :
+				     commit_plan_declares(plan, st->sets[j]) ?
+				     commit_flushset(c, plan->table, st->sets[j]) :
+				     commit_delset(c, plan->table, st->sets[j]);
 			for (j = 0; !rc && j < st->n_chains; j++)
 				rc = commit_delchain(c, plan->table, st->chains[j]);
 		}

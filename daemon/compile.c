@@ -56,6 +56,10 @@ static int compile_head(struct sg_plan *plan)
 	/* table inet <table> */
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, plan->table);
+	/* flags 0 said explicitly: a table someone made dormant (which
+	 * unhooks every chain) is woken up by the next commit; without the
+	 * attribute the kernel keeps the old flags */
+	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
 	snprintf(origin.what, sizeof(origin.what), "table inet %.60s", plan->table);
 	rc = plan_add(plan, PLAN_TABLE, t, &origin);
 	for (i = 0; !rc && i < 2; i++) {

@@ -334,8 +334,13 @@ static int flat_list_sets(struct build_ctx *c, struct cand_list *l, enum flat_ki
 	size_t first_set = c->f->n_sets;
 	int layer, rc = 0;
 
-	if (l->n == 0)
+	if (l->n == 0) {
+		/* the first interval concat set exists even when empty, so
+		 * that a reload that fills it finds it (engine_reuse.c) */
+		if (kind == FLAT_RANGE && !flat_new_set(c, kind, dir, af, proto, 0, peer_gi))
+			return -ENOMEM;
 		return 0;
+	}
 	if (kind == FLAT_EXACT)
 		flat_dedupe(l->v, l->n, af);
 	else

@@ -324,7 +324,7 @@ int compile_flat_rules(struct sg_plan *plan, const struct sg_config *cfg)
 
 					if (s->dir != (enum sg_dir)d || s->proto != p ||
 					    s->af != (af ? AF_INET6 : AF_INET) ||
-					    s->kind == FLAT_PORT)
+					    s->kind == FLAT_PORT || s->n == 0)
 						continue;
 					rc = flatemit_lookup_rule(plan, chain, s);
 					if (rc)
@@ -448,8 +448,9 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 	/* FLAT_ELEMS_PER_MSG x (2 keys of 24, end element, comment) < 32 KiB */
 	if (len < 32768 || !plan->flat)
 		return -ENOSPC;
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSETELEM, NFPROTO_INET,
-				    NLM_F_ACK | NLM_F_CREATE, seq);
+	nlh = nftnl_nlmsg_build_hdr(buf, m->del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+				    NFPROTO_INET, m->del ? NLM_F_ACK : NLM_F_ACK | NLM_F_CREATE,
+				    seq);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, plan->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s->name);
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -461,7 +462,8 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 		flatemit_data(nlh, NFTA_SET_ELEM_KEY, el->key, s->klen);
 		if (s->kind == FLAT_RANGE)
 			flatemit_data(nlh, NFTA_SET_ELEM_KEY_END, el->end, s->klen);
-		flatemit_comment(nlh, plan->flat, el);
+		if (!m->del)
+			flatemit_comment(nlh, plan->flat, el);
 		if (el->malformed) {
 			uint32_t junk = 0;
 
@@ -495,6 +497,11 @@ int compile_flat_locate(const struct sg_plan *plan, const struct plan_msg *m,
 
 	if (!buf)
 		return -ENOMEM;
+	if (m->del) {
+		/* deleted elements are the previous commit's: no rule here */
+		free(buf);
+		return -ENOENT;
+	}
 	/* the same bytes as sent: walk the element nests to the offset */
 	n = compile_flat_msg(plan, m, buf, 32768, 0);
 	if (n < 0) {
@@ -510,7 +517,8 @@ int compile_flat_locate(const struct sg_plan *plan, const struct plan_msg *m,
 			if (i >= s->n)
 				break;
 			if (offset >= start && offset < start + el->nla_len) {
-				ref = &plan->flat->refs[s->v[i].ref];
+				if (s->v[i].ref < plan->flat->n_refs)
+					ref = &plan->flat->refs[s->v[i].ref];
 				break;
 			}
 			/* ADDR and PORT blocks send an end element after the start */

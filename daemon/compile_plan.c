@@ -50,6 +50,10 @@ void plan_free(struct sg_plan *plan)
 	free(plan->v);
 	free(plan->table);
 	flat_free(plan->flat);
+	flat_free(plan->flat_delta);
+	for (i = 0; i < plan->n_keep; i++)
+		free(plan->keep_sets[i]);
+	free(plan->keep_sets);
 	plan_init(plan);
 }
 

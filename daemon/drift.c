@@ -141,6 +141,10 @@ static void drift_report(struct sgd *d, long pid, const char *comm)
 	const char *table = d->cfg->table;
 
 	drifttxn_summary(&dr->txn, table, dr->last_summary, sizeof(dr->last_summary));
+	/* the engine must not send deltas against its last commit: that is
+	 * not what the kernel holds now */
+	if (d->eng)
+		engine_invalidate(d->eng);
 	dr->detected++;
 	dr->last = time(NULL);
 	dr->last_pid = pid;
@@ -191,7 +195,7 @@ static void drift_on_newgen(struct sgd *d, const struct nlmsghdr *nlh)
 	 * proof: see the top of the file) */
 	ours = (d->eng && nlh->nlmsg_pid == engine_portid(d->eng)) ||
 	       (pid == (long)getpid() && strcmp(comm, dr->comm) == 0);
-	if (dr->txn.ours_touched && !ours && d->cfg)
+	if (dr->txn.touches_table && !ours && d->cfg)
 		drift_report(d, pid, comm);
 	drifttxn_reset(&dr->txn);
 }
@@ -206,6 +210,8 @@ static void drift_on_overrun(struct sgd *d)
 
 	drifttxn_reset(&dr->txn);
 	dr->lossy = true;
+	if (d->eng)
+		engine_invalidate(d->eng);
 	dr->resyncs++;
 	dr->last_resync = time(NULL);
 	sgd_log(d, "drift: nftables events were lost (the %zu-byte event buffer "
@@ -282,7 +288,7 @@ static void drift_filter_self(struct sgd *d)
 	uint32_t portid;
 	int r;
 
-	if (!d->eng || d)
+	if (!d->eng)
 		return;
 	portid = engine_portid(d->eng);
 	if (dr->filtered && dr->filter_portid == portid)
@@ -397,11 +403,14 @@ static void drift_repair(struct sgd *d)
 		snprintf(dr->last_result, sizeof(dr->last_result), "repair failed: %s",
 			 dg.n ? dg.v[0].msg : strerror(-r));
 		diags_free(&dg);
-		/* try again, through the back-off so a refusal cannot spin */
-		drift_note_repair(d, now);
-		if (dr->not_before_ms < now + DRIFT_BACKOFF_MIN_MS)
-			dr->not_before_ms = now + DRIFT_BACKOFF_MIN_MS;
-		drift_arm(d, dr->not_before_ms - now);
+		/* try again later, waiting longer each time, so that a
+		 * kernel that keeps refusing cannot make us spin */
+		dr->backoff_ms = dr->backoff_ms ? dr->backoff_ms * 2 : DRIFT_BACKOFF_MIN_MS;
+		if (dr->backoff_ms > DRIFT_BACKOFF_MAX_MS)
+			dr->backoff_ms = DRIFT_BACKOFF_MAX_MS;
+		dr->not_before_ms = now + dr->backoff_ms;
+		sgd_log(d, "drift: next repair attempt in %lld s", dr->backoff_ms / 1000);
+		drift_arm(d, dr->backoff_ms);
 		return;
 	}
 	diags_free(&dg);

@@ -31,8 +31,7 @@ struct drift_item {
 /* The events of the transaction being received. */
 struct drift_txn {
 	bool open;		/* some event arrived since the last NEWGEN */
-	bool ours_touched;	/* some of them concern our table */
-	bool structural;	/* ... and not only set elements */
+	bool touches_table;	/* some of them concern our table */
 	bool table_deleted;
 	struct drift_item v[DRIFT_MAX_ITEMS];
 	size_t n;
@@ -53,7 +52,7 @@ void drifttxn_summary(const struct drift_txn *t, const char *table,
 
 /* driftfp.c */
 /* The structure of our table: sorted "table flags N", "chain NAME ...",
- * "set NAME", "rule HANDLE in chain NAME", read at generation genid. */
+ * "set NAME", "rule in chain NAME\tHANDLE", read at generation genid. */
 struct drift_fp {
 	char **v;
 	size_t n, cap;

@@ -213,7 +213,8 @@ static int driftfp_rule_cb(const struct nlmsghdr *nlh, void *data)
 	    !driftfp_ours(nlh, tb[NFTA_RULE_TABLE], c->table))
 		return MNL_CB_OK;
 	handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
-	c->err = driftfp_push(c->fp, "rule %" PRIu64 " in chain %s", handle, chain);
+	/* chain first, so that the rules of a chain sort together */
+	c->err = driftfp_push(c->fp, "rule in chain %s\t%" PRIu64, chain, handle);
 	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
@@ -350,17 +351,48 @@ int driftfp_take(struct mnl_socket *nl, uint32_t *seq, const char *table,
 	return rc;
 }
 
-/* Append "what" to the description, or count it when there is no room. */
-static void driftfp_note(char *buf, size_t len, size_t *used, size_t *left_out,
-			 const char *sign, const char *what)
+/* A run of differences of one kind: "missing" rules of one chain, or a
+ * single other entry. */
+struct driftfp_run {
+	const char *sign;
+	const char *first;	/* its first entry */
+	size_t n;
+};
+
+/* The length of a rule entry's "rule in chain NAME" part; 0 for others. */
+static size_t driftfp_rule_prefix(const char *e)
 {
+	const char *tab = strrchr(e, '\t');
+
+	return strncmp(e, "rule ", 5) == 0 && tab ? (size_t)(tab - e) : 0;
+}
+
+/* Append one run to the description ("missing rule 44 in chain input",
+ * "extra 3 rules in chain input", "missing set peer_app_v4"), or count
+ * it when there is no room left. */
+static void driftfp_say(char *buf, size_t len, size_t *used, size_t *left_out,
+			const struct driftfp_run *run)
+{
+	char what[400];
+	size_t plen;
 	int n;
 
-	if (*used + strlen(what) + 16 > len || *left_out) {
+	if (!run->n)
+		return;
+	plen = driftfp_rule_prefix(run->first);
+	if (plen && run->n > 1)
+		snprintf(what, sizeof(what), "%s %zu rules%.*s", run->sign, run->n,
+			 (int)(plen - 4), run->first + 4);
+	else if (plen)
+		snprintf(what, sizeof(what), "%s rule %s%.*s", run->sign,
+			 run->first + plen + 1, (int)(plen - 4), run->first + 4);
+	else
+		snprintf(what, sizeof(what), "%s %s", run->sign, run->first);
+	if (*left_out || *used + strlen(what) + 32 > len) {
 		(*left_out)++;
 		return;
 	}
-	n = snprintf(buf + *used, len - *used, "%s%s %s", *used ? "; " : "", sign, what);
+	n = snprintf(buf + *used, len - *used, "%s%s", *used ? "; " : "", what);
 	if (n > 0)
 		*used += (size_t)n;
 }
@@ -368,6 +400,7 @@ static void driftfp_note(char *buf, size_t len, size_t *used, size_t *left_out,
 size_t driftfp_compare(const struct drift_fp *old, const struct drift_fp *cur,
 		       char *buf, size_t len)
 {
+	struct driftfp_run run = { 0 };
 	size_t i = 0, k = 0, diffs = 0, used = 0, left_out = 0;
 
 	if (len)
@@ -375,6 +408,8 @@ size_t driftfp_compare(const struct drift_fp *old, const struct drift_fp *cur,
 	while (i < old->n || k < cur->n) {
 		int c = i == old->n ? 1 : k == cur->n ? -1 :
 			strcmp(old->v[i], cur->v[k]);
+		const char *e, *sign;
+		size_t plen;
 
 		if (c == 0) {
 			i++;
@@ -382,11 +417,20 @@ size_t driftfp_compare(const struct drift_fp *old, const struct drift_fp *cur,
 			continue;
 		}
 		diffs++;
-		if (c < 0)
-			driftfp_note(buf, len, &used, &left_out, "missing", old->v[i++]);
-		else
-			driftfp_note(buf, len, &used, &left_out, "extra", cur->v[k++]);
+		e = c < 0 ? old->v[i++] : cur->v[k++];
+		sign = c < 0 ? "missing" : "extra";
+		plen = driftfp_rule_prefix(e);
+		/* rules of the same chain, same sign: one run */
+		if (run.n && plen && run.sign == sign &&
+		    driftfp_rule_prefix(run.first) == plen &&
+		    strncmp(run.first, e, plen) == 0) {
+			run.n++;
+			continue;
+		}
+		driftfp_say(buf, len, &used, &left_out, &run);
+		run = (struct driftfp_run){ .sign = sign, .first = e, .n = 1 };
 	}
+	driftfp_say(buf, len, &used, &left_out, &run);
 	if (left_out && used + 32 < len)
 		snprintf(buf + used, len - used, "%s%zu more", used ? "; and " : "",
 			 left_out);

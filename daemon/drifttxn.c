@@ -48,11 +48,9 @@ static void drift_txn_add(struct drift_txn *t, enum drift_op op, enum drift_kind
 {
 	size_t i;
 
-	if (!t->ours_touched)
+	if (!t->touches_table)
 		t->first_ms = loop_now_ms();
-	t->ours_touched = true;
-	if (kind != DK_ELEM)
-		t->structural = true;
+	t->touches_table = true;
 	if (kind == DK_TABLE && op == DRIFT_DEL)
 		t->table_deleted = true;
 	for (i = 0; i < t->n; i++)
@@ -96,6 +94,7 @@ void drifttxn_on_object(struct drift_txn *t, const char *table,
 	const char *tname, *name = NULL;
 	unsigned long count = 1;
 	uint32_t flags = 0;
+	bool anonymous = false;
 
 	switch (msg) {
 	case NFT_MSG_DELTABLE: case DRIFT_MSG_DESTROYTABLE:
@@ -167,10 +166,16 @@ void drifttxn_on_object(struct drift_txn *t, const char *table,
 		break;
 	case DK_SET:
 		name = driftfp_str(tb[NFTA_SET_NAME]);
+		if (tb[NFTA_SET_FLAGS] &&
+		    mnl_attr_validate(tb[NFTA_SET_FLAGS], MNL_TYPE_U32) == 0 &&
+		    (ntohl(mnl_attr_get_u32(tb[NFTA_SET_FLAGS])) & NFT_SET_ANONYMOUS))
+			anonymous = true;
 		break;
 	case DK_ELEM:
 		name = driftfp_str(tb[NFTA_SET_ELEM_LIST_SET]);
 		count = drift_count_elems(tb[NFTA_SET_ELEM_LIST_ELEMENTS]);
+		/* "__set0", "__map1": nft's names for anonymous sets */
+		anonymous = name && strncmp(name, "__", 2) == 0;
 		break;
 	case DK_OBJ:
 		name = driftfp_str(tb[NFTA_OBJ_NAME]);
@@ -178,6 +183,14 @@ void drifttxn_on_object(struct drift_txn *t, const char *table,
 	case DK_FLOWTABLE:
 		name = driftfp_str(tb[NFTA_FLOWTABLE_NAME]);
 		break;
+	}
+	/* an anonymous set is part of its rule ("ip saddr { ... }"): the
+	 * rule is what the summary names */
+	if (anonymous) {
+		if (!t->touches_table)
+			t->first_ms = loop_now_ms();
+		t->touches_table = true;
+		return;
 	}
 	drift_txn_add(t, op, kind, name ? name : "?", count, flags);
 }
@@ -240,28 +253,37 @@ void drifttxn_summary(const struct drift_txn *t, const char *table,
 		      char *buf, size_t len)
 {
 	unsigned long gone[DK_FLOWTABLE + 1] = { 0 };
+	unsigned long more = t->more;
 	size_t used = 0, i;
-	bool first = true;
+	bool full = false;
+	char one[200];
 
 	buf[0] = 0;
 	if (t->table_deleted) {
 		for (i = 0; i < t->n; i++)
 			if (t->v[i].op == DRIFT_DEL)
-				gone[t->v[i].kind] += t->v[i].kind == DK_SET ||
-					t->v[i].kind == DK_CHAIN ? 1 : t->v[i].count;
-		drift_put(buf, len, &used, "deleted table inet %s (with %lu chains, "
-			  "%lu rules, %lu sets)", table, gone[DK_CHAIN],
-			  gone[DK_RULE], gone[DK_SET]);
-		first = false;
+				gone[t->v[i].kind] += t->v[i].count;
+		drift_put(buf, len, &used, "deleted table inet %s (with %lu chain%s, "
+			  "%lu rule%s, %lu set%s)", table,
+			  gone[DK_CHAIN], gone[DK_CHAIN] == 1 ? "" : "s",
+			  gone[DK_RULE], gone[DK_RULE] == 1 ? "" : "s",
+			  gone[DK_SET], gone[DK_SET] == 1 ? "" : "s");
 	}
 	for (i = 0; i < t->n; i++) {
+		size_t n = 0;
+
 		if (t->table_deleted && t->v[i].op == DRIFT_DEL)
 			continue;
-		if (!first)
-			drift_put(buf, len, &used, ", ");
-		first = false;
-		drift_describe(&t->v[i], table, buf, len, &used);
+		drift_describe(&t->v[i], table, one, sizeof(one), &n);
+		/* keep room for the ", and N more changes" */
+		if (full || used + n + 2 + 32 >= len) {
+			full = true;
+			more++;
+			continue;
+		}
+		drift_put(buf, len, &used, "%s%s", used ? ", " : "", one);
 	}
-	if (t->more)
-		drift_put(buf, len, &used, ", and %lu more changes", t->more);
+	if (more)
+		drift_put(buf, len, &used, "%sand %lu more change%s", used ? ", " : "",
+			  more, more == 1 ? "" : "s");
 }

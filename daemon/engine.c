@@ -58,6 +58,11 @@ uint32_t engine_portid(const struct sg_engine *e)
 	return e->portid;
 }
 
+void engine_invalidate(struct sg_engine *e)
+{
+	e->stale = true;
+}
+
 void engine_close(struct sg_engine *e)
 {
 	if (!e)
@@ -97,10 +102,74 @@ int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
 	return rc;
 }
 
+/* Compile cfg; with reuse (the kernel holds e->flat), keep the interval
+ * concat sets and send element deltas, the additions into *pre when pre
+ * is given. */
+static int engine_compile(struct sg_engine *e, const struct sg_config *cfg,
+			  const struct sg_members *m, bool reuse,
+			  struct sg_plan *plan, struct sg_plan *pre,
+			  struct sg_diags *diags)
+{
+	int rc = compile_config(cfg, m, plan);
+
+	if (pre)
+		plan_init(pre);
+	if (!rc && reuse) {
+		rc = engine_flat_reuse(e, plan, pre);
+		if (!rc && pre) {
+			/* the additions' comments come from the plan's map */
+			pre->table = strdup(plan->table);
+			pre->flat = plan->flat;
+			rc = pre->table ? 0 : -ENOMEM;
+		}
+	}
+	if (rc) {
+		if (pre) {
+			pre->flat = NULL;
+			plan_free(pre);
+		}
+		plan_free(plan);
+		diags_add(diags, NULL, "compiling the ruleset: %s", strerror(-rc));
+	}
+	return rc;
+}
+
+static void engine_pre_free(struct sg_plan *pre)
+{
+	pre->flat = NULL;	/* the plan's */
+	plan_free(pre);
+}
+
+/* Additions first (their own transaction), then the plan; if the plan is
+ * refused, the additions are taken back.  0 or -errno. */
+static int engine_apply_split(struct sg_engine *e, struct sg_plan *plan,
+			      struct sg_plan *pre, struct sg_diags *diags)
+{
+	size_t i;
+	int rc = pre->n ? commit_plan(e, pre, NULL, diags) : 0;
+
+	if (rc)
+		return rc;
+	rc = engine_apply_plan(e, plan, diags);
+	if (rc && pre->n) {
+		struct sg_diags undo;
+
+		for (i = 0; i < pre->n; i++)
+			pre->v[i].del = true;
+		diags_init(&undo);
+		if (commit_plan(e, pre, NULL, &undo))
+			diags_add(diags, NULL, "could not take back the elements added "
+				  "before the refused transaction");
+		diags_free(&undo);
+	}
+	return rc;
+}
+
 int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 		 const struct sg_members *m, struct sg_diags *diags)
 {
-	struct sg_plan plan;
+	struct sg_plan plan, pre;
+	struct sg_diags first;
 	int rc;
 
 	if (cfg->table && strcmp(cfg->table, e->table) != 0) {
@@ -108,12 +177,45 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 			  " restart it to change tables", cfg->table, e->table);
 		return -EINVAL;
 	}
-	rc = compile_config(cfg, m, &plan);
-	if (rc) {
-		diags_add(diags, NULL, "compiling the ruleset: %s", strerror(-rc));
-		return rc;
+	/* 1. the kernel holds our last commit: interval sets kept, their
+	 *    additions committed first; 2. if the kernel refuses those (an
+	 *    addition overlapping an element the plan deletes), additions
+	 *    and deletions in the one transaction; 3. else (or without a
+	 *    last commit) everything replaced */
+	if (e->flat && !e->stale) {
+		diags_init(&first);
+		rc = engine_compile(e, cfg, m, true, &plan, &pre, &first);
+		if (!rc) {
+			if (plan.n_keep > 0) {
+				rc = engine_apply_split(e, &plan, &pre, &first);
+			} else {
+				rc = engine_apply_plan(e, &plan, diags);
+				engine_pre_free(&pre);
+				diags_free(&first);
+				goto done;
+			}
+			engine_pre_free(&pre);
+			if (rc) {
+				plan_free(&plan);
+				rc = engine_compile(e, cfg, m, true, &plan, NULL, &first);
+				if (!rc && plan.n_keep > 0)
+					rc = engine_apply_plan(e, &plan, &first);
+				else if (!rc)
+					rc = -EAGAIN;
+				if (rc && !plan.table)
+					plan_init(&plan);
+			}
+		}
+		diags_free(&first);
+		if (!rc)
+			goto done;
+		plan_free(&plan);
 	}
+	rc = engine_compile(e, cfg, m, false, &plan, NULL, diags);
+	if (rc)
+		return rc;
 	rc = engine_apply_plan(e, &plan, diags);
+done:
 	if (rc == 0) {
 		/* the element -> rule map of what is now in the kernel; the
 		 * rule pointers die with cfg, the map keeps indices and names */
@@ -122,6 +224,7 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 		flat_free(e->flat);
 		e->flat = plan.flat;
 		plan.flat = NULL;
+		e->stale = false;
 		for (i = 0; i < e->flat->n_refs; i++)
 			e->flat->refs[i].rule = NULL;
 		free(e->flat->rest);	/* only the compiler needs them */

@@ -63,4 +63,10 @@ int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,
  * drift.c tells our commits from others'. */
 uint32_t engine_portid(const struct sg_engine *e);
 
+/* Someone else changed our table (drift.c), or may have (lost events):
+ * the kernel may no longer hold what the engine last committed, so the
+ * next engine_apply replaces everything instead of sending deltas
+ * against that commit. */
+void engine_invalidate(struct sg_engine *e);
+
 #endif

@@ -37,6 +37,11 @@
  * 1, ..., peer-group port sets, remaining rules); a rule whose elements
  * are all contained in other elements always reads 0.
  *
+ * Reloads keep the interval concat (pipapo) sets and send element deltas,
+ * additions first (engine_reuse.c): the kernel shows a pipapo set's new
+ * elements only after the new rules, which would otherwise drop allowed
+ * packets for an instant.
+ *
  * Every set carries a set-level `counter`, so every element has one; the
  * element -> rule map (struct flat) is what engine_read_counters uses to
  * sum element counters per rule.

@@ -72,7 +72,7 @@ static void usage(FILE *f)
 		"  -s, --socket PATH    control socket (default %s)\n"
 		"      --state-dir DIR  run-time state (default %s)\n"
 		"      --event-buffer BYTES  receive buffer for nftables events, to\n"
-		"                       notice changes by others (default 16M; K/M suffix)\n"
+		"                       notice changes by others (default 16M; K/M/G suffixes)\n"
 		"  -t, --check          validate the configuration and exit (0 valid, 1 not)\n"
 		"  -v, --verbose        log more\n"
 		"  -h, --help           this text\n"

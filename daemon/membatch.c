@@ -453,16 +453,14 @@ size_t membatch_mark(struct sgd *d)
 void membatch_rollback(struct sgd *d, size_t mark)
 {
 	struct membatch *mb = d->mb;
-	size_t n;
 
 	if (!mb || mb->n_undo <= mark)
 		return;
-	n = mb->n_undo;
 	membatch_undo_from(d, mark, true);
-	/* forget the pairs: what was done and undone is not in the batch's
-	 * undo list any more, while its (cancelling) operations and records
-	 * stay queued */
-	mb->n_undo = n > mark ? mark : n;
+	/* forget the pairs: what was done and undone leaves the batch's undo
+	 * list, while its (cancelling) operations and records stay queued
+	 * and go out, harmlessly, with the next batch */
+	mb->n_undo = mark;
 }
 
 void membatch_queue_answer(struct sgd *d)
@@ -503,6 +501,8 @@ bool membership_defer(struct sgd *d, struct sgd_client *c, struct proto_resp *r)
 }
 
 /* ---- the flush ---- */
+
+static void membatch_commit(struct sgd *d);
 
 static void membatch_fail_clients(struct sgd *d, const struct sg_diags *dg,
 				  const char *what, int err)
@@ -658,7 +658,34 @@ static void membatch_unsend(struct sgd *d)
 	diags_free(&dg);
 }
 
+/* Index every group with members now, so that the first change after a
+ * (re)load does not pay for it: O(members), after events that may have
+ * replaced them (a no-op otherwise). */
+static void membatch_prepare(struct sgd *d)
+{
+	size_t gi;
+
+	if (d->quit || !d->cfg || !d->members.by_group ||
+	    d->members.n_groups != d->cfg->n_groups)
+		return;
+	for (gi = 0; gi < d->cfg->n_groups; gi++)
+		if (d->members.by_group[gi].n &&
+		    !membatch_index(d, (int)gi))
+			return;	/* out of memory: built on first use */
+}
+
 void membership_flush(struct sgd *d)
+{
+	struct membatch *mb = d->mb;
+
+	if (mb && (mb->n_undo || mb->n_cl))
+		membatch_commit(d);
+	else if (mb)
+		mb->t_start_us = 0;
+	membatch_prepare(d);
+}
+
+static void membatch_commit(struct sgd *d)
 {
 	struct membatch *mb = d->mb;
 	long long t0, t1, t2;
@@ -667,11 +694,6 @@ void membership_flush(struct sgd *d)
 	size_t i;
 	int rc, gi;
 
-	if (!mb || (!mb->n_undo && !mb->n_cl)) {
-		if (mb)
-			mb->t_start_us = 0;
-		return;
-	}
 	t0 = membatch_now_us();
 	diags_init(&dg);
 	rc = membatch_send(d, &dg, names, sizeof(names), &gi);

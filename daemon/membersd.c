@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -32,14 +33,22 @@
 int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		  const struct sg_cidr *find, int *line, struct sg_diags *dg)
 {
-	char dir[4096], rel[512], *text = NULL, *p, *next;
+	char dir[4096], path[4608], rel[512], *text = NULL, *p, *next;
 	struct sg_pos pos = { 0 };
+	struct stat st;
 	int r, lineno = 0, bad = 0;
 
 	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
 	snprintf(rel, sizeof(rel), "members.d/%s", fname);
 	if (line)
 		*line = 0;
+	/* A FIFO or device would block or never end the read: only a
+	 * regular file (or a link to one) is a members file. */
+	snprintf(path, sizeof(path), "%s/%s", dir, fname);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		diags_add_file(dg, rel, "not a regular file");
+		return -EINVAL;
+	}
 	r = state_read_file(dir, fname, &text, NULL);
 	if (r == -ENOENT)
 		return 0;
@@ -226,6 +235,12 @@ void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg)
 		closedir(dp);
 }
 
+static int cmp_cidr(const void *a, const void *b)
+{
+	return cidr_cmp(a, b);
+}
+
+/* a and b sorted. */
 static bool list_equal(const struct sg_cidr_list *a, const struct sg_cidr_list *b)
 {
 	size_t i;
@@ -257,9 +272,14 @@ void membership_refresh(struct sgd *d)
 		return;
 	}
 	for (i = 0; i < m.n_groups; i++) {
-		struct sg_cidr_list tmp;
+		struct sg_cidr_list tmp, *cur = &d->members.by_group[i];
 
-		if (list_equal(&m.by_group[i], &d->members.by_group[i]))
+		/* Run-time changes leave the running lists unsorted
+		 * (membatch.c; its indexes are dropped before this event):
+		 * the comparison and the engine's delta walk sorted lists. */
+		if (cur->n > 1)
+			qsort(cur->v, cur->n, sizeof(*cur->v), cmp_cidr);
+		if (list_equal(&m.by_group[i], cur))
 			continue;
 		r = engine_members_update(d->eng, d->cfg, (int)i,
 					  &d->members.by_group[i],
@@ -369,7 +389,7 @@ int membership_watch(struct sgd *d)
 		return 0;
 	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
 	/* Not IN_MODIFY: a file is read when its writer closes it or renames
-	 * it into place, never half written. */
+	 * it into place, not after every write(2) of an in-place writer. */
 	wd = inotify_add_watch(d->inotify.fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
 			       IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
 			       IN_MOVE_SELF | IN_ONLYDIR);

@@ -218,7 +218,15 @@ int memidx_init(struct memidx *x, struct sg_cidr_list *list)
 
 	memset(x, 0, sizeof(*x));
 	x->list = list;
-	rc = memidx_grow(x);
+	/* sized once for the whole list: no rehash while it is indexed */
+	x->cap = 32;
+	while (x->cap < 2 * (list->n + 1))
+		x->cap *= 2;
+	x->slot = calloc(x->cap, sizeof(*x->slot));
+	if (!x->slot) {
+		x->cap = 0;
+		rc = -ENOMEM;
+	}
 	for (i = 0; i < list->n && rc == 0; i++) {
 		struct sg_cidr n;
 		size_t k;

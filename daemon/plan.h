@@ -58,6 +58,11 @@ struct plan_msg {
 struct sg_plan {
 	char *table;
 	struct flat *flat;	/* owned: the flat sets and their element map */
+	/* a reload that keeps interval sets (engine_flat_reuse): the element
+	 * deltas' arrays, and the sets the commit must not delete */
+	struct flat *flat_delta;
+	char **keep_sets;
+	size_t n_keep;
 	struct plan_msg *v;
 	size_t n, cap;
 };
@@ -155,6 +160,8 @@ struct sg_engine {
 	uint32_t seq;		/* next sequence number */
 	char *table;
 	struct flat *flat;	/* element -> rule map of the last commit */
+	bool stale;		/* someone else changed our table since that
+				 * commit (engine_invalidate): replace all */
 };
 
 /* What is in our table now, from a dump (nldump.c). */
@@ -193,6 +200,17 @@ int nldump_setelems(struct sg_engine *e, const char *set,
  * the origin of the refused message.  0 or -errno. */
 int commit_plan(struct sg_engine *e, const struct sg_plan *plan,
 		const struct nl_state *st, struct sg_diags *diags);
+
+/* engine_reuse.c: when the kernel holds the flat sets of the last commit
+ * (e->flat), turn the plan's concatenated interval (pipapo) sets that
+ * exist there under the same name into element deltas and keep the sets:
+ * the kernel makes a new pipapo set's elements visible only after the
+ * new rules, so re-creating one would drop matching packets for an
+ * instant.  With pre (plan_init'd), the element additions go there, to
+ * be committed first (see engine_reuse.c); without, into plan.  0 or
+ * -ENOMEM. */
+int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
+		      struct sg_plan *pre);
 
 /* engine.c: dump + commit with bounded retries on -ERESTART. */
 int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,

@@ -39,11 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* libFuzzer gives the harness no context argument: the scratch directory
  * made at start-up is the one piece of process state. */
-static char fz_dir[64];
+static char fz_dir[256];
 
 static void fz_cleanup(void)
 {
-	char cmd[128];
+	char cmd[300];
 
 	if (fz_dir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fz_dir);
@@ -54,7 +54,7 @@ static void fz_cleanup(void)
 
 static void fz_write(const char *rel, const void *data, size_t size)
 {
-	char path[256];
+	char path[512];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", fz_dir, rel);
@@ -68,7 +68,7 @@ static void fz_write(const char *rel, const void *data, size_t size)
 
 static void fz_mkdir(const char *rel)
 {
-	char path[256];
+	char path[512];
 
 	snprintf(path, sizeof(path), "%s/%s", fz_dir, rel);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
@@ -79,13 +79,13 @@ static void fz_mkdir(const char *rel)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	const char *base = fz_tmp_base();
 	static const char group[] =
 		"name: fz\ningress:\n  - protocol: tcp\n    ports: 443\n"
 		"    from: [0.0.0.0/0, fz]\nmembers: [10.9.0.0/16]\n";
 	static const char settings[] = "attach: [fz]\n";
 
-	snprintf(fz_dir, sizeof(fz_dir), "%s/sgH-fuzz-config.XXXXXX", base);
+	snprintf(fz_dir, sizeof(fz_dir), "%s/sgd-fuzz-config.XXXXXX", base);
 	if (!mkdtemp(fz_dir)) {
 		perror(fz_dir);
 		abort();
@@ -119,7 +119,7 @@ static void fz_check_print(const struct sg_config *cfg)
 {
 	struct sg_config *again = NULL;
 	struct sg_diags d;
-	char path[256], *p1, *p2;
+	char path[512], *p1, *p2;
 	size_t l1, l2;
 
 	diags_init(&d);
@@ -243,7 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sg_config *cfg = NULL;
 	struct sg_diags d;
-	char path[256];
+	char path[512];
 	int r;
 
 	if (size > FZ_MAX_INPUT)

@@ -32,11 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* libFuzzer gives the harness no context argument: the scratch directory
  * made at start-up is the one piece of process state. */
-static char fz_dir[64];
+static char fz_dir[256];
 
 static void fz_cleanup(void)
 {
-	char cmd[128];
+	char cmd[300];
 
 	if (fz_dir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fz_dir);
@@ -47,7 +47,7 @@ static void fz_cleanup(void)
 
 static void fz_write(const char *rel, const char *text)
 {
-	char path[512];
+	char path[800];
 	size_t n = strlen(text);
 	int fd;
 
@@ -62,10 +62,10 @@ static void fz_write(const char *rel, const char *text)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	char path[128];
+	const char *base = fz_tmp_base();
+	char path[512];
 
-	snprintf(fz_dir, sizeof(fz_dir), "%s/sgH-fuzz-import.XXXXXX", base);
+	snprintf(fz_dir, sizeof(fz_dir), "%s/sgd-fuzz-import.XXXXXX", base);
 	if (!mkdtemp(fz_dir)) {
 		perror(fz_dir);
 		abort();
@@ -83,7 +83,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* Empty groups.d from the previous input. */
 static void fz_clear_groups(void)
 {
-	char path[128];
+	char path[512];
 	struct dirent *de;
 	DIR *dir;
 

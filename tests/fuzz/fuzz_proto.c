@@ -34,6 +34,7 @@
 #include "config.h"
 #include "fuzz_util.h"
 #include "proto.h"
+#include "render.h"
 #include "sgd.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -43,9 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * at start-up (a loaded configuration, its members) is the one piece of
  * process state.  Requests only read it. */
 static struct {
-	char dir[64];
-	char confdir[96];
-	char statedir[96];
+	char dir[256];
+	char confdir[300];
+	char statedir[300];
 	struct sgd d;
 } fz;
 
@@ -72,7 +73,7 @@ void sgd_log_diags(struct sgd *d, const char *what, const struct sg_diags *dg)
 
 static void fz_cleanup(void)
 {
-	char cmd[128];
+	char cmd[300];
 
 	config_free(fz.d.cfg);
 	membership_free(&fz.d.members);
@@ -85,7 +86,7 @@ static void fz_cleanup(void)
 
 static void fz_put(const char *rel, const char *text)
 {
-	char path[256];
+	char path[512];
 	size_t n = strlen(text);
 	int fd;
 
@@ -107,10 +108,10 @@ static void fz_put(const char *rel, const char *text)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	const char *base = fz_tmp_base();
 	struct sg_diags dg;
 
-	snprintf(fz.dir, sizeof(fz.dir), "%s/sgH-fuzz-proto.XXXXXX", base);
+	snprintf(fz.dir, sizeof(fz.dir), "%s/sgd-fuzz-proto.XXXXXX", base);
 	if (!mkdtemp(fz.dir)) {
 		perror(fz.dir);
 		abort();
@@ -151,6 +152,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	diags_free(&dg);
 	return 0;
+}
+
+/* The SSH lockout guard reads $SSH_CONNECTION as the client sent it
+ * (reload/apply by root): evaluated here against the running config,
+ * since the unprivileged dispatch below never reaches it. */
+static void fz_lockout(const char *ssh)
+{
+	struct sg_diags dg;
+	char *out = NULL;
+	int r;
+
+	diags_init(&dg);
+	r = lockout_check(&fz.d, fz.d.cfg, &fz.d.members, ssh, &dg);
+	if (r != 0 && r != 1 && r != -EINVAL)
+		fz_fail("lockout_check returned something undocumented", ssh, strlen(ssh));
+	if (r != 0 && dg.n == 0)
+		fz_fail("lockout_check refused without saying why", ssh, strlen(ssh));
+	if (dg.n) {
+		if (render_diags(&dg, true, &out) < 0)
+			fz_fail("render_diags failed", NULL, 0);
+		if (!fz_json_valid(out, strlen(out)))
+			fz_fail("lockout diagnostics are not strict JSON", out, strlen(out));
+		free(out);
+	}
+	diags_free(&dg);
 }
 
 /* sgd's answer to one decoded request from an unprivileged client. */
@@ -292,6 +318,8 @@ static void fz_daemon_side(const uint8_t *data, size_t size, size_t chunk)
 			r = proto_req_decode(&f, &req);
 			if (r == 0) {
 				fz_req_round_trip(&req);
+				if (req.ssh_connection)
+					fz_lockout(req.ssh_connection);
 				fz_dispatch(&req);
 				proto_req_free(&req);
 			} else {

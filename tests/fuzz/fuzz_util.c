@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz_util.h"
 #include "yaml_tree.h"
@@ -182,6 +183,15 @@ bool fz_json_valid(const char *s, size_t len)
 		return false;
 	fz_json_ws(&j);
 	return j.p == j.end;
+}
+
+const char *fz_tmp_base(void)
+{
+	const char *t = getenv("FUZZ_TMPDIR");
+
+	if (t && *t && strlen(t) < 200)
+		return t;
+	return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 }
 
 void fz_fail(const char *what, const char *text, size_t len)

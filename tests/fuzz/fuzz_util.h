@@ -16,6 +16,12 @@
  * inside a string. */
 bool fz_json_valid(const char *s, size_t len);
 
+/* Where a harness makes its scratch directory: $FUZZ_TMPDIR (run.sh
+ * sets it, and removes it even after a crash), else /dev/shm (tmpfs:
+ * every input is written to a file), else /tmp.  Paths made from it must
+ * fit in 200 bytes. */
+const char *fz_tmp_base(void);
+
 /* Report a broken property with the offending text and abort(), so that
  * libFuzzer records the input as a crash. */
 void fz_fail(const char *what, const char *text, size_t len) __attribute__((noreturn));

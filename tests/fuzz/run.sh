@@ -41,8 +41,13 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 artifacts=$builddir/fuzz-artifacts
 mkdir -p "$artifacts"
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/sgd-fuzz.XXXXXX")
+# The harnesses write every input to files: on tmpfs when there is one.
+# Their scratch files live under $scratch too, so a crash leaves nothing.
+shm=/dev/shm; [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+scratch=$(mktemp -d "$shm/sgd-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$scratch"' EXIT
+export FUZZ_TMPDIR=$scratch/tmp
+mkdir -p "$FUZZ_TMPDIR"
 
 failed=0
 for h in "${harnesses[@]}"; do

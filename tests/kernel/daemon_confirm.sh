@@ -19,7 +19,10 @@ ns_setup
 write_conf
 start_sgd || { bad "sgd did not start"; finish; }
 
-has_port() { nsx nft list table inet sgd | grep -q "dport $1 "; }
+# a port is in force as a rule ("tcp dport N") or, for the globally
+# attached groups' flat sets, as an element ("ADDR . N", or "N" in a peer
+# group's port set)
+has_port() { nsx nft list table inet sgd | grep -Eq "(dport |\. |\{ |^[[:space:]]+)$1( |,|\$)"; }
 # The first rule's port only.
 setport() { python3 - "$CONF/groups.d/db.yaml" "$1" <<'EOF'
 import re, sys
@@ -58,7 +61,7 @@ t1=$(wait_port 5432 6) || t1=
 check "rolled back to 5432 without confirm" [ -n "$t1" ]
 [ -n "$t1" ] && check "rollback at $((t1 - t0)) ms after apply (deadline 2000 ms, allowed 2000..3500)" \
 	[ $((t1 - t0)) -ge 2000 -a $((t1 - t0)) -le 3500 ]
-check "6000 is gone" bash -c "! ip netns exec $NS nft list table inet sgd | grep -q 'dport 6000 '"
+check "6000 is gone" bash -c "! ip netns exec $NS nft list table inet sgd | grep -Eq '(dport |\. |\{ |^[[:space:]]+)6000( |,|\$)'"
 # The file goes right after the commit; allow for a slow (sanitizer) build.
 for i in $(seq 20); do [ -f "$STATE/confirm" ] || break; sleep 0.1; done
 check "the pending file is removed" [ ! -f "$STATE/confirm" ]

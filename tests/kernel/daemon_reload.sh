@@ -55,7 +55,7 @@ sgctl reload >"$TMP/out" 2>"$TMP/err"; rc=$?
 check "reload of a bad config exits 1" [ $rc = 1 ]
 check "the error names groups.d/db.yaml:5 ($(head -1 "$TMP/err"))" grep -q 'groups.d/db.yaml:5' "$TMP/err"
 check "the previous rules are still in force" [ "$(rules_fingerprint)" = "$before" ]
-check "rule tcp dport 5432 still in the kernel" bash -c "ip netns exec $NS nft list table inet sgd | grep -q 'dport 5432'"
+check "rule tcp dport 5432 still in the kernel" bash -c "ip netns exec $NS nft list table inet sgd | grep -Eq '(dport |\\. |\\{ |^[[:space:]]+)5432( |,|\$)'"
 sgctl --json reload >"$TMP/out" 2>/dev/null; rc=$?
 check "reload --json of a bad config exits 1 with parseable JSON" \
 	bash -c "[ $rc = 1 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[\"ok\"] is False' $TMP/out"
@@ -75,11 +75,11 @@ check "SIGHUP failure logged with file:line" grep -q 'reload failed.*groups.d/db
 sed -i 's/ports: 70000/ports: 5433/' "$CONF/groups.d/db.yaml"
 sgctl reload >"$TMP/out" 2>&1; rc=$?
 check "reload of a good config exits 0" [ $rc = 0 ]
-check "the new rule (dport 5433) is in the kernel" bash -c "ip netns exec $NS nft list table inet sgd | grep -q 'dport 5433'"
+check "the new rule (dport 5433) is in the kernel" bash -c "ip netns exec $NS nft list table inet sgd | grep -Eq '(dport |\\. |\\{ |^[[:space:]]+)5433( |,|\$)'"
 check "status: last reload ok" bash -c "ip netns exec $NS $SGCTL -s $SOCK --json status | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"last_reload_ok\"]'"
 sed -i 's/ports: 5433/ports: 5432/' "$CONF/groups.d/db.yaml"
 kill -HUP "$SGD_PID"; sleep 0.5
-check "SIGHUP with a good config applies it" bash -c "ip netns exec $NS nft list table inet sgd | grep -q 'dport 5432'"
+check "SIGHUP with a good config applies it" bash -c "ip netns exec $NS nft list table inet sgd | grep -Eq '(dport |\\. |\\{ |^[[:space:]]+)5432( |,|\$)'"
 
 # --- SSH lockout guard -------------------------------------------------
 before=$(rules_fingerprint)

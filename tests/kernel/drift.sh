@@ -9,8 +9,10 @@
 #  (a) `nft add rule inet sgd input accept` by someone else is logged
 #      ("added 1 rule to chain input") and the intended ruleset is back
 #      within 1 s (latency measured over several trials), and a hole
-#      punched with `nft insert` is closed again for real packets;
-#  (b) `nft delete table inet sgd` is restored within 1 s;
+#      punched with `nft insert`, or with an element added to one of our
+#      sets, is closed again for real packets;
+#  (b) `nft delete table inet sgd` is restored within 1 s, and so is a
+#      table made dormant (which would switch every chain off);
 #  (c) on_drift: warn logs the change, leaves it (packets prove the hole
 #      is open), and sgctl status shows it;
 #  (g) a tool that keeps undoing the repair makes sgd back off (bounded
@@ -52,6 +54,10 @@ cleanup() {
 	done
 	for p in $BG_PIDS $SGD_PID; do
 		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
+		kill -9 "$p" 2>/dev/null
+	done
+	# anything still running in our namespaces was started by us
+	for p in $(ip netns pids "$NS" 2>/dev/null) $(ip netns pids "$CNS" 2>/dev/null); do
 		kill -9 "$p" 2>/dev/null
 	done
 	ip netns del "$NS" 2>/dev/null
@@ -286,13 +292,39 @@ ASTATS=$(echo "$LAT" | stats)
 echo "   repair latency (add rule):$LAT -> $ASTATS"
 check "every trial restored within 1 s" sh -c "! echo '$LAT' | grep -q timeout"
 
-echo "# (a) a real hole: nft insert rule inet sgd input tcp dport 8080 accept"
+echo "# (a) a real hole: nft insert rule inet sgd input tcp dport { 8080, 8081 } accept"
 n0=$(restores)
-nsx nft insert rule inet sgd input tcp dport 8080 accept
+nsx nft insert rule inet sgd input tcp dport '{ 8080, 8081 }' accept
 sleep 1
 check "repaired within 1 s" [ "$(restores)" = $((n0 + 1)) ]
+check "logged as one rule (its anonymous set is part of it)" sh -c \
+	"grep 'drift: pid' $LOG | tail -1 | grep -q ') added 1 rule to chain input; restoring'"
 check "the intended ruleset is back" [ "$(table_sum)" = "$WANT" ]
 check "packets: the client's connection to 8080 is dropped again" tcp_blocked
+
+echo "# (a) a foreign element in one of our sets (a hole for the client on 8080)"
+# An (address . port) interval set of ours if the engine makes one, else
+# a peer set.  The engine keeps such sets across reloads and sends
+# element deltas: after drift it must replace them, or the foreign
+# element would survive the repair.
+SET=$(nsx nft -j list table inet sgd | python3 -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    s = o.get("set")
+    if s and s.get("type") == ["ipv4_addr", "inet_service"]:
+        print(s["name"])
+        break')
+if [ -n "$SET" ]; then ELEM='{ 10.79.0.2 . 8080 }'; else SET=peer_app_v4; ELEM='{ 10.79.0.2 }'; fi
+sleep 0.6
+n0=$(restores)
+nsx nft add element inet sgd "$SET" "$ELEM"
+sleep 1
+check "repaired within 1 s (set $SET)" [ "$(restores)" = $((n0 + 1)) ]
+check "logged as 'added 1 element to set $SET'" sh -c \
+	"grep 'drift: pid' $LOG | tail -1 | grep -q 'added 1 element to set $SET;'"
+check "the foreign element is gone" sh -c "! ip netns exec $NS nft list set inet sgd $SET | grep -q 10.79.0.2"
+check "the intended ruleset is back" [ "$(table_sum)" = "$WANT" ]
+check "packets: the client's connection to 8080 is dropped" tcp_blocked
 
 # ---- (b) our table deleted -----------------------------------------------
 echo "# (b) nft delete table inet sgd"
@@ -311,6 +343,14 @@ check "logged as 'deleted table inet sgd'" sh -c "echo '$line' | grep -q 'delete
 check "status: last drift repaired, by nft" status_is \
 	's["drift"]["last"]["repaired"] and s["drift"]["last"]["process"] == "nft" and s["drift"]["repaired"] >= 12'
 check "packets: still dropped" tcp_blocked
+
+echo "# (b) nft add table inet sgd { flags dormant; } (switches every chain off)"
+sleep 0.6
+ms=$(measure "$WANT" 3 nft add table inet sgd '{ flags dormant; }')
+echo "   restored after $ms ms"
+check "logged as switched off" sh -c "grep 'drift: pid' $LOG | tail -1 | grep -q 'dormant: switched off'"
+check "the table is awake again within 1 s ($ms ms)" sh -c "[ '$ms' != timeout ] && [ '$ms' -lt 1000 ]"
+check "packets: dropped again" tcp_blocked
 
 # ---- (c) on_drift: warn --------------------------------------------------
 echo "# (c) on_drift: warn"
@@ -418,8 +458,9 @@ check "sgd exited cleanly" sh -c "grep -q 'exiting; the rules stay' $LOG"
 # own commits by its netlink port id.
 echo "# sgd in a pid namespace of its own"
 write_conf repair
-# sh stays pid 1 of the new namespace, so sgd (its child) gets SIGTERM
-ip netns exec "$NS" unshare --pid --fork sh -c '"$@"; true' sh \
+# sh stays pid 1 of the new namespace, so sgd (its child) gets SIGTERM;
+# --kill-child takes the whole namespace down if unshare is killed
+ip netns exec "$NS" unshare --pid --fork --kill-child sh -c '"$@"; true' sh \
 	"$SGD" -c "$CONF" -s "$SOCK" --state-dir "$STATE" -v >>"$LOG" 2>&1 &
 BG_PIDS="$BG_PIDS $!"
 for i in $(seq 50); do sgctl status >/dev/null 2>&1 && break; sleep 0.1; done

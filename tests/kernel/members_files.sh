@@ -5,7 +5,9 @@
 # used, the last valid version of that file stays in force (none at a
 # start), the error is logged and shown by `sgctl status` with
 # members.d/FILE:LINE until the file is valid again.  Also: a file moved
-# in under no group's name is warned about, a temp file is not.
+# in under no group's name is warned about, a temp file is not; run-time
+# members and members.d changes combine (one kernel update per change);
+# a FIFO under a group's name is refused, it does not block sgd.
 # One namespace (sgK-mf-PID); nothing touches the root namespace.
 set -u
 
@@ -99,15 +101,15 @@ check "ops' file is applied" set_has 10.71.0.1
 
 # --- fixed, then broken again: the last valid version stays ------------
 push app '10.70.0.1\n10.70.0.2\n'
-check "the fixed file is applied" wait_for 1 set_has 10.70.0.2
-check "status no longer reports members.d" wait_for 1 eval '! status_says members.d/'
+check "the fixed file is applied" wait_for 3 set_has 10.70.0.2
+check "status no longer reports members.d" wait_for 3 eval '! status_says members.d/'
 check "the log says every file is valid again" grep -q "every file is valid again" "$LOG"
 push app '10.70.0.1\n# a comment\nweb-1.example\n'
-check "a bad line is reported as members.d/app:3" wait_for 1 status_says "members.d/app:3"
+check "a bad line is reported as members.d/app:3" wait_for 3 status_says "members.d/app:3"
 check "the last valid version stays (10.70.0.2 kept)" set_has 10.70.0.2
 printf '10.70.0.1\n10.70.0.5/16\n' >"$MD/app"	# in place, not renamed
 check "an in-place write is read too; host bits are refused with a hint" \
-	wait_for 1 grep -q "members.d/app:2:1: '10.70.0.5/16' has host bits set; did you mean 10.70.0.0/16" "$LOG"
+	wait_for 3 grep -q "members.d/app:2:1: '10.70.0.5/16' has host bits set; did you mean 10.70.0.0/16" "$LOG"
 check "still the last valid version" eval 'set_has 10.70.0.2 && set_lacks 10.70.0.0/16'
 
 # --- reload while the file is bad --------------------------------------
@@ -127,18 +129,45 @@ check "no rollback failure is logged" bash -c "! grep -q 'rollback failed\|canno
 check "the members after the rollback: the last valid version" \
 	eval 'set_has 10.70.0.2 && set_has 10.71.0.1'
 
+# --- with run-time members ----------------------------------------------
+sgctl members add app 10.74.0.90 10.74.0.5 >/dev/null
+sgctl members add app 10.74.0.1 >/dev/null
+n0=$(grep -c "members of app updated from members.d" "$LOG")
+push ops '10.71.0.1\n10.71.0.9\n'
+check "a change of ops' file is applied" wait_for 3 set_has 10.71.0.9
+n1=$(grep -c "members of app updated from members.d" "$LOG")
+check "and does not touch app's set (app updates: $((n1 - n0)))" [ "$n1" = "$n0" ]
+push app '10.70.0.1\n10.70.0.2\n10.74.0.7\n'
+check "a members.d change with run-time members present is applied" \
+	wait_for 3 eval 'set_has 10.74.0.7 && set_lacks 10.70.0.0/16'
+check "the run-time members stay" eval 'set_has 10.74.0.90 && set_has 10.74.0.5 && set_has 10.74.0.1'
+push app '10.70.0.1\n10.74.0.7\n'
+check "a removed line leaves, the rest stays" \
+	wait_for 3 eval 'set_lacks 10.70.0.2 && set_has 10.70.0.1 && set_has 10.74.0.5'
+n1=$(grep -c "members of app updated from members.d" "$LOG")
+check "one kernel update per change of the file ($((n1 - n0)))" [ $((n1 - n0)) = 2 ]
+
+# --- not a regular file -------------------------------------------------
+mkfifo "$MD/.fifo" && mv -f "$MD/.fifo" "$MD/ops"
+push app '10.70.0.1\n10.74.0.7\n10.74.0.8\n'
+check "a FIFO named after a group does not block sgd" wait_for 3 set_has 10.74.0.8
+check "it is reported: members.d/ops: not a regular file" \
+	wait_for 3 status_says "members.d/ops: not a regular file"
+check "and ops keeps its last valid version" set_has 10.71.0.9
+rm -f "$MD/ops"
+
 # --- file names ---------------------------------------------------------
 printf '10.72.0.1\n' >"$MD/4913"; rm -f "$MD/4913"	# vim's probe file
 printf '10.72.0.1\n' >"$MD/12345" && mv "$MD/12345" "$MD/ops"	# consul-template
 check "consul-template's numbered temp file is not warned about" \
-	wait_for 1 set_has 10.72.0.1
+	wait_for 3 set_has 10.72.0.1
 check "(no 'no group is named' warning)" bash -c "! grep -q 'no group is named' $LOG"
 printf '10.73.0.1\n' >"$MD/.x" && mv "$MD/.x" "$MD/appp"
 check "a file renamed to a name of no group is warned about" \
-	wait_for 1 grep -q "members.d/appp: ignored: no group is named 'appp'" "$LOG"
+	wait_for 3 grep -q "members.d/appp: ignored: no group is named 'appp'" "$LOG"
 check "and not applied" set_lacks 10.73.0.1
 rm -f "$MD/ops"
-check "deleting a file removes its members" wait_for 1 set_lacks 10.72.0.1
+check "deleting a file removes its members" wait_for 3 set_lacks 10.72.0.1
 
 echo "# $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

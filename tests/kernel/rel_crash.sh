@@ -213,7 +213,15 @@ op_ms() {
 }
 RELOAD_MS=$(op_ms sgctl reload)
 MEMBERS_MS=$(op_ms sgctl members add app 10.78.0.50)
-echo "   sgctl reload takes ${RELOAD_MS} ms, sgctl members add ${MEMBERS_MS} ms"
+STATUS_MS=$(op_ms sgctl status)
+echo "   sgctl reload takes ${RELOAD_MS} ms, sgctl members add ${MEMBERS_MS} ms, sgctl status ${STATUS_MS} ms"
+# delay_for OP_MS: from half of a trivial request's time (sgctl starting
+# and connecting) to 1.2 x the operation's.
+delay_for() {
+	local lo=$((STATUS_MS / 2)) hi=$(($1 * 12 / 10 + 1))
+	[ $hi -le $lo ] && hi=$((lo + 1))
+	echo $((lo + RANDOM % (hi - lo)))
+}
 CUR=B
 RT=()		# run-time members known to be persisted
 
@@ -251,7 +259,7 @@ for i in $(seq "$KILLS"); do
 		op=reload; n_reload=$((n_reload + 1))
 		NEW=A; [ "$CUR" = A ] && NEW=B
 		use_conf $NEW
-		args=(reload); delay=$((RANDOM % (RELOAD_MS * 12 / 10 + 1)))
+		args=(reload); delay=$(delay_for $RELOAD_MS)
 		new_rt=$old_rt new_members=$old_members
 	elif [ $r -lt 8 ] || [ ${#RT[@]} -lt 2 ]; then
 		op=add; n_add=$((n_add + 1)); NEW=$CUR
@@ -259,13 +267,13 @@ for i in $(seq "$KILLS"); do
 		for j in 1 2 3; do
 			k=$((k + 1)); add+=("10.79.$((k / 100)).$((k % 100 * 2 + 1))")
 		done
-		args=(members add app "${add[@]}"); delay=$((RANDOM % (MEMBERS_MS * 12 / 10 + 1)))
+		args=(members add app "${add[@]}"); delay=$(delay_for $MEMBERS_MS)
 		new_rt=$(setof "${RT[@]}" "${add[@]}")
 		new_members=$(setof "${YAML_MEMBERS[@]}" "${RT[@]}" "${add[@]}")
 	else
 		op=del; n_del=$((n_del + 1)); NEW=$CUR
 		del=("${RT[0]}" "${RT[1]}")
-		args=(members del app "${del[@]}"); delay=$((RANDOM % (MEMBERS_MS * 12 / 10 + 1)))
+		args=(members del app "${del[@]}"); delay=$(delay_for $MEMBERS_MS)
 		keep=(); for a in "${RT[@]}"; do
 			[ "$a" = "${del[0]}" ] || [ "$a" = "${del[1]}" ] || keep+=("$a"); done
 		new_rt=$(setof "${keep[@]}")

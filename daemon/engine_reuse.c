@@ -1,0 +1,218 @@
+/*
+ * engine_reuse.c — a reload keeps its concatenated interval sets.
+ *
+ * The kernel switches a transaction's new rules in before it lets a
+ * pipapo set (flags interval + concat) see the elements added in that
+ * transaction (nf_tables_commit: the generation moves, then the sets'
+ * commit callbacks run).  A reload that deleted in4.tcp.range and created
+ * it again would, for that instant, have rules looking up an empty set:
+ * allowed packets dropped.  So when the kernel holds the sets of our last
+ * commit (e->flat, the same names), such a set is kept: the plan sends
+ * only the elements that left (DELSETELEM) and came (NEWSETELEM), and
+ * commit.c does not delete it.  Elements present before and after stay
+ * active throughout.  (An element moving between layer sets is briefly in
+ * neither; a first commit by a new process has no e->flat and replaces.)
+ *
+ * Even a kept set's new elements become visible only after the new rules
+ * (the set's commit callback), so an allowance that moves into a pipapo
+ * set (a rule whose source widened from a /32 to a /30, say) would still
+ * miss for that instant.  With `pre`, the additions go in a transaction
+ * of their own, committed before the plan (engine.c): for a moment the
+ * kernel allows the union of the old and the new ruleset, never less than
+ * both, never more than either.  The first layer's sets always exist
+ * (compile_flat.c) so that this covers a set that was empty.
+ *
+ * Both element arrays are sorted by key: the delta is one merge walk.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "plan.h"
+#include "flat.h"
+
+static const struct flat_set *reuse_find(const struct flat *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; f && i < f->n_sets; i++)
+		if (f->sets[i].kind == FLAT_RANGE && strcmp(f->sets[i].name, name) == 0)
+			return &f->sets[i];
+	return NULL;
+}
+
+static int reuse_elem_cmp(const struct flat_elem *a, const struct flat_elem *b)
+{
+	int c = memcmp(a->key, b->key, sizeof(a->key));
+
+	return c ? c : memcmp(a->end, b->end, sizeof(a->end));
+}
+
+static int reuse_push(struct flat_set *s, const struct flat_elem *el)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct flat_elem *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *el;
+	return 0;
+}
+
+/* del: old minus new; add: new minus old (both sorted by key, end). */
+static int reuse_delta(const struct flat_set *old, const struct flat_set *new_,
+		       struct flat_set *del, struct flat_set *add)
+{
+	size_t i = 0, k = 0;
+	int rc = 0;
+
+	while (!rc && (i < old->n || k < new_->n)) {
+		int c = i == old->n ? 1 : k == new_->n ? -1 :
+			reuse_elem_cmp(&old->v[i], &new_->v[k]);
+
+		if (c < 0)
+			rc = reuse_push(del, &old->v[i++]);
+		else if (c > 0)
+			rc = reuse_push(add, &new_->v[k++]);
+		else
+			i++, k++;
+	}
+	return rc;
+}
+
+static int reuse_add_msgs(struct sg_plan *plan, struct plan_msg **v, size_t *n,
+			  size_t *cap, const struct flat_set *s, bool del)
+{
+	size_t k;
+
+	for (k = 0; k < s->n; k += FLAT_ELEMS_PER_MSG) {
+		struct plan_msg m = { .kind = PLAN_FLATELEMS, .del = del };
+
+		if (*n == *cap) {
+			size_t c = *cap ? *cap * 2 : 64;
+			struct plan_msg *nv = realloc(*v, c * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			*v = nv;
+			*cap = c;
+		}
+		m.o.fset = s;
+		m.first = k;
+		m.count = s->n - k < FLAT_ELEMS_PER_MSG ? s->n - k : FLAT_ELEMS_PER_MSG;
+		snprintf(m.origin.what, sizeof(m.origin.what), "%s elements of %.70s",
+			 del ? "deleting" : "adding", s->name);
+		(*v)[(*n)++] = m;
+	}
+	(void)plan;
+	return 0;
+}
+
+int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
+		      struct sg_plan *pre)
+{
+	struct flat *d;
+	struct plan_msg *v = NULL;
+	size_t n = 0, cap = 0, i, kept = 0;
+	int rc = 0;
+
+	if (!e->flat || !plan->flat)
+		return 0;
+	for (i = 0; i < plan->flat->n_sets; i++)
+		if (reuse_find(e->flat, plan->flat->sets[i].name) &&
+		    plan->flat->sets[i].kind == FLAT_RANGE)
+			kept++;
+	if (kept == 0)
+		return 0;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	/* two arrays (gone, new) per kept set; never reallocated after */
+	d->sets = calloc(2 * kept, sizeof(*d->sets));
+	plan->keep_sets = calloc(kept, sizeof(*plan->keep_sets));
+	plan->flat_delta = d;
+	if (!d->sets || !plan->keep_sets)
+		return -ENOMEM;
+	for (i = 0; !rc && i < plan->flat->n_sets; i++) {
+		const struct flat_set *s = &plan->flat->sets[i];
+		const struct flat_set *old = reuse_find(e->flat, s->name);
+		struct flat_set *del, *add;
+
+		if (!old || s->kind != FLAT_RANGE)
+			continue;
+		del = &d->sets[d->n_sets++];
+		add = &d->sets[d->n_sets++];
+		*del = *s;
+		*add = *s;
+		del->v = add->v = NULL;
+		del->n = add->n = del->cap = add->cap = 0;
+		rc = reuse_delta(old, s, del, add);
+		if (!rc) {
+			plan->keep_sets[plan->n_keep] = strdup(s->name);
+			rc = plan->keep_sets[plan->n_keep] ? 0 : -ENOMEM;
+			if (!rc)
+				plan->n_keep++;
+		}
+	}
+	/* the messages: a kept set's full element list becomes its delta */
+	for (i = 0; !rc && i < plan->n; i++) {
+		struct plan_msg *m = &plan->v[i];
+		size_t k;
+
+		if (m->kind == PLAN_FLATELEMS) {
+			for (k = 0; k < d->n_sets; k += 2)
+				if (strcmp(d->sets[k].name, m->o.fset->name) == 0)
+					break;
+			if (k < d->n_sets) {
+				/* the set's first message stands for all of them */
+				if (m->first == 0) {
+					rc = reuse_add_msgs(plan, &v, &n, &cap, &d->sets[k], true);
+					if (!rc && pre)
+						rc = reuse_add_msgs(pre, &pre->v, &pre->n,
+								    &pre->cap, &d->sets[k + 1],
+								    false);
+					else if (!rc)
+						rc = reuse_add_msgs(plan, &v, &n, &cap,
+								    &d->sets[k + 1], false);
+				}
+				continue;
+			}
+		}
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 64;
+			struct plan_msg *nv = realloc(v, c * sizeof(*nv));
+
+			if (!nv) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = c;
+		}
+		v[n++] = *m;
+	}
+	/* a kept set that is empty now has no message above: its deletions
+	 * go at the end (its rules are gone with the new plan anyway) */
+	for (i = 0; !rc && i < d->n_sets; i += 2) {
+		size_t k;
+		bool seen = false;
+
+		for (k = 0; k < n && !seen; k++)
+			seen = v[k].kind == PLAN_FLATELEMS && v[k].o.fset == &d->sets[i];
+		if (!seen && d->sets[i].n > 0)
+			rc = reuse_add_msgs(plan, &v, &n, &cap, &d->sets[i], true);
+	}
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	/* the old messages' objects moved to v (flat ones own nothing) */
+	free(plan->v);
+	plan->v = v;
+	plan->n = n;
+	plan->cap = cap;
+	return 0;
+}
