@@ -174,7 +174,8 @@ static bool commit_plan_declares(const struct sg_plan *plan, const char *name)
 		if (plan->v[i].kind == PLAN_SET &&
 		    strcmp(nftnl_set_get_str(plan->v[i].o.set, NFTNL_SET_NAME),
 			   name) == 0)
-			return true;
+			return !(nftnl_set_get_u32(plan->v[i].o.set, NFTNL_SET_FLAGS) &
+				 NFT_SET_CONCAT);
 	return false;
 }
 
@@ -237,6 +238,10 @@ static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
 				     commit_plan_declares(plan, st->sets[j]) ?
 				     commit_flushset(c, plan->table, st->sets[j]) :
 				     commit_delset(c, plan->table, st->sets[j]);
+			/* (commit_plan_declares is false for an interval
+			 * concat set: the kernel removes pipapo elements one
+			 * by one, each in time linear in the set, so a flush
+			 * is quadratic; deleting the set is not) */
 			for (j = 0; !rc && j < st->n_chains; j++)
 				rc = commit_delchain(c, plan->table, st->chains[j]);
 		}

@@ -123,33 +123,51 @@ static bool flatemit_any_proto(const struct flat *f, enum sg_dir dir)
 	return false;
 }
 
+/* Set i's declaration and element messages. */
+static int flatemit_set(struct sg_plan *plan, const struct flat *f, size_t i)
+{
+	const struct flat_set *s = &f->sets[i];
+	size_t k;
+	int rc = flatemit_decl(plan, s, FLAT_SET_ID_BASE + (uint32_t)i);
+
+	for (k = 0; !rc && k < s->n; k += FLAT_ELEMS_PER_MSG) {
+		struct plan_origin origin = { .pos = { 0 } };
+
+		snprintf(origin.what, sizeof(origin.what), "elements of %.80s", s->name);
+		rc = plan_add(plan, PLAN_FLATELEMS, (void *)s, &origin);
+		if (!rc) {
+			plan->v[plan->n - 1].first = k;
+			plan->v[plan->n - 1].count = s->n - k < FLAT_ELEMS_PER_MSG ?
+						     s->n - k : FLAT_ELEMS_PER_MSG;
+		}
+	}
+	return rc;
+}
+
 int compile_flat_sets(struct sg_plan *plan, struct flat *f)
 {
-	size_t i, k;
+	size_t i;
 	int d, rc;
 
 	plan->flat = f;
-	for (i = 0; i < f->n_sets; i++) {
-		const struct flat_set *s = &f->sets[i];
-
-		rc = flatemit_decl(plan, s, FLAT_SET_ID_BASE + (uint32_t)i);
-		for (k = 0; !rc && k < s->n; k += FLAT_ELEMS_PER_MSG) {
-			struct plan_origin origin = { .pos = { 0 } };
-
-			snprintf(origin.what, sizeof(origin.what), "elements of %.80s", s->name);
-			rc = plan_add(plan, PLAN_FLATELEMS, (void *)s, &origin);
-			if (!rc) {
-				plan->v[plan->n - 1].first = k;
-				plan->v[plan->n - 1].count = s->n - k < FLAT_ELEMS_PER_MSG ?
-							     s->n - k : FLAT_ELEMS_PER_MSG;
-			}
+	for (i = 0; i < f->n_sets; i++)
+		if (f->sets[i].kind != FLAT_RANGE) {
+			rc = flatemit_set(plan, f, i);
+			if (rc)
+				return rc;
 		}
-		if (rc)
-			return rc;
-	}
 	for (d = 0; d < 2; d++)
 		if (flatemit_any_proto(f, d)) {
 			rc = flatemit_vmap_decl(plan, d);
+			if (rc)
+				return rc;
+		}
+	/* the interval concat sets last: a full replace deletes and creates
+	 * them again (commit.c) while it keeps the others, so the kernel's
+	 * order of sets is the same as after a first commit */
+	for (i = 0; i < f->n_sets; i++)
+		if (f->sets[i].kind == FLAT_RANGE) {
+			rc = flatemit_set(plan, f, i);
 			if (rc)
 				return rc;
 		}

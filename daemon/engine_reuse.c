@@ -30,6 +30,13 @@
 #include "plan.h"
 #include "flat.h"
 
+/* The kernel removes a pipapo element in time linear in the set (it cuts
+ * the element's bit out of every lookup bitmap): past this many removals
+ * a kept set would cost more than a new one.  A reload that changes that
+ * much re-creates the set, and packets its new elements match may be
+ * dropped for the instant described above. */
+#define REUSE_MAX_DROPS 128
+
 static const struct flat_set *reuse_find(const struct flat *f, const char *name)
 {
 	size_t i;
@@ -150,6 +157,13 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 		del->v = add->v = NULL;
 		del->n = add->n = del->cap = add->cap = 0;
 		rc = reuse_delta(old, s, del, add);
+		if (!rc && del->n > REUSE_MAX_DROPS) {
+			/* cheaper to create the set again (see above) */
+			free(del->v);
+			free(add->v);
+			d->n_sets -= 2;
+			continue;
+		}
 		if (!rc) {
 			plan->keep_sets[plan->n_keep] = strdup(s->name);
 			rc = plan->keep_sets[plan->n_keep] ? 0 : -ENOMEM;

@@ -90,7 +90,16 @@ def elem(e):
         return elem(e["elem"]["val"])
     return json.dumps(e, sort_keys=True)
 shape = []; sets = {}
-for o in doc.get("nftables", []):
+# Objects in a canonical order (the listing follows creation order, which
+# depends on history: a set kept across reloads stays where it was);
+# rules keep their order within their chain (a stable sort).
+KIND = {"table": 0, "set": 1, "map": 2, "chain": 3, "rule": 4}
+def key(o):
+    k = next(iter(o))
+    v = o[k]
+    return (KIND.get(k, 9), k, v.get("chain", "") if k == "rule" else v.get("name", ""))
+objs = sorted((o for o in doc.get("nftables", []) if "metainfo" not in o), key=key)
+for o in objs:
     if "metainfo" in o:
         continue
     if "set" in o:
@@ -187,6 +196,8 @@ EOF
 kstate() { nsx nft -j list table inet sgd 2>/dev/null | python3 "$TMP/norm.py"; }
 sstate() { python3 "$TMP/statecheck.py" "$STATE" "$CONF" "$TMP/a" "$TMP/b"; }
 # sorted, comma-joined, ",," when empty
+# a member list for a message: its size and a short hash
+brief() { [ "$1" = ",," ] && echo "none" || echo "$(tr ',' '\n' <<<"$1" | wc -l) members #$(md5sum <<<"$1" | cut -c1-8)"; }
 setof() { local s; s=$(printf '%s\n' "$@" | sed '/^$/d' | LC_ALL=C sort -u | paste -sd,); echo "${s:-,,}"; }
 YAML_SET=$(setof "${YAML_MEMBERS[@]}")
 
@@ -304,7 +315,7 @@ for i in $(seq "$KILLS"); do
 	elif [ "$shape" = "$want_new" ] && [ "$v4" = "$new_members" ]; then
 		k_new=$((k_new + 1)); kwhich=new
 	else
-		bad "kill $i ($op, ${delay} ms, sgctl rc $oprc): kernel holds neither the old nor the new ruleset: shape $shape (old $want_old, new $want_new), peers $v4 (old $old_members, new $new_members)"
+		bad "kill $i ($op, ${delay} ms, sgctl rc $oprc): kernel holds neither the old nor the new ruleset: shape $shape (old $want_old, new $want_new), peers $(brief "$v4") (old $(brief "$old_members"), new $(brief "$new_members"))"
 		errs=$((errs + 1)); kwhich=neither
 	fi
 	[ "$v6" = ",," ] || { bad "kill $i: peer_app_v6 holds $v6"; errs=$((errs + 1)); }
@@ -328,7 +339,7 @@ for i in $(seq "$KILLS"); do
 		[ $op != reload ] && [ $kwhich = new ] && split=$((split + 1))
 	elif [ "$smembers" = "$new_rt" ]; then s_new=$((s_new + 1))
 	else
-		bad "kill $i ($op): persisted members $smembers are neither old $old_rt nor new $new_rt"
+		bad "kill $i ($op): persisted members $(brief "$smembers") are neither old $(brief "$old_rt") nor new $(brief "$new_rt")"
 		errs=$((errs + 1))
 	fi
 
@@ -344,7 +355,7 @@ for i in $(seq "$KILLS"); do
 	want_members=$(setof "${YAML_MEMBERS[@]}" "${RT[@]}")
 	read -r shape v4 v6 <<<"$(kstate)"
 	if [ "$shape" != "$(shape_of $CUR)" ] || [ "$v4" != "$want_members" ]; then
-		bad "kill $i: after restart the kernel is not config $CUR + persisted members: shape $shape, peers $v4 (want $want_members)"
+		bad "kill $i: after restart the kernel is not config $CUR + persisted members: shape $shape, peers $(brief "$v4") (want $(brief "$want_members"))"
 		errs=$((errs + 1))
 	fi
 	[ $((i % 20)) = 0 ] && echo "   ... $i kills ($(( $(date +%s) - T0 ))s), $errs errors"
