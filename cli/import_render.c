@@ -61,15 +61,42 @@ static bool imp_yaml_printable(long cp)
 	       (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-static void imp_put_quoted(struct out_buf *b, const char *str)
+/* sgd refuses a description over 255 bytes (load_group.c, sgd.yaml(5));
+ * AWS allows 255 characters, and a renamed group's description also
+ * carries its AWS name, so a longer one is cut (and ends in "..."). */
+#define IMP_MAX_DESCRIPTION 255
+
+/* Bytes the loader gets back for code point cp (U+FFFD for cp < 0). */
+static size_t imp_utf8_size(long cp)
+{
+	return cp < 0 ? 3 : cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/* Quoted, and at most max bytes once read back (0: no limit). */
+static void imp_put_quoted_max(struct out_buf *b, const char *str, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t len;
+	size_t len, loaded = 0;
 	long cp;
 
+	/* the whole text's size as read back decides whether it is cut */
+	if (max) {
+		for (const unsigned char *p = s; *p; p += len) {
+			len = imp_utf8_next(p, &cp);
+			loaded += imp_utf8_size(cp);
+		}
+		if (loaded <= max)
+			max = 0;
+		loaded = 0;
+	}
 	out_putc(b, '"');
 	while (*s) {
 		len = imp_utf8_next(s, &cp);
+		if (max && loaded + imp_utf8_size(cp) > max - 3) {
+			out_puts(b, "...");
+			break;
+		}
+		loaded += imp_utf8_size(cp);
 		if (cp == '"' || cp == '\\') {
 			out_putc(b, '\\');
 			out_putc(b, (char)cp);
@@ -91,6 +118,11 @@ static void imp_put_quoted(struct out_buf *b, const char *str)
 		s += len;
 	}
 	out_putc(b, '"');
+}
+
+static void imp_put_quoted(struct out_buf *b, const char *str)
+{
+	imp_put_quoted_max(b, str, 0);
 }
 
 static void imp_put_comment_text(struct out_buf *b, const char *str)
@@ -195,7 +227,7 @@ static void imp_put_rule(struct out_buf *b, const struct imp_rule *r)
 	out_puts(b, "]\n");
 	if (r->description) {
 		out_puts(b, "    description: ");
-		imp_put_quoted(b, r->description);
+		imp_put_quoted_max(b, r->description, IMP_MAX_DESCRIPTION);
 		out_putc(b, '\n');
 	}
 }
@@ -269,7 +301,8 @@ int imp_render_group(const struct imp_group *g, const struct imp_result *res, ch
 	}
 	if (desc || (g->aws_description && g->aws_description[0])) {
 		out_puts(&b, "description: ");
-		imp_put_quoted(&b, desc ? desc : g->aws_description);
+		imp_put_quoted_max(&b, desc ? desc : g->aws_description,
+				   IMP_MAX_DESCRIPTION);
 		out_putc(&b, '\n');
 	}
 	free(desc);
