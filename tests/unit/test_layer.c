@@ -178,14 +178,14 @@ START_TEST(layer_overflow)
 END_TEST
 
 /* 200k candidates where every /32 sits under the same few wide blocks:
- * a quadratic resolution would take minutes, this must take well under
- * a second (checked loosely: 2 s, shared CI machines are slow). */
+ * every element must still be placed.  How long it takes is the
+ * benchmark's business (bench/run.sh reports growth per 10x N), not a
+ * timed unit test's; a quadratic resolution would take minutes and run
+ * into the test's time limit. */
 START_TEST(layer_scales)
 {
 	size_t n = 200000, i;
 	struct flat_cand *v = calloc(n, sizeof(*v));
-	struct timespec a, b;
-	double ms;
 
 	for (i = 0; i < n; i++) {
 		v[i].addr[0] = 10;
@@ -203,11 +203,7 @@ START_TEST(layer_scales)
 		v[i].lo = (uint16_t)(60000 + i * 5);
 		v[i].hi = (uint16_t)(60000 + i * 5 + 3);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &a);
 	ck_assert_int_eq(flat_layer(v, n, AF_INET), 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-	ck_assert_msg(ms < 2000, "200k candidates took %.0f ms", ms);
 	for (i = 0; i < n; i++)
 		ck_assert_int_ge(v[i].layer, v[i].prefix == 32 ? 0 : FLAT_DROPPED);
 	free(v);
