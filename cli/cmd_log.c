@@ -55,30 +55,14 @@ static int log_fail(bool json, int code, const char *fmt, ...)
 static int log_fail(bool json, int code, const char *fmt, ...)
 {
 	char msg[512];
-	struct out_buf b;
-	struct json_w j;
-	char *text;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "sgctl log: %s\n", msg);
-	if (!json)
-		return code;
-	out_init(&b);
-	json_init(&j, &b);
-	json_obj_begin(&j);
-	json_kbool(&j, "ok", false);
-	json_kint(&j, "exit_code", code);
-	json_kstr(&j, "error", msg);
-	json_obj_end(&j);
-	out_putc(&b, '\n');
-	if (out_finish(&b, &text) == 0) {
-		fputs(text, stdout);
-		fflush(stdout);
-		free(text);
-	}
+	if (json)
+		out_print_json_error(stdout, code, msg);
 	return code;
 }
 

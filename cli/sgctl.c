@@ -145,26 +145,6 @@ bool sgctl_wants_help(int argc, char **argv)
 	return false;
 }
 
-static void sgctl_json_error(int code, const char *msg)
-{
-	struct out_buf b;
-	struct json_w j;
-	char *s;
-
-	out_init(&b);
-	json_init(&j, &b);
-	json_obj_begin(&j);
-	json_kbool(&j, "ok", false);
-	json_kint(&j, "exit_code", code);
-	json_kstr(&j, "error", msg);
-	json_obj_end(&j);
-	out_putc(&b, '\n');
-	if (out_finish(&b, &s) == 0) {
-		fputs(s, stdout);
-		free(s);
-	}
-}
-
 __attribute__((format(printf, 3, 0)))
 static int sgctl_vfail(struct sgctl *c, int code, const char *fmt, va_list ap)
 {
@@ -173,7 +153,7 @@ static int sgctl_vfail(struct sgctl *c, int code, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(stderr, "sgctl: %s\n", msg);
 	if (c && c->json)
-		sgctl_json_error(code, msg);
+		out_print_json_error(stdout, code, msg);
 	return code;
 }
 

@@ -419,3 +419,24 @@ void table_free(struct out_table *t)
 	t->cells = NULL;
 	t->nrows = t->cap = 0;
 }
+
+void out_print_json_error(FILE *f, int code, const char *msg)
+{
+	struct out_buf b;
+	struct json_w j;
+	char *s;
+
+	out_init(&b);
+	json_init(&j, &b);
+	json_obj_begin(&j);
+	json_kbool(&j, "ok", false);
+	json_kint(&j, "exit_code", code);
+	json_kstr(&j, "error", msg);
+	json_obj_end(&j);
+	out_putc(&b, '\n');
+	if (out_finish(&b, &s) == 0) {
+		fputs(s, f);
+		free(s);
+	}
+	fflush(f);
+}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct out_buf {
 	char *s;
@@ -60,6 +61,9 @@ void json_kbool(struct json_w *j, const char *key, bool v);
 void json_knull(struct json_w *j, const char *key);
 /* Append s as a quoted, escaped JSON string (no separators). */
 void json_escape(struct out_buf *b, const char *s);
+/* Print the error document every sgctl command gives with --json,
+ * {"ok":false,"exit_code":code,"error":msg}, as one line on f. */
+void out_print_json_error(FILE *f, int code, const char *msg);
 
 /* Plain-text table: columns padded to the widest cell (by UTF-8 code
  * points, so descriptions in any language line up), two spaces apart,

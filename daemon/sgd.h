@@ -265,6 +265,9 @@ void membership_refresh(struct sgd *d);
 int membership_watch(struct sgd *d);
 
 /* state.c */
+/* Write data to path (created 0600, truncated) and fsync it; no rename.
+ * 0 or -errno. */
+int state_write_durable(const char *path, const void *data, size_t len);
 /* Write dir/name atomically: temp file, fsync, rename, fsync dir. */
 int state_write_file(const char *dir, const char *name, const void *data,
 		     size_t len);

@@ -73,32 +73,6 @@ static int read_all(const char *path, char **out, size_t *len)
 	return 0;
 }
 
-static int write_all(const char *path, const char *data, size_t len)
-{
-	int fd, r = 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
 static int copy_file(const char *src, const char *dst)
 {
 	char *data = NULL;
@@ -106,7 +80,7 @@ static int copy_file(const char *src, const char *dst)
 	int r = read_all(src, &data, &len);
 
 	if (r == 0)
-		r = write_all(dst, data, len);
+		r = state_write_durable(dst, data, len);
 	free(data);
 	return r;
 }

@@ -38,16 +38,12 @@ int state_fsync_dir(const char *dir)
 	return r;
 }
 
-int state_write_file(const char *dir, const char *name, const void *data,
-		     size_t len)
+int state_write_durable(const char *path, const void *data, size_t len)
 {
-	char tmp[4096], dst[4096];
 	const char *p = data;
 	int fd, r = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	while (len) {
@@ -66,6 +62,18 @@ int state_write_file(const char *dir, const char *name, const void *data,
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
+	return r;
+}
+
+int state_write_file(const char *dir, const char *name, const void *data,
+		     size_t len)
+{
+	char tmp[4096], dst[4096];
+	int r;
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	r = state_write_durable(tmp, data, len);
 	if (r == 0 && rename(tmp, dst) < 0)
 		r = -errno;
 	if (r < 0) {
