@@ -20,11 +20,36 @@ void diags_free(struct sg_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Messages quote user text (names, keys, values): a control character in
+ * it must not forge a second line in an error list or a log, so it is
+ * written as \xNN.  Returns a new string or NULL. */
+static char *diag_escape(const char *s)
+{
+	size_t n = 0;
+	const unsigned char *p;
+	char *r, *o;
+
+	for (p = (const unsigned char *)s; *p; p++)
+		n += (*p < 0x20 || *p == 0x7f) ? 4 : 1;
+	r = malloc(n + 1);
+	if (!r)
+		return NULL;
+	for (p = (const unsigned char *)s, o = r; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += sprintf(o, "\\x%02x", *p);
+		else
+			*o++ = (char)*p;
+	}
+	*o = 0;
+	return r;
+}
+
 __attribute__((format(printf, 5, 0)))
 static void diags_vadd(struct sg_diags *d, const char *file, int line, int col,
 		       const char *fmt, va_list ap)
 {
 	struct sg_diag e = { .line = line, .col = col };
+	char *raw;
 
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 8;
@@ -35,7 +60,11 @@ static void diags_vadd(struct sg_diags *d, const char *file, int line, int col,
 		d->v = v;
 		d->cap = cap;
 	}
-	if (vasprintf(&e.msg, fmt, ap) < 0)
+	if (vasprintf(&raw, fmt, ap) < 0)
+		return;
+	e.msg = diag_escape(raw);
+	free(raw);
+	if (!e.msg)
 		return;
 	if (file && !(e.file = strdup(file))) {
 		free(e.msg);
