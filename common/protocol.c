@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "loader.h"
 
 static const struct {
 	const char *name;
@@ -25,8 +26,8 @@ const char *proto_name(int proto)
 
 int proto_parse(const char *s, int *proto)
 {
-	const char *p = s;
-	long v = 0;
+	long v;
+	int r;
 
 	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
 		if (strcasecmp(s, proto_names[i].name) == 0) {
@@ -34,23 +35,14 @@ int proto_parse(const char *s, int *proto)
 			return 0;
 		}
 	}
-	if (*p == '-')
-		p++;
-	if (*p == '\0')
-		return -EINVAL;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		if (v < 100000)	/* saturate: anything this big is out of range */
-			v = v * 10 + (*p - '0');
-	}
-	if (*s == '-')
-		v = -v;
-	if (v == -1) {
+	r = load_parse_int(s, &v);
+	if (r == -EINVAL)
+		return r;
+	if (r == 0 && v == -1) {
 		*proto = SG_PROTO_ALL;
 		return 0;
 	}
-	if (v < 0 || v > 255)
+	if (r < 0 || v < 0 || v > 255)
 		return -ERANGE;
 	*proto = (int)v;
 	return 0;

@@ -30,6 +30,7 @@
 #include <libmnl/libmnl.h>
 
 #include "drift.h"
+#include "plan.h"
 
 #define DRIFTFP_BUF (1 << 16)
 #define DRIFTFP_TRIES 8
@@ -218,26 +219,6 @@ static int driftfp_rule_cb(const struct nlmsghdr *nlh, void *data)
 	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
-/* Read what is left of a dump we stopped early, so the socket is clean
- * for the next request.  Never blocks: the kernel queues the next part
- * of a dump while we read the previous one, so an empty queue means the
- * dump is over. */
-static void driftfp_drain(struct mnl_socket *nl, char *buf, uint32_t seq)
-{
-	for (int pages = 0; pages < 1 << 20; pages++) {
-		ssize_t n = recv(mnl_socket_get_fd(nl), buf, DRIFTFP_BUF, MSG_DONTWAIT);
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int len = (int)n;
-
-		if (n <= 0)
-			return;
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
-			if (nlh->nlmsg_seq == seq && (nlh->nlmsg_type == NLMSG_DONE ||
-						       nlh->nlmsg_type == NLMSG_ERROR))
-				return;
-	}
-}
-
 /* One request (type for family, with the table name as attribute 1 when
  * table is not NULL) and its answers.  -EINTR: the ruleset changed during
  * the dump.  -ENOENT: no such table. */
@@ -276,7 +257,7 @@ static int driftfp_run(struct mnl_socket *nl, uint32_t *seq, uint16_t type,
 			rc = c->err ? c->err : errno ? -errno : -EIO;
 	} while (rc > MNL_CB_STOP);
 	if (rc < 0)
-		driftfp_drain(nl, buf, s);
+		nldump_drain(nl, buf, DRIFTFP_BUF, s);
 	return rc < 0 ? rc : 0;
 }
 

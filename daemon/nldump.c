@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
@@ -16,18 +17,16 @@
 
 #define NLDUMP_BUF (1 << 16)
 
-/* Read and discard the rest of a dump up to its NLMSG_DONE (or error), so
- * the socket is clean for the next request. */
-static void nldump_drain(struct sg_engine *e, char *buf, uint32_t seq)
+void nldump_drain(struct mnl_socket *nl, char *buf, size_t len, uint32_t seq)
 {
 	for (int pages = 0; pages < 1 << 20; pages++) {
-		ssize_t n = mnl_socket_recvfrom(e->nl, buf, NLDUMP_BUF);
+		ssize_t n = recv(mnl_socket_get_fd(nl), buf, len, MSG_DONTWAIT);
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int len = (int)n;
+		int left = (int)n;
 
 		if (n <= 0)
 			return;
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
 			if (nlh->nlmsg_seq == seq && (nlh->nlmsg_type == NLMSG_DONE ||
 						       nlh->nlmsg_type == NLMSG_ERROR))
 				return;
@@ -63,7 +62,7 @@ static int nldump_run(struct sg_engine *e, struct nlmsghdr *nlh,
 			rc = errno ? -errno : -EIO;
 	} while (rc > MNL_CB_STOP);
 	if (rc == -EINTR)
-		nldump_drain(e, buf, seq);
+		nldump_drain(e->nl, buf, NLDUMP_BUF, seq);
 	free(buf);
 	return rc < 0 ? rc : 0;
 }

@@ -180,6 +180,11 @@ struct nl_state {
 /* nldump.c */
 int nldump_genid(struct sg_engine *e, uint32_t *genid);
 /* Chains and sets of our table (empty when it does not exist). */
+/* Read and discard what is left of a dump (up to its NLMSG_DONE or error
+ * for seq) so the socket is clean for the next request.  Never blocks: the
+ * kernel queues the next part of a dump while the previous one is read,
+ * so an empty queue means the dump is over. */
+void nldump_drain(struct mnl_socket *nl, char *buf, size_t len, uint32_t seq);
 int nldump_state(struct sg_engine *e, struct nl_state *st);
 void nldump_state_free(struct nl_state *st);
 /* Call cb for every rule of our table (the rule is freed after).  -EINTR:

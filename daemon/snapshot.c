@@ -27,57 +27,11 @@ const char *snapshot_path(const struct sgd *d, const char *name, char *buf,
 	return buf;
 }
 
-static int read_all(const char *path, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	size_t got = 0;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			free(buf);
-			close(fd);
-			return r;
-		}
-		if (n == 0)
-			break;	/* shrank while reading: take what is there */
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[got] = 0;
-	*out = buf;
-	*len = got;
-	return 0;
-}
-
 static int copy_file(const char *src, const char *dst)
 {
 	char *data = NULL;
 	size_t len = 0;
-	int r = read_all(src, &data, &len);
+	int r = state_read_path(src, &data, &len);
 
 	if (r == 0)
 		r = state_write_durable(dst, data, len);
@@ -253,7 +207,7 @@ static int hash_file(uint64_t *h, const char *dir, const char *rel)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	r = read_all(path, &data, &len);
+	r = state_read_path(path, &data, &len);
 	if (r < 0)
 		return r;
 	l = len;

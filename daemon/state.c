@@ -83,15 +83,13 @@ int state_write_file(const char *dir, const char *name, const void *data,
 	return state_fsync_dir(dir);
 }
 
-int state_read_file(const char *dir, const char *name, char **out, size_t *len)
+int state_read_path(const char *path, char **out, size_t *len)
 {
-	char path[4096];
 	struct stat st;
 	char *buf;
 	size_t got = 0;
 	int fd, r = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -99,6 +97,10 @@ int state_read_file(const char *dir, const char *name, char **out, size_t *len)
 		r = -errno;
 		close(fd);
 		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
@@ -111,6 +113,7 @@ int state_read_file(const char *dir, const char *name, char **out, size_t *len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			/* 0: it shrank while we read: take what is there */
 			r = n < 0 ? -errno : 0;
 			break;
 		}
@@ -123,9 +126,16 @@ int state_read_file(const char *dir, const char *name, char **out, size_t *len)
 	}
 	buf[got] = 0;
 	*out = buf;
-	if (len)
-		*len = got;
+	*len = got;
 	return 0;
+}
+
+int state_read_file(const char *dir, const char *name, char **out, size_t *len)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return state_read_path(path, out, len);
 }
 
 int state_init(struct sgd *d)
