@@ -271,8 +271,8 @@ int state_write_durable(const char *path, const void *data, size_t len);
 /* Write dir/name atomically: temp file, fsync, rename, fsync dir. */
 int state_write_file(const char *dir, const char *name, const void *data,
 		     size_t len);
-/* Read a whole regular file (NUL-terminated).  0, -ENOENT, -EISDIR (not
- * a regular file), -errno. */
+/* Read a whole regular file (NUL-terminated; len may be NULL).  0,
+ * -ENOENT, -EISDIR (not a regular file), -errno. */
 int state_read_path(const char *path, char **out, size_t *len);
 /* The same for dir/name. */
 int state_read_file(const char *dir, const char *name, char **out, size_t *len);

@@ -126,7 +126,8 @@ int state_read_path(const char *path, char **out, size_t *len)
 	}
 	buf[got] = 0;
 	*out = buf;
-	*len = got;
+	if (len)
+		*len = got;
 	return 0;
 }
 
