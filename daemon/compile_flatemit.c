@@ -235,15 +235,16 @@ int compile_flat_chains(struct sg_plan *plan)
 	return 0;
 }
 
-/* meta nfproto ipv4 ip saddr @peer_<group>_v4 th dport @in.tcp.pg.<group> accept */
+/* meta nfproto ipv4 ip saddr @peer_<group>_v4[_hosts] th dport @in.tcp.pg.<group> accept */
 static int flatemit_port_rule(struct sg_plan *plan, const struct sg_config *cfg,
-			      const char *chain, const struct flat_set *s, int af)
+			      const char *chain, const struct flat_set *s, int af,
+			      bool hosts)
 {
 	bool v4 = af == AF_INET;
 	uint32_t alen = v4 ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN, off;
 	char comment[400], peer[300];
 	struct nftnl_rule *r;
-	int rc = compile_set_name(cfg, s->peer_gi, af, peer, sizeof(peer));
+	int rc = compile_set_name(cfg, s->peer_gi, af, hosts, peer, sizeof(peer));
 
 	if (rc)
 		return rc;
@@ -251,8 +252,9 @@ static int flatemit_port_rule(struct sg_plan *plan, const struct sg_config *cfg,
 		off = v4 ? ABI_IP4_SADDR_OFF : ABI_IP6_SADDR_OFF;
 	else
 		off = v4 ? ABI_IP4_DADDR_OFF : ABI_IP6_DADDR_OFF;
-	snprintf(comment, sizeof(comment), "attached groups: %zu port ranges for %s in %s",
-		 s->n, cfg->groups[s->peer_gi].name, s->name);
+	snprintf(comment, sizeof(comment), "attached groups: %zu port ranges for %s%s in %s",
+		 s->n, cfg->groups[s->peer_gi].name, hosts ? " (hosts)" : "",
+		 s->name);
 	r = plan_rule_new(plan, chain, NULL, comment);
 	if (!r)
 		return -ENOMEM;
@@ -326,7 +328,7 @@ int compile_flat_rules(struct sg_plan *plan, const struct sg_config *cfg)
 	const struct flat *f = plan->flat;
 	char chain[32];
 	size_t i;
-	int d, p, af, rc;
+	int d, p, af, k, rc;
 
 	for (d = 0; d < 2; d++)
 		for (p = 0; p < 256; p++) {
@@ -355,11 +357,14 @@ int compile_flat_rules(struct sg_plan *plan, const struct sg_config *cfg)
 				if (s->dir != (enum sg_dir)d || s->proto != p ||
 				    s->kind != FLAT_PORT)
 					continue;
-				rc = flatemit_port_rule(plan, cfg, chain, s, AF_INET);
-				if (!rc)
-					rc = flatemit_port_rule(plan, cfg, chain, s, AF_INET6);
-				if (rc)
-					return rc;
+				/* per family: the hosts, then the wider blocks */
+				for (k = 0; k < 4; k++) {
+					rc = flatemit_port_rule(plan, cfg, chain, s,
+								k < 2 ? AF_INET : AF_INET6,
+								k % 2 == 0);
+					if (rc)
+						return rc;
+				}
 			}
 			for (i = 0; i < f->n_rest; i++) {
 				const struct flat_rest *x = &f->rest[i];

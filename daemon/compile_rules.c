@@ -75,7 +75,7 @@ static bool compile_family_fits(const struct sg_rule *rule, int af)
 /* The peer half: family and address (CIDR) or set lookup (group). */
 static int compile_peer(struct nftnl_rule *r, const struct sg_config *cfg,
 			const struct sg_rule *rule, const struct sg_peer *peer,
-			int af)
+			int af, bool hosts)
 {
 	bool v4 = af == AF_INET;
 	size_t len = v4 ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN;
@@ -92,10 +92,11 @@ static int compile_peer(struct nftnl_rule *r, const struct sg_config *cfg,
 	if (rc)
 		return rc;
 	if (peer->kind == SG_PEER_GROUP) {
-		rc = compile_set_name(cfg, peer->group_idx, af, set, sizeof(set));
+		rc = compile_set_name(cfg, peer->group_idx, af, hosts, set,
+				      sizeof(set));
 		if (rc)
 			return rc;
-		/* ip|ip6 saddr|daddr @peer_<group>_v4|v6 */
+		/* ip|ip6 saddr|daddr @peer_<group>_v4|v6[_hosts] */
 		return nlb_match_addr_set(r, off, len, set);
 	}
 	if (peer->cidr.prefix == 0)
@@ -106,8 +107,8 @@ static int compile_peer(struct nftnl_rule *r, const struct sg_config *cfg,
 
 static int compile_one(struct sg_plan *plan, const struct sg_config *cfg,
 		       const char *chain, const struct sg_rule *rule,
-		       const struct sg_peer *peer, int af, const char *tag,
-		       const char *comment, const char *what)
+		       const struct sg_peer *peer, int af, bool hosts,
+		       const char *tag, const char *comment, const char *what)
 {
 	struct plan_origin origin = { .pos = rule->pos };
 	struct nftnl_rule *r = plan_rule_new(plan, chain, tag, comment);
@@ -116,7 +117,7 @@ static int compile_one(struct sg_plan *plan, const struct sg_config *cfg,
 	if (!r)
 		return -ENOMEM;
 	snprintf(origin.what, sizeof(origin.what), "%s", what);
-	rc = compile_peer(r, cfg, rule, peer, af);
+	rc = compile_peer(r, cfg, rule, peer, af, hosts);
 	if (!rc)
 		rc = compile_proto(r, rule);
 	/* counter accept */
@@ -146,15 +147,17 @@ int compile_rule_peer(struct sg_plan *plan, const struct sg_config *cfg,
 		if (!compile_family_fits(rule, p->cidr.family))
 			return -EINVAL;	/* validation rejects this */
 		return compile_one(plan, cfg, chain, rule, p, p->cidr.family,
-				   tag, comment, what);
+				   false, tag, comment, what);
 	}
 	if (p->group_idx < 0 || (size_t)p->group_idx >= cfg->n_groups)
 		return -EINVAL;
-	for (k = 0; k < 2; k++) {
-		if (!compile_family_fits(rule, families[k]))
+	/* a group peer: per family, its hosts' hash set, then its wider
+	 * blocks' interval set (compile_sets.c) */
+	for (k = 0; k < 4; k++) {
+		if (!compile_family_fits(rule, families[k / 2]))
 			continue;
-		rc = compile_one(plan, cfg, chain, rule, p, families[k],
-				 tag, comment, what);
+		rc = compile_one(plan, cfg, chain, rule, p, families[k / 2],
+				 k % 2 == 0, tag, comment, what);
 		if (rc)
 			return rc;
 	}

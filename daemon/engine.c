@@ -242,7 +242,6 @@ int engine_members_update(struct sg_engine *e, const struct sg_config *cfg,
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct plan_origin origin = { .pos = { 0 } };
 	struct sg_plan plan;
-	char name[300];
 	int k, rc = 0;
 
 	if (group_idx < 0 || (size_t)group_idx >= cfg->n_groups)
@@ -255,13 +254,11 @@ int engine_members_update(struct sg_engine *e, const struct sg_config *cfg,
 	if (!plan.table)
 		return -ENOMEM;
 	origin.pos = cfg->groups[group_idx].pos;
-	for (k = 0; !rc && k < 2; k++) {
-		rc = compile_set_name(cfg, group_idx, families[k], name, sizeof(name));
-		if (rc)
-			break;
-		snprintf(origin.what, sizeof(origin.what), "members of %.80s", name);
-		rc = setdelta_plan(&plan, name, families[k], old, new_, &origin);
-	}
+	snprintf(origin.what, sizeof(origin.what), "members of %.80s",
+		 cfg->groups[group_idx].name);
+	for (k = 0; !rc && k < 2; k++)
+		rc = setdelta_plan(&plan, cfg, group_idx, families[k], old, new_,
+				   &origin);
 	if (rc)
 		diags_add(diags, NULL, "computing the member delta: %s", strerror(-rc));
 	else if (plan.n > 0)

@@ -23,23 +23,19 @@ static int engine_delta_run(struct sg_plan *plan, const struct sg_config *cfg,
 {
 	struct plan_origin origin = { .pos = cfg->groups[gi].pos };
 	int af = ops[0].c.family;
-	char name[300];
 	size_t i;
-	int rc;
 
-	rc = compile_set_name(cfg, gi, af, name, sizeof(name));
-	if (rc)
-		return rc;
-	snprintf(origin.what, sizeof(origin.what), "members of %.80s", name);
+	snprintf(origin.what, sizeof(origin.what), "members of %.80s",
+		 cfg->groups[gi].name);
 	for (i = 0; i < n; i++) {
 		tmp[i] = ops[i].c;
 		/* the element key is the first 4 bytes for IPv4 */
 		if (af == AF_INET)
 			memset(tmp[i].addr.bytes + 4, 0, 12);
 	}
-	/* {add|delete} element inet <table> peer_<group>_<af> { <blocks> } */
-	return compile_set_elems(plan, plan->table, name, af, tmp, n,
-				 ops[0].del, &origin);
+	/* {add|delete} element inet <table> peer_<group>_<af>_hosts { <addrs> }
+	 * {add|delete} element inet <table> peer_<group>_<af> { <blocks> } */
+	return compile_peer_elems(plan, cfg, gi, af, tmp, n, ops[0].del, &origin);
 }
 
 static int engine_delta_group(struct sg_plan *plan, const struct sg_config *cfg,

@@ -109,24 +109,34 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
  * offset of the message as sent.  0 or -ENOENT. */
 int compile_flat_locate(const struct sg_plan *plan, const struct plan_msg *m,
 			uint32_t offset, struct plan_origin *out);
-/* compile_sets.c: peer_<group>_v4/v6 and their elements. */
+/* compile_sets.c: peer_<group>_v4/v6 (wider blocks, interval sets) and
+ * peer_<group>_v4/v6_hosts (single addresses, hash sets), their elements. */
 int compile_sets(struct sg_plan *plan, const struct sg_config *cfg,
 		 const struct sg_members *m);
 /* true when a compiled rule references group gi as a peer. */
 bool compile_group_referenced(const struct sg_config *cfg, int gi);
 /* true when group gi is attached (globally or to an interface). */
 bool compile_group_attached(const struct sg_config *cfg, int gi);
-/* Set name of group gi for family af into buf; 0 or -ENAMETOOLONG. */
-int compile_set_name(const struct sg_config *cfg, int gi, int af, char *buf,
-		     size_t len);
+/* Name of group gi's set for family af (its hosts' hash set when hosts)
+ * into buf; 0 or -ENAMETOOLONG. */
+int compile_set_name(const struct sg_config *cfg, int gi, int af, bool hosts,
+		     char *buf, size_t len);
 /* Chain name "in_<group>" / "out_<group>". */
 int compile_chain_name(const struct sg_config *cfg, int gi, enum sg_dir dir,
 		       char *buf, size_t len);
-/* Element messages for set `name` holding the top-level blocks of list
- * (which must hold only family af), deleting instead when del. */
+/* Element messages for set `name` holding the blocks v (which must hold
+ * only family af; start and end elements when interval, keys alone
+ * otherwise), deleting instead when del. */
 int compile_set_elems(struct sg_plan *plan, const char *table,
-		      const char *name, int af, const struct sg_cidr *v,
-		      size_t n, bool del, const struct plan_origin *origin);
+		      const char *name, int af, bool interval,
+		      const struct sg_cidr *v, size_t n, bool del,
+		      const struct plan_origin *origin);
+/* The same for top-level blocks v of group gi, each to the set it belongs
+ * in: single addresses to the hosts' hash set, the rest to the interval
+ * set.  Keeps the order of v within each set.  0 or -errno. */
+int compile_peer_elems(struct sg_plan *plan, const struct sg_config *cfg,
+		       int gi, int af, const struct sg_cidr *v, size_t n,
+		       bool del, const struct plan_origin *origin);
 /* The members of list not contained in another member, sorted; *out is
  * malloc'd.  0 or -ENOMEM. */
 int compile_toplevel(const struct sg_cidr *v, size_t n, int af,
@@ -223,8 +233,9 @@ int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
 
 /* setdelta.c: elements to delete (in old, not new) and add (in new, not
  * old) for the top-level blocks of two member lists of family af, as
- * PLAN_ELEMS messages of set `name` in plan.  0 or -errno. */
-int setdelta_plan(struct sg_plan *plan, const char *name, int af,
-		  const struct sg_cidr_list *old, const struct sg_cidr_list *new_,
+ * PLAN_ELEMS messages of group gi's sets in plan.  0 or -errno. */
+int setdelta_plan(struct sg_plan *plan, const struct sg_config *cfg, int gi,
+		  int af, const struct sg_cidr_list *old,
+		  const struct sg_cidr_list *new_,
 		  const struct plan_origin *origin);
 #endif

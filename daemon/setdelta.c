@@ -1,7 +1,8 @@
 /*
  * setdelta.c — peer-group membership changes as set-element deltas.
  *
- * Only top-level blocks are in the kernel (see compile_sets.c), so the
+ * Only top-level blocks are in the kernel (see compile_sets.c: hosts in a
+ * hash set, wider blocks in an interval set), so the
  * delta is taken between the old and the new top-level lists: blocks that
  * left are deleted, blocks that came are added, the rest is not sent.
  * A block that becomes covered by a new larger one is deleted in the same
@@ -45,8 +46,9 @@ static int setdelta_minus(const struct sg_cidr *a, size_t na,
 	return 0;
 }
 
-int setdelta_plan(struct sg_plan *plan, const char *name, int af,
-		  const struct sg_cidr_list *old, const struct sg_cidr_list *new_,
+int setdelta_plan(struct sg_plan *plan, const struct sg_config *cfg, int gi,
+		  int af, const struct sg_cidr_list *old,
+		  const struct sg_cidr_list *new_,
 		  const struct plan_origin *origin)
 {
 	struct sg_cidr *to = NULL, *tn = NULL, *del = NULL, *add = NULL;
@@ -63,11 +65,9 @@ int setdelta_plan(struct sg_plan *plan, const char *name, int af,
 		rc = setdelta_minus(tn, nn, to, no, &add, &na);
 	/* delete before add: a block and its replacement may share keys */
 	if (!rc)
-		rc = compile_set_elems(plan, plan->table, name, af, del, nd, true,
-				       origin);
+		rc = compile_peer_elems(plan, cfg, gi, af, del, nd, true, origin);
 	if (!rc)
-		rc = compile_set_elems(plan, plan->table, name, af, add, na, false,
-				       origin);
+		rc = compile_peer_elems(plan, cfg, gi, af, add, na, false, origin);
 	free(to);
 	free(tn);
 	free(del);

@@ -240,9 +240,17 @@ apply --members inst "$OLD,$A.0/29,fd00:200::3/128" "$A.10/32" "$WORK/egress" ||
 expect drop "after removing $A.0/29: egress 8080 to $A.3" probe_out tcp $S4 $A.3 8080
 expect drop "after removing fd00:200::10: egress 8080 to ::10" probe_out tcp $S6 fd00:200::10 8080
 expect pass "$A.10 kept" probe_out tcp $S4 $A.10 8080
+# a single address goes to the group's hash set, wider blocks to its
+# interval set: after the update only 10.200.0.10 is left, in the first
+elems=$(srv nft list set inet sgd peer_inst_v4_hosts | tr -d '\n\t ' )
+case "$elems" in
+*"elements={10.200.0.10}"*) ok "set peer_inst_v4_hosts holds exactly 10.200.0.10" ;;
+*) bad "set peer_inst_v4_hosts: $elems" ;;
+esac
 elems=$(srv nft list set inet sgd peer_inst_v4 | tr -d '\n\t ' )
 case "$elems" in
-*"elements={10.200.0.10}"*) ok "set peer_inst_v4 holds exactly 10.200.0.10" ;;
+*elements*) bad "set peer_inst_v4 still holds blocks: $elems" ;;
+*"typeipv4_addrflagsinterval"*) ok "set peer_inst_v4 (wider blocks) is empty" ;;
 *) bad "set peer_inst_v4: $elems" ;;
 esac
 

@@ -64,7 +64,8 @@ use_conf() {
 
 # norm.py: `nft -j list table` on stdin -> "SHAPE V4 V6": the md5 of
 # everything but set elements (handles and counter values dropped), and
-# the sorted elements of the peer sets (",," when empty).
+# the sorted elements of the peer group's sets, hosts and wider blocks
+# together (",," when empty).
 cat >"$TMP/norm.py" <<'EOF'
 import json, sys, hashlib
 try:
@@ -104,13 +105,19 @@ for o in objs:
         continue
     if "set" in o:
         s = dict(o["set"])
-        sets[s["name"]] = ",".join(sorted(elem(e) for e in s.pop("elem", [])))
+        sets[s["name"]] = [elem(e) for e in s.pop("elem", [])]
         o = {"set": s}
     shape.append(strip(o))
 if not shape:
     print("empty - -"); sys.exit(0)
 h = hashlib.md5(json.dumps(shape, sort_keys=True).encode()).hexdigest()
-print(h, sets.get("peer_app_v4", "?") or ",,", sets.get("peer_app_v6", "?") or ",,")
+# a peer group is two sets per family: its hosts (hash) and wider blocks
+def peers(af):
+    if "peer_app_" + af not in sets or "peer_app_%s_hosts" % af not in sets:
+        return "?"
+    v = sets["peer_app_" + af] + sets["peer_app_%s_hosts" % af]
+    return ",".join(sorted(set(v), key=lambda x: x.encode())) or ",,"
+print(h, peers("v4"), peers("v6"))
 EOF
 # statecheck.py STATEDIR CONFDIR ADIR BDIR: parse every state file.
 # Prints "ok MEMBERS RUNNING" (members sorted, ",," when none; RUNNING A

@@ -550,19 +550,22 @@ START_TEST(member_delta)
 			       cidr("255.255.255.0/24") };
 	struct sg_cidr_list lo = { o, 4, 4 }, ln = { n, 5, 5 };
 	struct plan_origin origin = { .what = "members of app" };
+	struct model *m = model_new();
 	struct sg_plan plan;
 
 	plan_init(&plan);
 	plan.table = strdup("sgd");
-	ck_assert_int_eq(setdelta_plan(&plan, "peer_app_v4", AF_INET, &lo, &ln,
+	ck_assert_int_eq(setdelta_plan(&plan, &m->cfg, 1, AF_INET, &lo, &ln,
 				       &origin), 0);
-	ck_assert_int_eq(setdelta_plan(&plan, "peer_app_v6", AF_INET6, &lo, &ln,
+	ck_assert_int_eq(setdelta_plan(&plan, &m->cfg, 1, AF_INET6, &lo, &ln,
 				       &origin), 0);
-	/* v4: delete 10.1/16 and 10.9.0.1, add 10/8, 192.0.2/24, 255.255.255/24;
+	/* v4: delete 10.9.0.1 (peer_app_v4_hosts) and 10.1/16 (peer_app_v4),
+	 * add 10/8, 192.0.2/24, 255.255.255/24 (peer_app_v4);
 	 * v6: unchanged, nothing sent */
-	ck_assert_uint_eq(plan.n, 2);
+	ck_assert_uint_eq(plan.n, 3);
 	golden_plan("member_delta", &plan);
 	plan_free(&plan);
+	model_free(m);
 }
 END_TEST
 
@@ -581,8 +584,8 @@ START_TEST(large_set_split)
 	}
 	plan_init(&plan);
 	plan.table = strdup("sgd");
-	ck_assert_int_eq(compile_set_elems(&plan, "sgd", "peer_x_v6", AF_INET6, v, 2000,
-					   false, NULL), 0);
+	ck_assert_int_eq(compile_set_elems(&plan, "sgd", "peer_x_v6", AF_INET6, true,
+					   v, 2000, false, NULL), 0);
 	/* 4000 elements (start + end) in messages of at most PLAN_ELEMS_PER_MSG */
 	ck_assert_uint_eq(plan.n, (4000 + PLAN_ELEMS_PER_MSG - 1) / PLAN_ELEMS_PER_MSG);
 	for (i = 0; i < plan.n; i++) {
