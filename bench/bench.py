@@ -289,7 +289,7 @@ class Bench:
             variants.append("sgd-apply")
         if self.have_sgd:
             variants.append("sgd-reload")
-        variants += ["nft-linear", "nft-set"]
+        variants += ["nft-linear", "nft-set", "nft-set-ctr"]
         if not self.have_apply:
             self.notes.append("sgd-apply not built (%s): sgd commits only through "
                               "the daemon" % self.apply)
@@ -339,7 +339,7 @@ class Bench:
             for v in variants:
                 if not v.startswith("sgd"):
                     continue
-                for base in ("nft-set", "nft-linear"):
+                for base in ("nft-set", "nft-linear", "nft-set-ctr"):
                     ratios = [x / y for x, y in zip(times[v], times[base])]
                     self.add("commit", "ratio_vs_" + base, v, n, ratios, "x")
             last_n = n
@@ -360,7 +360,8 @@ class Bench:
             if daemon is None:
                 return None     # warm-up: the daemon's start commits it
             return self.sgctl_timed(daemon[1], "reload")
-        f = os.path.join(poldir, "linear.nft" if v == "nft-linear" else "set.nft")
+        f = os.path.join(poldir, {"nft-linear": "linear.nft", "nft-set": "set.nft",
+                                  "nft-set-ctr": "set_ctr.nft"}[v])
         return timed(self.timeexec, ["nft", "-f", f], ns=rx, timeout=900)
 
     # ------------------------------------------------------------ d. idle
@@ -446,21 +447,24 @@ class Bench:
     # ------------------------------------------------------------ b. members
     def internal_time(self, logp, offset):
         """The daemon's own timing of a membership change, from its -v log
-        (daemon/membership.c: "members of G updated: kernel N ms, state
-        file M ms (K members)"; older: "updated in N ms").  The parts on
-        the line are summed.  Returns (value, unit) or None."""
+        (daemon/membatch.c: "members of G updated: index N us, kernel N us,
+        journal N us (K members, C changes)").  Returns (total, unit,
+        parts) with parts {label: value}, or None."""
         with open(logp) as f:
             f.seek(offset)
             lines = [l for l in f.read().splitlines()
                      if re.search(r"members of \S+ updated", l)]
         if not lines:
             return None
-        parts = re.findall(r"([0-9.]+) ?(us|µs|ms)\b", lines[-1])
+        parts = re.findall(r"(?:(\w+) )?([0-9.]+) ?(us|µs|ms)\b", lines[-1])
         if not parts:
             return None
-        if all(u == "ms" for _, u in parts):
-            return sum(float(v) for v, _ in parts), "ms"
-        return sum(float(v) * (1000.0 if u == "ms" else 1.0) for v, u in parts), "us"
+        if all(u == "ms" for _, _, u in parts):
+            return (sum(float(v) for _, v, _ in parts), "ms",
+                    {k: float(v) for k, v, _ in parts if k})
+        scale = {"ms": 1000.0, "us": 1.0, "µs": 1.0}
+        return (sum(float(v) * scale[u] for _, v, u in parts), "us",
+                {k: float(v) * scale[u] for k, v, u in parts if k})
 
     def phase_members(self):
         a = self.a
@@ -502,6 +506,16 @@ class Bench:
                      [x[0] for x in have], unit,
                      ("daemon -v log; %s resolution" % ("1 ms" if unit == "ms" else "1 us"))
                      if have else "the daemon logs no time for it", optional=True)
+            # the same time in its parts: applying the change (index +
+            # kernel transaction) and making it durable (journal fdatasync)
+            if have and unit == "us" and all("kernel" in x[2] and "journal" in x[2]
+                                             for x in have):
+                self.add("members", "add_apply_us", "sgd", msize,
+                         [x[2].get("index", 0) + x[2]["kernel"] for x in have], "us",
+                         "index + kernel transaction")
+                self.add("members", "add_journal_us", "sgd", msize,
+                         [x[2]["journal"] for x in have], "us",
+                         "journal write + fdatasync before the reply")
             self.daemon_stop(pid)
             nft(rx, "flush", "ruleset")
         for ad in addrs:
@@ -515,7 +529,8 @@ def main():
     ap.add_argument("--results", required=True)
     ap.add_argument("--pairs", required=True,
                     help="role:txns:rxns,... for roles pps-sgd, pps-linear, pps-set, "
-                         "pps-floor, pps-noct, sgd-apply, sgd-reload, nft-linear, nft-set")
+                         "pps-floor, pps-noct, sgd-apply, sgd-reload, nft-linear, nft-set, "
+                         "nft-set-ctr")
     ap.add_argument("--tx-dev", required=True, help="sender veth of the pps-sgd pair")
     ap.add_argument("--sizes", default="100,1000,10000,100000")
     ap.add_argument("--members", default="1000,10000,100000")

@@ -246,27 +246,31 @@ def write_set(pol, out, args):
         if src.endswith("/32") or src.endswith("/128"):
             src = src.rsplit("/", 1)[0]
         sets.setdefault((r["fam"], r["proto"]), []).append("%s . %s" % (src, port))
-    with open(os.path.join(out, "set.nft"), "w") as f:
-        f.write(nft_header(args.table))
-        f.write(nft_peer_sets(pol))
-        for (fam, proto), elems in sorted(sets.items()):
-            addr = "ipv4_addr" if fam == 4 else "ipv6_addr"
-            f.write("\tset v%d%s {\n\t\ttype %s . inet_service; flags interval;\n"
-                    "\t\telements = {\n" % (fam, proto, addr))
-            f.write("".join("\t\t\t%s,\n" % e for e in elems))
-            f.write("\t\t}\n\t}\n")
-        f.write(nft_chain_open())
-        for (fam, proto) in sorted(sets):
-            f.write("\t\t%s saddr . %s dport @v%d%s accept\n"
-                    % ("ip" if fam == 4 else "ip6", proto, fam, proto))
-        for (peer, proto), ports in sorted(peer_ports.items()):
-            f.write("\t\tip saddr @%s %s dport { %s } accept\n"
-                    % (peer.replace("-", "_"), proto,
-                       ", ".join(sorted(ports, key=lambda p: int(p.split("-")[0])))))
-        if args.bench_peers:
-            f.write("\t\tip saddr @bench_peers udp dport %d accept\n" % args.member_port)
-        f.write(nft_probe_rule(args))
-        f.write("\t}\n}\n")
+    # set.nft as the baseline; set_ctr.nft the same with a counter
+    # on every element of the rule sets, as sgd has (what `sgctl stats`
+    # reads): the like-for-like comparison of kernel work
+    for fname, counter in (("set.nft", ""), ("set_ctr.nft", " counter;")):
+        with open(os.path.join(out, fname), "w") as f:
+            f.write(nft_header(args.table))
+            f.write(nft_peer_sets(pol))
+            for (fam, proto), elems in sorted(sets.items()):
+                addr = "ipv4_addr" if fam == 4 else "ipv6_addr"
+                f.write("\tset v%d%s {\n\t\ttype %s . inet_service; flags interval;%s\n"
+                        "\t\telements = {\n" % (fam, proto, addr, counter))
+                f.write("".join("\t\t\t%s,\n" % e for e in elems))
+                f.write("\t\t}\n\t}\n")
+            f.write(nft_chain_open())
+            for (fam, proto) in sorted(sets):
+                f.write("\t\t%s saddr . %s dport @v%d%s accept\n"
+                        % ("ip" if fam == 4 else "ip6", proto, fam, proto))
+            for (peer, proto), ports in sorted(peer_ports.items()):
+                f.write("\t\tip saddr @%s %s dport { %s } accept\n"
+                        % (peer.replace("-", "_"), proto,
+                           ", ".join(sorted(ports, key=lambda p: int(p.split("-")[0])))))
+            if args.bench_peers:
+                f.write("\t\tip saddr @bench_peers udp dport %d accept\n" % args.member_port)
+            f.write(nft_probe_rule(args))
+            f.write("\t}\n}\n")
 
 
 def write_refs(out, args):

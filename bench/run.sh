@@ -85,7 +85,7 @@ done
 # Sender 198.18.0.1, receiver 198.18.0.2, on-link 198.18.0.0/15.
 pairs=
 i=0
-for role in pps-sgd pps-linear pps-set pps-floor pps-noct sgd-apply sgd-reload nft-linear nft-set; do
+for role in pps-sgd pps-linear pps-set pps-floor pps-noct sgd-apply sgd-reload nft-linear nft-set nft-set-ctr; do
 	tx=$pfx-t$i rx=$pfx-r$i
 	ip netns add "$tx"; nss+=("$tx")
 	ip netns add "$rx"; nss+=("$rx")
