@@ -496,6 +496,18 @@ int explain_eval_all(const struct sg_config *cfg, const struct sg_members *m,
 	return 0;
 }
 
+bool explain_is_icmp_error(const struct sg_probe *p)
+{
+	/* the types the kernel's conntrack treats as errors
+	 * (nf_conntrack_proto_icmp.c, nf_conntrack_proto_icmpv6.c) */
+	if (p->proto == SG_PROTO_ICMP)
+		return p->icmp_type == 3 || p->icmp_type == 4 || p->icmp_type == 5 ||
+		       p->icmp_type == 11 || p->icmp_type == 12;
+	if (p->proto == SG_PROTO_ICMPV6)
+		return p->icmp_type >= 0 && p->icmp_type < 128;
+	return false;
+}
+
 int explain_eval(const struct sg_config *cfg, const struct sg_members *m,
 		 const struct sg_probe *p, struct sg_match *out)
 {

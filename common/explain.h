@@ -69,6 +69,13 @@ int explain_parse(int argc, char **argv, struct sg_probe *p, struct sg_diags *di
 int explain_eval(const struct sg_config *cfg, const struct sg_members *m,
 		 const struct sg_probe *p, struct sg_match *out);
 
+/* true when the probe is an ICMP or ICMPv6 error message (icmp 3, 4, 5,
+ * 11, 12; icmpv6 0..127).  Conntrack never sees such a packet as new: it
+ * is `related` when it quotes a tracked connection (then the stateful rule
+ * passes it before any other) and `invalid` otherwise (then it is dropped
+ * before any other), so the rules do not decide its fate. */
+bool explain_is_icmp_error(const struct sg_probe *p);
+
 /* Every allowance, in the same order; *n is how many were found (may be
  * more than cap; only cap are stored).  Returns 0 or -EINVAL. */
 int explain_eval_all(const struct sg_config *cfg, const struct sg_members *m,

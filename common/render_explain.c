@@ -156,6 +156,7 @@ int render_explain(const struct sg_config *cfg, const struct sg_members *m,
 		json_kbool(&j, "allowed", n > 0);
 		explain_json_probe(&j, &p);
 		json_kbool(&j, "only_attach_groups", !p.ifname && cfg->n_ifaces > 0);
+		json_kbool(&j, "icmp_error", explain_is_icmp_error(&p));
 		json_kuint(&j, "match_count", n);
 		json_key(&j, "matches");
 		json_arr_begin(&j);
@@ -186,7 +187,12 @@ int render_explain(const struct sg_config *cfg, const struct sg_members *m,
 		if (!p.ifname && cfg->n_ifaces > 0)
 			out_puts(&b, "note: no interface given, so only the `attach` groups were "
 				 "considered, not the `interfaces:` ones (use -i IFACE).\n");
-		if (n == 0)
+		if (explain_is_icmp_error(&p))
+			out_puts(&b, "note: this ICMP type is an error message, never a new "
+				 "connection: it passes when it quotes a connection already "
+				 "tracked (conntrack related) and is dropped as invalid when "
+				 "it quotes none, before any rule, whatever the rules say.\n");
+		else if (n == 0)
 			out_puts(&b, "note: replies to connections already allowed still pass "
 				 "(conntrack established,related).\n");
 	}

@@ -237,6 +237,46 @@ START_TEST(test_icmp)
 }
 END_TEST
 
+static bool icmp_error(const char *words)
+{
+	char buf[256], *argv[8], *save = NULL, *w;
+	struct sg_probe p;
+	struct sg_diags d;
+	int argc = 0;
+	bool r;
+
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (w = strtok_r(buf, " ", &save); w && argc < 8; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	diags_init(&d);
+	ck_assert_int_eq(explain_parse(argc, argv, &p, &d), 0);
+	diags_free(&d);
+	r = explain_is_icmp_error(&p);
+	return r;
+}
+
+/* The ICMP types conntrack treats as errors: their fate is `related` or
+ * `invalid`, never the rules' (engine_roles.sh proves it with packets). */
+START_TEST(test_icmp_error_types)
+{
+	ck_assert(icmp_error("in icmp 3/4 192.0.2.1"));
+	ck_assert(icmp_error("in icmp 4 192.0.2.1"));
+	ck_assert(icmp_error("in icmp 5/1 192.0.2.1"));
+	ck_assert(icmp_error("in icmp 11 192.0.2.1"));
+	ck_assert(icmp_error("in icmp 12 192.0.2.1"));
+	ck_assert(!icmp_error("in icmp 8 192.0.2.1"));
+	ck_assert(!icmp_error("in icmp 0 192.0.2.1"));
+	ck_assert(!icmp_error("in icmp 13 192.0.2.1"));
+	ck_assert(icmp_error("in icmpv6 1/4 2001:db8::1"));
+	ck_assert(icmp_error("in icmpv6 2 2001:db8::1"));
+	ck_assert(icmp_error("in icmpv6 127 2001:db8::1"));
+	ck_assert(!icmp_error("in icmpv6 128 2001:db8::1"));
+	ck_assert(!icmp_error("in icmpv6 135 2001:db8::1"));
+	ck_assert(!icmp_error("in tcp 3 192.0.2.1"));
+	ck_assert(!icmp_error("in udp 11 192.0.2.1"));
+}
+END_TEST
+
 START_TEST(test_peer_groups_and_runtime_members)
 {
 	struct sg_config *cfg = load_cfg("attach: [db]\n",
@@ -482,6 +522,7 @@ static Suite *explain_suite(void)
 	tcase_add_test(tc, test_egress_empty_and_restricted);
 	tcase_add_test(tc, test_ranges_and_protocols);
 	tcase_add_test(tc, test_icmp);
+	tcase_add_test(tc, test_icmp_error_types);
 	tcase_add_test(tc, test_peer_groups_and_runtime_members);
 	tcase_add_test(tc, test_failsafe_and_union);
 	tcase_add_test(tc, test_interfaces);

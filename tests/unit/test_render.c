@@ -443,7 +443,21 @@ START_TEST(test_explain_render)
 	assert_json(s);
 	ck_assert_ptr_nonnull(strstr(s, "\"allowed\":false"));
 	ck_assert_ptr_nonnull(strstr(s, "\"matches\":[]"));
+	ck_assert_ptr_nonnull(strstr(s, "\"icmp_error\":false"));
 	free(s);
+	{
+		/* an ICMP error: the note says conntrack, not the rules, decides */
+		char i1[] = "icmp", i2[] = "3/4";
+		char *iv[] = { a0, i1, i2, a3 };
+
+		ck_assert_int_eq(render_explain(cfg, NULL, 4, iv, false, &s, &allowed, &d), 0);
+		ck_assert_ptr_nonnull(strstr(s, "note: this ICMP type is an error message"));
+		ck_assert_ptr_null(strstr(s, "replies to connections already allowed"));
+		free(s);
+		ck_assert_int_eq(render_explain(cfg, NULL, 4, iv, true, &s, &allowed, &d), 0);
+		assert_json(s);
+		ck_assert_ptr_nonnull(strstr(s, "\"icmp_error\":true"));
+	}
 	ck_assert_uint_eq(d.n, 0);
 	argv[0] = bad;
 	ck_assert_int_eq(render_explain(cfg, NULL, 4, argv, true, &s, &allowed, &d), -EINVAL);
