@@ -177,7 +177,7 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 			  " restart it to change tables", cfg->table, e->table);
 		return -EINVAL;
 	}
-	/* 1. the kernel holds our last commit: interval sets kept, their
+	/* 1. the kernel holds our last commit: sets kept, interval sets'
 	 *    additions committed first; 2. if the kernel refuses those (an
 	 *    addition overlapping an element the plan deletes), additions
 	 *    and deletions in the one transaction; 3. else (or without a

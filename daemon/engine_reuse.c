@@ -1,26 +1,31 @@
 /*
- * engine_reuse.c — a reload keeps its concatenated interval sets.
+ * engine_reuse.c — a reload keeps its sets and sends element deltas.
  *
- * The kernel switches a transaction's new rules in before it lets a
- * pipapo set (flags interval + concat) see the elements added in that
- * transaction (nf_tables_commit: the generation moves, then the sets'
- * commit callbacks run).  A reload that deleted in4.tcp.range and created
- * it again would, for that instant, have rules looking up an empty set:
- * allowed packets dropped.  So when the kernel holds the sets of our last
- * commit (e->flat, the same names), such a set is kept: the plan sends
- * only the elements that left (DELSETELEM) and came (NEWSETELEM), and
- * commit.c does not delete it.  Elements present before and after stay
- * active throughout.  (An element moving between layer sets is briefly in
- * neither; a first commit by a new process has no e->flat and replaces.)
+ * When the kernel holds the sets of our last commit (e->flat, the same
+ * names), every flat set the new plan declares again is kept: the plan
+ * sends only the elements that left (DELSETELEM) and came (NEWSETELEM),
+ * and commit.c neither flushes nor deletes it.  A reload that edits one
+ * rule of 100,000 sends one or two elements instead of all of them, and
+ * elements present before and after stay active throughout (their
+ * counters keep counting; the map that attributes them to rules is the
+ * new plan's).  An element moving between layer sets is briefly in
+ * neither; a first commit by a new process has no e->flat and replaces.
  *
- * Even a kept set's new elements become visible only after the new rules
- * (the set's commit callback), so an allowance that moves into a pipapo
- * set (a rule whose source widened from a /32 to a /30, say) would still
- * miss for that instant.  With `pre`, the additions go in a transaction
- * of their own, committed before the plan (engine.c): for a moment the
- * kernel allows the union of the old and the new ruleset, never less than
- * both, never more than either.  The first layer's sets always exist
- * (compile_flat.c) so that this covers a set that was empty.
+ * Why the interval sets need more: the kernel switches a transaction's
+ * new rules in before it lets a pipapo set (flags interval + concat) or
+ * an rbtree set see the elements added in that transaction
+ * (nf_tables_commit: the generation moves, then the sets' commit
+ * callbacks run).  A re-created interval set would, for that instant,
+ * have rules looking up an empty set, and even a kept one's new elements
+ * miss for that instant: an allowance that moves into an interval set (a
+ * rule whose source widened from a /32 to a /30, say) would be dropped.
+ * With `pre`, an interval set's additions go in a transaction of their
+ * own, committed before the plan (engine.c): for a moment the kernel
+ * allows the union of the old and the new ruleset, never less than both,
+ * never more than either.  The first layer's concat interval sets always
+ * exist (compile_flat.c) so that this covers a set that was empty.  A
+ * hash set's elements switch with the generation: its additions stay in
+ * the plan's one transaction.
  *
  * Both element arrays are sorted by key: the delta is one merge walk.
  */
@@ -32,17 +37,19 @@
 
 /* The kernel removes a pipapo element in time linear in the set (it cuts
  * the element's bit out of every lookup bitmap): past this many removals
- * a kept set would cost more than a new one.  A reload that changes that
- * much re-creates the set, and packets its new elements match may be
- * dropped for the instant described above. */
+ * a kept concat interval set would cost more than a new one.  A reload
+ * that changes that much re-creates the set, and packets its new elements
+ * match may be dropped for the instant described above.  (Hash and rbtree
+ * sets remove an element in constant or logarithmic time: always kept.) */
 #define REUSE_MAX_DROPS 128
 
-static const struct flat_set *reuse_find(const struct flat *f, const char *name)
+static const struct flat_set *reuse_find(const struct flat *f,
+					 const struct flat_set *s)
 {
 	size_t i;
 
 	for (i = 0; f && i < f->n_sets; i++)
-		if (f->sets[i].kind == FLAT_RANGE && strcmp(f->sets[i].name, name) == 0)
+		if (f->sets[i].kind == s->kind && strcmp(f->sets[i].name, s->name) == 0)
 			return &f->sets[i];
 	return NULL;
 }
@@ -129,8 +136,7 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 	if (!e->flat || !plan->flat)
 		return 0;
 	for (i = 0; i < plan->flat->n_sets; i++)
-		if (reuse_find(e->flat, plan->flat->sets[i].name) &&
-		    plan->flat->sets[i].kind == FLAT_RANGE)
+		if (reuse_find(e->flat, &plan->flat->sets[i]))
 			kept++;
 	if (kept == 0)
 		return 0;
@@ -145,10 +151,10 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 		return -ENOMEM;
 	for (i = 0; !rc && i < plan->flat->n_sets; i++) {
 		const struct flat_set *s = &plan->flat->sets[i];
-		const struct flat_set *old = reuse_find(e->flat, s->name);
+		const struct flat_set *old = reuse_find(e->flat, s);
 		struct flat_set *del, *add;
 
-		if (!old || s->kind != FLAT_RANGE)
+		if (!old)
 			continue;
 		del = &d->sets[d->n_sets++];
 		add = &d->sets[d->n_sets++];
@@ -157,7 +163,7 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 		del->v = add->v = NULL;
 		del->n = add->n = del->cap = add->cap = 0;
 		rc = reuse_delta(old, s, del, add);
-		if (!rc && del->n > REUSE_MAX_DROPS) {
+		if (!rc && s->kind == FLAT_RANGE && del->n > REUSE_MAX_DROPS) {
 			/* cheaper to create the set again (see above) */
 			free(del->v);
 			free(add->v);
@@ -184,7 +190,8 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 				/* the set's first message stands for all of them */
 				if (m->first == 0) {
 					rc = reuse_add_msgs(plan, &v, &n, &cap, &d->sets[k], true);
-					if (!rc && pre)
+					/* (a hash set's additions: see above) */
+					if (!rc && pre && d->sets[k].kind != FLAT_EXACT)
 						rc = reuse_add_msgs(pre, &pre->v, &pre->n,
 								    &pre->cap, &d->sets[k + 1],
 								    false);
