@@ -316,7 +316,7 @@ static const struct yt_node *load_one_doc(struct ld_ctx *c, const struct yt_stre
 }
 
 static int load_file(struct ld_ctx *c, int dirfd, const char *path, const char *name,
-		     struct yt_stream *st)
+		     const struct yt_hook *hook, struct yt_stream *st)
 {
 	const char *file = load_intern(c, name);
 	char *buf;
@@ -328,7 +328,7 @@ static int load_file(struct ld_ctx *c, int dirfd, const char *path, const char *
 	r = yt_read_file(dirfd, path, file, &buf, &len, c->d);
 	if (r < 0)
 		return r;
-	r = yt_parse(buf, len, file, st, c->d);
+	r = yt_parse_hooked(buf, len, file, hook, st, c->d);
 	free(buf);
 	return r;
 }
@@ -340,7 +340,7 @@ static int load_settings_file(struct ld_ctx *c, int dirfd)
 {
 	struct yt_stream st;
 	const struct yt_node *root;
-	int r = load_file(c, dirfd, "sgd.yaml", "sgd.yaml", &st);
+	int r = load_file(c, dirfd, "sgd.yaml", "sgd.yaml", NULL, &st);
 
 	if (r < 0)
 		return r;
@@ -433,13 +433,19 @@ static int load_group_file(struct ld_ctx *c, int dirfd, const char *base)
 {
 	char path[PATH_MAX], stem[256];
 	struct yt_stream st;
+	struct yt_hook hook;
 	const struct yt_node *root;
 	size_t l = strlen(base) - 5;
 	int r;
 
 	snprintf(path, sizeof(path), "groups.d/%s", base);
 	snprintf(stem, sizeof(stem), "%.*s", (int)l, base);
-	r = load_file(c, dirfd, path, path, &st);
+	/* rules are converted while the file is parsed: a tree of a big
+	 * group file would cost several times the rules it holds */
+	load_group_hook(c, &hook);
+	r = load_file(c, dirfd, path, path, &hook, &st);
+	if (r < 0)
+		load_pending_free(c);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -451,6 +457,7 @@ static int load_group_file(struct ld_ctx *c, int dirfd, const char *base)
 		r = load_group(c, root, load_intern(c, path), stem);
 	else
 		load_mark_broken(c, stem);
+	load_pending_free(c);	/* what no group took: a second document, ... */
 	yt_stream_free(&st);
 	return r == -ENOMEM ? r : 0;
 }

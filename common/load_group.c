@@ -11,12 +11,58 @@
 #include "loader.h"
 
 #define SG_MAX_DESCRIPTION 255
+/* Peers per block of a pool: small at first (a group of a few rules
+ * wastes little), doubling up to this. */
+#define LD_POOL_MAX 2048
+
+/* A block of peers; blocks are chained, newest first. */
+struct ld_pool {
+	struct ld_pool *next;
+	size_t used, cap;
+	struct sg_peer v[];
+};
+
+/* n zeroed peers from *head, or NULL. */
+static struct sg_peer *load_pool_alloc(struct ld_pool **head, size_t n)
+{
+	struct ld_pool *p = *head;
+
+	if (!p || p->cap - p->used < n) {
+		size_t cap = p ? p->cap * 2 : 16;
+
+		if (cap > LD_POOL_MAX)
+			cap = LD_POOL_MAX;
+		if (cap < n)
+			cap = n;
+		p = malloc(sizeof(*p) + cap * sizeof(p->v[0]));
+		if (!p)
+			return NULL;
+		p->next = *head;
+		p->used = 0;
+		p->cap = cap;
+		*head = p;
+	}
+	memset(&p->v[p->used], 0, n * sizeof(p->v[0]));
+	p->used += n;
+	return &p->v[p->used - n];
+}
+
+static void load_pool_free(struct ld_pool *p)
+{
+	while (p) {
+		struct ld_pool *next = p->next;
+
+		free(p);
+		p = next;
+	}
+}
 
 void load_rule_free(struct sg_rule *r)
 {
 	for (size_t i = 0; i < r->n_peers; i++)
 		free(r->peers[i].group_ref);
-	free(r->peers);
+	if (!r->peers_pooled)
+		free(r->peers);
 	free(r->description);
 }
 
@@ -32,6 +78,7 @@ void load_group_free(struct sg_group *g)
 		load_rule_free(&g->egress[i]);
 	free(g->egress);
 	free(g->members);
+	load_pool_free(g->peer_pool);
 }
 
 /* Text that should be read as an address rather than a group name: it has
@@ -99,7 +146,12 @@ static int load_peers(struct ld_ctx *c, const char *key, const struct yt_node *v
 			  rule->dir == SG_DIR_IN ? "source" : "destination");
 		return -EINVAL;
 	}
-	rule->peers = calloc(l->n_items, sizeof(*rule->peers));
+	if (c->peer_pool) {
+		rule->peers = load_pool_alloc(c->peer_pool, l->n_items);
+		rule->peers_pooled = rule->peers != NULL;
+	} else {
+		rule->peers = calloc(l->n_items, sizeof(*rule->peers));
+	}
 	if (!rule->peers)
 		return -ENOMEM;
 	for (size_t i = 0; i < l->n_items; i++) {
@@ -150,11 +202,13 @@ static int load_proto(struct ld_ctx *c, const struct yt_node *v, struct sg_rule 
 	static const char *const names[] = { "tcp", "udp", "icmp", "icmpv6", "all" };
 	const char *s = load_scalar(c, "protocol", v, "a protocol name or number");
 	const char *hint;
-	int r;
+	int r, proto = SG_PROTO_ALL;
 
 	if (!s)
 		return -EINVAL;
-	r = proto_parse(s, &rule->proto);
+	r = proto_parse(s, &proto);
+	if (r == 0)
+		rule->proto = (int16_t)proto;
 	if (r == -ERANGE) {
 		diags_add(c->d, &v->pos, "protocol: %s is out of range 0..255 (or -1 for all)", s);
 	} else if (r < 0 && (hint = load_suggest(s, names, 5))) {
@@ -220,7 +274,8 @@ static int load_ports(struct ld_ctx *c, const struct yt_node *v, struct sg_rule 
 	return 0;
 }
 
-static int load_icmp_field(struct ld_ctx *c, const char *key, const struct yt_node *v, int *out)
+static int load_icmp_field(struct ld_ctx *c, const char *key, const struct yt_node *v,
+			   int16_t *out)
 {
 	const char *s = load_scalar(c, key, v, "a number 0..255 or -1");
 	long x;
@@ -238,7 +293,7 @@ static int load_icmp_field(struct ld_ctx *c, const char *key, const struct yt_no
 			  key, s, strcmp(key, "icmp_type") == 0 ? "type" : "code");
 		return -EINVAL;
 	}
-	*out = (int)x;
+	*out = (int16_t)x;
 	return 0;
 }
 
@@ -392,6 +447,129 @@ static int load_rule(struct ld_ctx *c, const char *list_key, const struct yt_nod
 	return r;
 }
 
+static void load_rule_init(struct sg_rule *rule, enum sg_dir dir, size_t i)
+{
+	memset(rule, 0, sizeof(*rule));
+	rule->dir = dir;
+	rule->proto = SG_PROTO_ALL;
+	rule->port_lo = rule->port_hi = -1;
+	rule->icmp_type = rule->icmp_code = -1;
+	rule->index = (int)i + 1;
+}
+
+/* Move every entry of src to the end of dst (src ends empty). */
+static int load_diags_move(struct sg_diags *dst, struct sg_diags *src)
+{
+	if (dst->n + src->n > dst->cap) {
+		size_t cap = dst->n + src->n;
+		struct sg_diag *v = realloc(dst->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		dst->v = v;
+		dst->cap = cap;
+	}
+	if (src->n)
+		memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+	dst->n += src->n;
+	free(src->v);
+	memset(src, 0, sizeof(*src));
+	return 0;
+}
+
+/* Hand the streamed rules of list (see load_group_hook) to *out. */
+static int load_rules_take(struct ld_ctx *c, enum sg_dir dir, struct sg_rule **out, size_t *n)
+{
+	struct ld_pending *p = &c->pending[dir];
+	struct sg_group *g;
+	struct ld_pool **tail;
+
+	/* streamed lists only come from group files: the group being
+	 * loaded is the last one, and it takes the pool of their peers */
+	if (c->cfg->n_groups == 0)
+		return -EINVAL;
+	g = &c->cfg->groups[c->cfg->n_groups - 1];
+	for (tail = &p->pool; *tail; tail = &(*tail)->next)
+		;
+	*tail = g->peer_pool;
+	g->peer_pool = p->pool;
+	p->pool = NULL;
+	if (load_diags_move(c->d, &p->diags) < 0)
+		return -ENOMEM;
+	if (p->n == 0) {
+		*out = calloc(1, sizeof(**out));
+		if (!*out)
+			return -ENOMEM;
+	} else {
+		/* give back the growth slack: it would last as long as the config */
+		struct sg_rule *v = p->n < p->cap ? realloc(p->v, p->n * sizeof(*v)) : p->v;
+
+		*out = v ? v : p->v;
+		*n = p->n;
+	}
+	p->v = NULL;
+	p->n = p->cap = 0;
+	return p->r;
+}
+
+static bool load_hook_want(void *ctx, const char *key)
+{
+	(void)ctx;
+	return strcmp(key, "ingress") == 0 || strcmp(key, "egress") == 0;
+}
+
+static int load_hook_item(void *ctx, const char *key, size_t index, const struct yt_node *item)
+{
+	struct ld_ctx *c = ctx;
+	enum sg_dir dir = strcmp(key, "ingress") == 0 ? SG_DIR_IN : SG_DIR_OUT;
+	struct ld_pending *p = &c->pending[dir];
+	struct sg_diags *d = c->d;
+	int r;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		struct sg_rule *v = realloc(p->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		p->v = v;
+		p->cap = cap;
+	}
+	load_rule_init(&p->v[p->n], dir, index);
+	c->d = &p->diags;
+	c->peer_pool = &p->pool;
+	r = load_rule(c, dir == SG_DIR_IN ? "ingress" : "egress", item, dir, false, &p->v[p->n]);
+	c->peer_pool = NULL;
+	c->d = d;
+	p->n++;		/* a failed rule holds allocations too: freed with the rest */
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		p->r = r;
+	return 0;
+}
+
+void load_group_hook(struct ld_ctx *c, struct yt_hook *h)
+{
+	h->want = load_hook_want;
+	h->item = load_hook_item;
+	h->ctx = c;
+}
+
+void load_pending_free(struct ld_ctx *c)
+{
+	for (int k = 0; k < 2; k++) {
+		struct ld_pending *p = &c->pending[k];
+
+		for (size_t i = 0; i < p->n; i++)
+			load_rule_free(&p->v[i]);
+		free(p->v);
+		load_pool_free(p->pool);
+		diags_free(&p->diags);
+		memset(p, 0, sizeof(*p));
+	}
+}
+
 int load_rules(struct ld_ctx *c, const char *key, const struct yt_node *list,
 	       enum sg_dir dir, bool failsafe, struct sg_rule **out, size_t *n)
 {
@@ -402,6 +580,8 @@ int load_rules(struct ld_ctx *c, const char *key, const struct yt_node *list,
 	*n = 0;
 	if (!l)
 		return -EINVAL;
+	if (l->streamed && !failsafe)
+		return load_rules_take(c, dir, out, n);
 	*out = calloc(l->n_items ? l->n_items : 1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
@@ -409,11 +589,7 @@ int load_rules(struct ld_ctx *c, const char *key, const struct yt_node *list,
 		struct sg_rule *rule = &(*out)[(*n)++];
 		int rr;
 
-		rule->dir = dir;
-		rule->proto = SG_PROTO_ALL;
-		rule->port_lo = rule->port_hi = -1;
-		rule->icmp_type = rule->icmp_code = -1;
-		rule->index = (int)i + 1;
+		load_rule_init(rule, dir, i);
 		rr = load_rule(c, key, l->items[i], dir, failsafe, rule);
 		if (rr == -ENOMEM)
 			return rr;

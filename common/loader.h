@@ -8,6 +8,20 @@
 #include "config.h"
 #include "yaml_tree.h"
 
+/* The rules of one streamed ingress or egress list (see yt_hook): built
+ * while the file is parsed, handed to the group by load_rules.  Their
+ * diagnostics wait here too, so that they are reported in the same order,
+ * and only when, the tree loader would report them. */
+struct ld_pool;
+
+struct ld_pending {
+	struct ld_pool *pool;	/* the peers of v's rules */
+	struct sg_rule *v;
+	size_t n, cap;
+	struct sg_diags diags;
+	int r;			/* -EINVAL when a rule was bad */
+};
+
 struct ld_ctx {
 	struct sg_config *cfg;
 	struct sg_diags *d;
@@ -20,6 +34,9 @@ struct ld_ctx {
 	size_t files_cap;	/* allocated entries of cfg->files */
 	size_t *intern;		/* hash of cfg->files: index + 1, 0 = empty */
 	size_t intern_cap;	/* power of two */
+	struct ld_pending pending[2];	/* by enum sg_dir */
+	/* While a streamed rule is loaded: where its peers go. */
+	struct ld_pool **peer_pool;
 };
 
 /* load.c: helpers */
@@ -60,6 +77,10 @@ int load_group(struct ld_ctx *c, const struct yt_node *root, const char *file,
 void load_rule_free(struct sg_rule *r);
 void load_group_free(struct sg_group *g);
 void load_mark_broken(struct ld_ctx *c, const char *stem);
+/* The yt_hook of a group file: streams its ingress and egress lists into
+ * c->pending.  load_pending_free drops what no group took. */
+void load_group_hook(struct ld_ctx *c, struct yt_hook *h);
+void load_pending_free(struct ld_ctx *c);
 
 /* validate.c: cross-file checks after every file is loaded: duplicate
  * names and ids, references to groups.  Sorts cfg->groups by name. */

@@ -54,29 +54,36 @@ enum sg_peer_kind {
 	SG_PEER_GROUP = 1,	/* group_ref names a group; group_idx after validation */
 };
 
+/* Field order keeps this at 56 bytes (not 64): one per peer of every
+ * rule, 100,000 of them and more in a big policy. */
 struct sg_peer {
 	enum sg_peer_kind kind;
+	int group_idx;		/* index into sg_config.groups; -1 until resolved */
 	struct sg_cidr cidr;
 	char *group_ref;	/* as written (name or id); NULL for CIDR peers */
-	int group_idx;		/* index into sg_config.groups; -1 until resolved */
 	struct sg_pos pos;
 };
 
+/* Ordered and sized for 96 bytes (not 104): a big policy has 100,000
+ * rules, and a reload holds two configurations.  The 16-bit fields read
+ * as int everywhere; only their address is not an int *. */
 struct sg_rule {
-	enum sg_dir dir;
-	int proto;		/* SG_PROTO_ALL or 0..255 */
-	int port_lo;		/* tcp/udp: 0..65535 ("all" = 0..65535); else -1 */
-	int port_hi;
-	int icmp_type;		/* icmp/icmpv6: -1 (any) or 0..255; else -1 */
-	int icmp_code;		/* -1 (any) or 0..255 */
 	struct sg_peer *peers;	/* from: (ingress) / to: (egress); n_peers >= 1 */
 	size_t n_peers;
 	char *description;	/* may be NULL */
-	int index;		/* 1-based position in its group's list */
-	bool implicit_default;	/* the AWS default egress rule (egress omitted) */
 	struct sg_pos pos;	/* the rule's mapping */
 	struct sg_pos proto_pos;
 	struct sg_pos ports_pos;	/* or icmp_type's position */
+	enum sg_dir dir;
+	int port_lo;		/* tcp/udp: 0..65535 ("all" = 0..65535); else -1 */
+	int port_hi;
+	int index;		/* 1-based position in its group's list */
+	int16_t proto;		/* SG_PROTO_ALL or 0..255 */
+	int16_t icmp_type;	/* icmp/icmpv6: -1 (any) or 0..255; else -1 */
+	int16_t icmp_code;	/* -1 (any) or 0..255 */
+	bool implicit_default;	/* the AWS default egress rule (egress omitted) */
+	bool peers_pooled;	/* peers lie in the group's peer_pool: freed
+				 * with it, not on their own */
 };
 
 struct sg_group {
@@ -91,6 +98,10 @@ struct sg_group {
 	bool egress_omitted;
 	struct sg_peer *members;	/* CIDR peers only (YAML "members:") */
 	size_t n_members;
+	/* The loader's blocks holding the peers of rules with peers_pooled
+	 * (one malloc per rule would cost 100,000 of them); config_free
+	 * releases them.  NULL when no rule's peers are pooled. */
+	void *peer_pool;
 	const char *file;	/* interned, e.g. "groups.d/web.yaml" */
 	struct sg_pos pos;	/* the document's top mapping */
 	struct sg_pos name_pos;

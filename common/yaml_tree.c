@@ -18,7 +18,16 @@ struct yt_ctx {
 	size_t len;
 	size_t n_nodes;
 	struct sg_diags *d;
+	const struct yt_hook *hook;	/* may be NULL */
+	size_t doc_index;		/* of the document being built */
+	/* Set between a wanted key and its value: the key whose list the
+	 * next node streams (yt_build takes it, whatever the node is). */
+	const char *stream_key;
 };
+
+/* Top-level keys whose lists a map may stream: few are wanted (ingress,
+ * egress), so a small bound keeps "first time only" cheap to check. */
+#define YT_MAX_STREAMED_KEYS 8
 
 int yt_read_file(int dirfd, const char *path, const char *file,
 		 char **buf, size_t *len, struct sg_diags *d)
@@ -317,12 +326,35 @@ static int yt_map_dedupe(struct yt_ctx *c, struct yt_node *m)
 
 static int yt_build(struct yt_ctx *c, yaml_event_t *ev, int depth, struct yt_node **out);
 
-static int yt_build_children(struct yt_ctx *c, struct yt_node *n, int depth)
+/* Whether the value of key (in the first document's top mapping) is to be
+ * streamed: the hook wants it and it was not already seen in this map. */
+static bool yt_want_stream(struct yt_ctx *c, const char *key, const char **seen,
+			   size_t *n_seen)
+{
+	if (!c->hook || c->doc_index != 0 || !c->hook->want(c->hook->ctx, key))
+		return false;
+	for (size_t i = 0; i < *n_seen; i++)
+		if (strcmp(seen[i], key) == 0)
+			return false;	/* a duplicate: built, reported, dropped */
+	if (*n_seen == YT_MAX_STREAMED_KEYS)
+		return false;
+	seen[(*n_seen)++] = key;
+	return true;
+}
+
+/* stream_key: for a list, hand each item to the hook instead of keeping it. */
+static int yt_build_children(struct yt_ctx *c, struct yt_node *n, int depth,
+			     const char *stream_key)
 {
 	yaml_event_type_t end = n->kind == YT_SEQ ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT;
-	size_t cap = 0;
+	size_t cap = 0, n_streamed = 0, n_seen = 0;
+	/* key strings stay valid: their nodes live in n->pairs until dedupe */
+	const char *seen[YT_MAX_STREAMED_KEYS];
 	struct yt_node *key = NULL;
 	int r;
+
+	if (n->kind == YT_SEQ && stream_key)
+		n->streamed = true;
 
 	for (;;) {
 		yaml_event_t ev;
@@ -338,7 +370,12 @@ static int yt_build_children(struct yt_ctx *c, struct yt_node *n, int depth)
 		r = yt_build(c, &ev, depth + 1, &child);
 		if (r < 0)
 			goto fail;
-		if (n->kind == YT_SEQ) {
+		if (n->kind == YT_SEQ && stream_key) {
+			r = c->hook->item(c->hook->ctx, stream_key, n_streamed++, child);
+			yt_node_free(child);
+			if (r < 0)
+				goto fail;
+		} else if (n->kind == YT_SEQ) {
 			r = yt_grow((void **)&n->items, n->n_items, &cap, sizeof(*n->items));
 			if (r < 0) {
 				yt_node_free(child);
@@ -354,6 +391,8 @@ static int yt_build_children(struct yt_ctx *c, struct yt_node *n, int depth)
 				goto fail;
 			}
 			key = child;
+			if (depth == 1 && yt_want_stream(c, key->str, seen, &n_seen))
+				c->stream_key = key->str;
 		} else {
 			r = yt_grow((void **)&n->pairs, n->n_pairs, &cap, sizeof(*n->pairs));
 			if (r < 0) {
@@ -376,11 +415,13 @@ fail:
 /* Build the node that starts with *ev (consumed). */
 static int yt_build(struct yt_ctx *c, yaml_event_t *ev, int depth, struct yt_node **out)
 {
+	const char *stream_key = c->stream_key;
 	struct yt_node *n;
 	struct sg_pos pos;
 	int r = 0;
 
 	*out = NULL;
+	c->stream_key = NULL;	/* only this node may stream */
 	yt_mark_pos(c, &ev->start_mark, &pos);
 	switch (ev->type) {
 	case YAML_ALIAS_EVENT:
@@ -438,7 +479,8 @@ static int yt_build(struct yt_ctx *c, yaml_event_t *ev, int depth, struct yt_nod
 	}
 	n->kind = ev->type == YAML_SEQUENCE_START_EVENT ? YT_SEQ : YT_MAP;
 	yaml_event_delete(ev);
-	r = yt_build_children(c, n, depth);
+	r = yt_build_children(c, n, depth,
+			      n->kind == YT_SEQ ? stream_key : NULL);
 	if (r < 0) {
 		yt_node_free(n);
 		return r;
@@ -480,6 +522,7 @@ static int yt_parse_docs(struct yt_ctx *c, struct yt_stream *out)
 		r = yt_next(c, &ev);
 		if (r < 0)
 			return r;
+		c->doc_index = out->n_docs;
 		r = yt_build(c, &ev, 1, &doc.root);
 		if (r < 0)
 			return r;
@@ -503,7 +546,13 @@ static int yt_parse_docs(struct yt_ctx *c, struct yt_stream *out)
 int yt_parse(const char *buf, size_t len, const char *file,
 	     struct yt_stream *out, struct sg_diags *d)
 {
-	struct yt_ctx c = { .file = file, .buf = buf, .len = len, .d = d };
+	return yt_parse_hooked(buf, len, file, NULL, out, d);
+}
+
+int yt_parse_hooked(const char *buf, size_t len, const char *file,
+		    const struct yt_hook *hook, struct yt_stream *out, struct sg_diags *d)
+{
+	struct yt_ctx c = { .file = file, .buf = buf, .len = len, .d = d, .hook = hook };
 	size_t bad;
 	int r;
 

@@ -26,6 +26,8 @@ struct yt_node {
 	/* YT_SEQ */
 	struct yt_node **items;
 	size_t n_items;
+	bool streamed;		/* items went to a yt_hook one by one, so
+				 * items is empty (see yt_parse_hooked) */
 	/* YT_MAP: keys are scalars, unique (duplicates are reported and
 	 * dropped) */
 	struct yt_pair *pairs;
@@ -60,6 +62,25 @@ int yt_read_file(int dirfd, const char *path, const char *file,
 int yt_parse(const char *buf, size_t len, const char *file,
 	     struct yt_stream *out, struct sg_diags *d);
 void yt_stream_free(struct yt_stream *s);
+
+/* Streaming for big lists: a 25,000-rule file is about 225,000 nodes,
+ * tens of megabytes as a tree, while the model needs a fraction of that.
+ * For each key of the first document's top mapping that want() accepts
+ * (the first time the key appears in that mapping), a list value is not
+ * kept: every item is built, passed to item() and freed at once, and the
+ * list node is left empty with streamed set.  A value that is not a list,
+ * and a repeated key, are built as usual. */
+struct yt_hook {
+	bool (*want)(void *ctx, const char *key);
+	/* index is 0-based; 0, or -errno to stop the parse (returned by
+	 * yt_parse_hooked: -ENOMEM, or -EINVAL after a diagnostic) */
+	int (*item)(void *ctx, const char *key, size_t index, const struct yt_node *item);
+	void *ctx;
+};
+
+/* yt_parse with a hook (NULL: same as yt_parse). */
+int yt_parse_hooked(const char *buf, size_t len, const char *file,
+		    const struct yt_hook *hook, struct yt_stream *out, struct sg_diags *d);
 
 /* Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF) and
  * no NUL bytes.  Returns the offset of the first bad byte, or len. */

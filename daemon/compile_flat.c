@@ -414,6 +414,21 @@ void flat_free(struct flat *f)
 	free(f);
 }
 
+/* Give back the doubling slack of the reference list: the daemon keeps
+ * this flat until the next reload, next to the new one. */
+static void flat_shrink(struct flat *f)
+{
+	struct flat_ref *v;
+
+	if (f->n_refs == 0 || f->n_refs == f->cap_refs)
+		return;
+	v = realloc(f->refs, f->n_refs * sizeof(*v));
+	if (!v)
+		return;	/* the larger block stays valid */
+	f->refs = v;
+	f->cap_refs = f->n_refs;
+}
+
 static int flat_rules(struct build_ctx *c, int gi)
 {
 	const struct sg_group *g = &c->cfg->groups[gi];
@@ -485,6 +500,7 @@ int flat_build(const struct sg_config *cfg, struct flat **out)
 		flat_free(f);
 		return rc;
 	}
+	flat_shrink(f);
 	*out = f;
 	return 0;
 }

@@ -70,12 +70,13 @@ enum flat_kind {
 #define FLAT_ELEMS_PER_MSG 128
 #define FLAT_COMMENT_MAX 80
 
-/* One sgd rule some of whose peers went into sets. */
+/* One sgd rule some of whose peers went into sets.  16 bytes, not 24:
+ * there is one per rule, and a reload holds two of these maps. */
 struct flat_ref {
-	int gi;
-	int index;			/* the rule's 1-based index */
-	enum sg_dir dir;
 	const struct sg_rule *rule;	/* only while compiling (comments) */
+	int gi;
+	int index : 31;			/* the rule's 1-based index */
+	enum sg_dir dir : 1;
 };
 
 struct flat_elem {

@@ -457,6 +457,7 @@ START_TEST(test_explain_render)
 		ck_assert_int_eq(render_explain(cfg, NULL, 4, iv, true, &s, &allowed, &d), 0);
 		assert_json(s);
 		ck_assert_ptr_nonnull(strstr(s, "\"icmp_error\":true"));
+		free(s);
 	}
 	ck_assert_uint_eq(d.n, 0);
 	argv[0] = bad;
