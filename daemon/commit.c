@@ -61,7 +61,8 @@ static int commit_note(struct commit_ctx *c, const struct plan_origin *o)
  * stays quiet).  Element lists are the only messages over 4 KiB. */
 static void commit_zero(struct commit_ctx *c, enum plan_kind kind)
 {
-	memset(nftnl_batch_buffer(c->b), 0, kind == PLAN_ELEMS ? COMMIT_OVERRUN : 4096);
+	memset(nftnl_batch_buffer(c->b), 0, kind == PLAN_ELEMS ||
+	       kind == PLAN_CIDRELEMS ? COMMIT_OVERRUN : 4096);
 }
 
 /* BEGIN, with NFNL_BATCH_GENID when genid is known: compare-and-swap. */

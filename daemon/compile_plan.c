@@ -2,6 +2,7 @@
  * compile_plan.c — the plan container: append, free, print, serialize.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,9 @@ static void plan_msg_free(struct plan_msg *m)
 		break;
 	case PLAN_FLATELEMS:
 		break;		/* points into plan->flat */
+	case PLAN_CIDRELEMS:
+		free(m->o.cidrs);
+		break;
 	}
 }
 
@@ -64,6 +68,8 @@ int plan_add(struct sg_plan *plan, enum plan_kind kind, void *obj,
 
 	if (kind == PLAN_FLATELEMS)
 		m.o.fset = obj;
+	else if (kind == PLAN_CIDRELEMS)
+		m.o.cidrs = obj;
 	else
 		m.o.table = obj;	/* every member is a pointer */
 	if (plan->n == plan->cap) {
@@ -139,10 +145,10 @@ static const char *plan_kind_name(const struct plan_msg *m)
 		[PLAN_TABLE] = "table", [PLAN_BASECHAIN] = "chain",
 		[PLAN_SET] = "set", [PLAN_ELEMS] = "elements",
 		[PLAN_CHAIN] = "chain", [PLAN_RULE] = "rule",
-		[PLAN_FLATELEMS] = "elements",
+		[PLAN_FLATELEMS] = "elements", [PLAN_CIDRELEMS] = "elements",
 	};
 
-	if (m->kind == PLAN_ELEMS && m->del)
+	if ((m->kind == PLAN_ELEMS || m->kind == PLAN_CIDRELEMS) && m->del)
 		return "delete elements";
 	return names[m->kind];
 }
@@ -166,6 +172,21 @@ static void plan_flat_text(char *buf, size_t cap, const struct plan_msg *m)
 			off += (size_t)snprintf(buf + off, cap - off, "%02x", s->v[i].end[k]);
 		if (s->kind == FLAT_ADDR || s->kind == FLAT_PORT)
 			off += (size_t)snprintf(buf + off, cap - off, " (exclusive)");
+	}
+}
+
+/* "set peer_app_v4: 2 blocks\n  10.0.0.0/8\n  192.0.2.1/32" */
+static void plan_cidr_text(char *buf, size_t cap, const struct plan_msg *m)
+{
+	const struct plan_cidrs *c = m->o.cidrs;
+	char a[INET6_ADDRSTRLEN];
+	size_t off, i;
+
+	off = (size_t)snprintf(buf, cap, "set %s: %zu blocks", c->set, c->n);
+	for (i = 0; i < c->n && off + 100 < cap; i++) {
+		inet_ntop(c->af, c->v[i].addr.bytes, a, sizeof(a));
+		off += (size_t)snprintf(buf + off, cap - off, "\n  %s/%u", a,
+					(unsigned)c->v[i].prefix);
 	}
 }
 
@@ -196,6 +217,9 @@ int plan_print(FILE *f, const struct sg_plan *plan)
 			break;
 		case PLAN_FLATELEMS:
 			plan_flat_text(buf, cap, m);
+			break;
+		case PLAN_CIDRELEMS:
+			plan_cidr_text(buf, cap, m);
 			break;
 		}
 		fprintf(f, "# %s: %s\n%s\n", plan_kind_name(m), m->origin.what, buf);
@@ -245,6 +269,8 @@ int plan_msg_build(const struct sg_plan *plan, size_t i, char *buf, size_t len,
 		break;
 	case PLAN_FLATELEMS:
 		return compile_flat_msg(plan, m, buf, len, seq);
+	case PLAN_CIDRELEMS:
+		return compile_cidr_msg(plan, m, buf, len, seq);
 	default:
 		return -EINVAL;
 	}

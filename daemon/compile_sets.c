@@ -23,6 +23,8 @@
 #include <string.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
 #include "plan.h"
 #include "nft_abi.h"
 
@@ -177,18 +179,28 @@ static struct nftnl_set *compile_elems_new(const char *table, const char *name)
 	return s;
 }
 
-static int compile_elem_add(struct nftnl_set *s, const uint8_t *key, size_t len,
-			    bool end)
+/* One message's worth of blocks (PLAN_CIDRELEMS), copied. */
+static int compile_cidrs_add(struct sg_plan *plan, const char *name, int af,
+			     bool interval, const struct sg_cidr *v, size_t n,
+			     bool del, const struct plan_origin *origin)
 {
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	struct plan_cidrs *c = malloc(sizeof(*c) + n * sizeof(c->v[0]));
+	int rc;
 
-	if (!e)
+	if (!c)
 		return -ENOMEM;
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len);
-	if (end)
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-	nftnl_set_elem_add(s, e);
-	return 0;
+	if (snprintf(c->set, sizeof(c->set), "%s", name) >= (int)sizeof(c->set)) {
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	c->af = af;
+	c->interval = interval;
+	c->n = n;
+	memcpy(c->v, v, n * sizeof(c->v[0]));
+	rc = plan_add(plan, PLAN_CIDRELEMS, c, origin);
+	if (!rc)
+		plan->v[plan->n - 1].del = del;
+	return rc;
 }
 
 int compile_set_elems(struct sg_plan *plan, const char *table,
@@ -196,47 +208,60 @@ int compile_set_elems(struct sg_plan *plan, const char *table,
 		      const struct sg_cidr *v, size_t n, bool del,
 		      const struct plan_origin *origin)
 {
-	size_t len = af == AF_INET ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN;
-	struct nftnl_set *s = NULL;
-	size_t i, in_msg = 0;
-	uint8_t end[16];
-	int rc;
+	/* an interval block is two elements: split so that no message's
+	 * element nest nears 64 KiB */
+	size_t per = interval ? PLAN_ELEMS_PER_MSG / 2 : PLAN_ELEMS_PER_MSG, i;
+	int rc = 0;
 
-	for (i = 0; i < n; i++) {
-		/* a hash set's element is its key alone */
-		bool has_end = interval && compile_block_end(&v[i], len, end);
-
-		/* split so that no message's element nest nears 64 KiB */
-		if (s && in_msg + 2 > PLAN_ELEMS_PER_MSG) {
-			rc = plan_add(plan, PLAN_ELEMS, s, origin);
-			if (rc)
-				return rc;
-			plan->v[plan->n - 1].del = del;
-			s = NULL;
-		}
-		if (!s) {
-			s = compile_elems_new(table, name);
-			if (!s)
-				return -ENOMEM;
-			in_msg = 0;
-		}
-		/* { <addr>/<prefix> }: start, and exclusive end;
-		 * { <addr> } in a hash set */
-		rc = compile_elem_add(s, v[i].addr.bytes, len, false);
-		if (!rc && has_end)
-			rc = compile_elem_add(s, end, len, true);
-		if (rc) {
-			nftnl_set_free(s);
-			return rc;
-		}
-		in_msg += 2;
-	}
-	if (!s)
-		return 0;
-	rc = plan_add(plan, PLAN_ELEMS, s, origin);
-	if (!rc)
-		plan->v[plan->n - 1].del = del;
+	(void)table;	/* the plan's */
+	for (i = 0; !rc && i < n; i += per)
+		rc = compile_cidrs_add(plan, name, af, interval, v + i,
+				       n - i < per ? n - i : per, del, origin);
 	return rc;
+}
+
+static void compile_key_put(struct nlmsghdr *nlh, uint16_t type,
+			    const uint8_t *key, size_t len)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, key);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+int compile_cidr_msg(const struct sg_plan *plan, const struct plan_msg *m,
+		     char *buf, size_t len, uint32_t seq)
+{
+	const struct plan_cidrs *c = m->o.cidrs;
+	size_t klen = c->af == AF_INET ? ABI_IP4_ADDR_LEN : ABI_IP6_ADDR_LEN, i;
+	struct nlmsghdr *nlh;
+	struct nlattr *list, *e;
+	uint8_t end[16];
+
+	/* PLAN_ELEMS_PER_MSG elements of at most 40 bytes each */
+	if (len < 32768)
+		return -ENOSPC;
+	nlh = nftnl_nlmsg_build_hdr(buf, m->del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+				    NFPROTO_INET, m->del ? NLM_F_ACK : NLM_F_ACK | NLM_F_CREATE,
+				    seq);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, plan->table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, c->set);
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	for (i = 0; i < c->n; i++) {
+		/* { <addr> } in a hash set; { <addr>/<prefix> } in an
+		 * interval set: its start, and its exclusive end */
+		e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+		compile_key_put(nlh, NFTA_SET_ELEM_KEY, c->v[i].addr.bytes, klen);
+		mnl_attr_nest_end(nlh, e);
+		if (!c->interval || !compile_block_end(&c->v[i], klen, end))
+			continue;
+		e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_INTERVAL_END));
+		compile_key_put(nlh, NFTA_SET_ELEM_KEY, end, klen);
+		mnl_attr_nest_end(nlh, e);
+	}
+	mnl_attr_nest_end(nlh, list);
+	return (int)nlh->nlmsg_len;
 }
 
 static bool compile_is_host(const struct sg_cidr *c)

@@ -30,6 +30,18 @@ enum plan_kind {
 	PLAN_CHAIN,
 	PLAN_RULE,
 	PLAN_FLATELEMS,	/* NEWSETELEM of flat elements (flat.h), no libnftnl object */
+	PLAN_CIDRELEMS,	/* NEWSETELEM (DELSETELEM) of peer-set blocks, no libnftnl object */
+};
+
+/* The blocks of one PLAN_CIDRELEMS message, serialized straight from this
+ * array: a libnftnl element object per member (two for an interval) costs
+ * several times the bytes the element takes in the batch. */
+struct plan_cidrs {
+	char set[300];
+	int af;
+	bool interval;		/* start and exclusive end elements */
+	size_t n;
+	struct sg_cidr v[];
 };
 
 /* Where a message came from; what names the object for the user. */
@@ -43,13 +55,15 @@ struct flat_set;
 
 struct plan_msg {
 	enum plan_kind kind;
-	bool del;		/* PLAN_ELEMS only: delete these elements */
+	bool del;		/* PLAN_ELEMS, PLAN_FLATELEMS, PLAN_CIDRELEMS:
+				 * delete these elements */
 	union {
 		struct nftnl_table *table;
 		struct nftnl_chain *chain;
 		struct nftnl_set *set;
 		struct nftnl_rule *rule;
 		const struct flat_set *fset;	/* PLAN_FLATELEMS: in plan->flat */
+		struct plan_cidrs *cidrs;	/* PLAN_CIDRELEMS: owned */
 	} o;
 	size_t first, count;	/* PLAN_FLATELEMS: elements of o.fset */
 	struct plan_origin origin;
@@ -137,6 +151,10 @@ int compile_set_elems(struct sg_plan *plan, const char *table,
 int compile_peer_elems(struct sg_plan *plan, const struct sg_config *cfg,
 		       int gi, int af, const struct sg_cidr *v, size_t n,
 		       bool del, const struct plan_origin *origin);
+/* compile_sets.c: serialize a PLAN_CIDRELEMS message into buf (at least
+ * 32 KiB); the message length or -errno. */
+int compile_cidr_msg(const struct sg_plan *plan, const struct plan_msg *m,
+		     char *buf, size_t len, uint32_t seq);
 /* The members of list not contained in another member, sorted; *out is
  * malloc'd.  0 or -ENOMEM. */
 int compile_toplevel(const struct sg_cidr *v, size_t n, int af,

@@ -363,6 +363,16 @@ static char *plan_roundtrip(const struct sg_plan *plan)
 		case PLAN_FLATELEMS:
 			flatelems_text(nlh, txt, 1 << 16);
 			break;
+		case PLAN_CIDRELEMS: {
+			/* built without libnftnl: parsed back by it, then printed
+			 * as PLAN_ELEMS are */
+			struct nftnl_set *s = nftnl_set_alloc();
+
+			ck_assert_int_eq(nftnl_set_elems_nlmsg_parse(nlh, s), 0);
+			elems_roundtrip(s, txt, 1 << 16);
+			nftnl_set_free(s);
+			break;
+		}
 		case PLAN_RULE: {
 			struct nftnl_rule *r = nftnl_rule_alloc();
 
