@@ -40,7 +40,8 @@
  * a kept concat interval set would cost more than a new one.  A reload
  * that changes that much re-creates the set, and packets its new elements
  * match may be dropped for the instant described above.  (Hash and rbtree
- * sets remove an element in constant or logarithmic time: always kept.) */
+ * sets remove an element in constant or logarithmic time: kept unless
+ * the delta names more elements than the new set holds.) */
 #define REUSE_MAX_DROPS 128
 
 static const struct flat_set *reuse_find(const struct flat *f,
@@ -163,8 +164,13 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 		del->v = add->v = NULL;
 		del->n = add->n = del->cap = add->cap = 0;
 		rc = reuse_delta(old, s, del, add);
-		if (!rc && s->kind == FLAT_RANGE && del->n > REUSE_MAX_DROPS) {
-			/* cheaper to create the set again (see above) */
+		if (!rc && ((s->kind == FLAT_RANGE && del->n > REUSE_MAX_DROPS) ||
+			    (s->kind != FLAT_RANGE && del->n + add->n > s->n))) {
+			/* cheaper to create the set again (see above), or,
+			 * for a hash or rbtree set, to flush and refill it in
+			 * the one transaction (commit.c) than to name more
+			 * elements than it will hold: a reload that replaces
+			 * most of a set sends each element once, not twice */
 			free(del->v);
 			free(add->v);
 			d->n_sets -= 2;
