@@ -162,8 +162,8 @@ def print_targets(rows, out):
 
 def write_plot(rows, resdir, work):
     """Three panels: commit time, ns per packet, membership change time."""
-    def series(sec, metric, variant):
-        pts = sorted((r["n"], r["median"]) for r in rows if r["section"] == sec and
+    def series(sec, metric, variant, scale=1.0):
+        pts = sorted((r["n"], r["median"] * scale) for r in rows if r["section"] == sec and
                      r["metric"] == metric and r["variant"] == variant and r["rounds"])
         path = os.path.join(work, "plot-%s-%s-%s.dat" % (sec, metric, variant))
         with open(path, "w") as f:
@@ -185,7 +185,11 @@ def write_plot(rows, resdir, work):
           series("members", "del_e2e_ms", "sgctl") and
           (series("members", "del_e2e_ms", "sgctl"), "sgctl members del (end to end)"),
           series("members", "add_internal_ms", "sgd") and
-          (series("members", "add_internal_ms", "sgd"), "add inside sgd (log, 1 ms res.)")]),
+          (series("members", "add_internal_ms", "sgd"), "add inside sgd (log, 1 ms res.)"),
+          series("members", "add_internal_us", "sgd", 0.001) and
+          (series("members", "add_internal_us", "sgd", 0.001), "add inside sgd (apply + journal fdatasync)"),
+          series("members", "add_apply_us", "sgd", 0.001) and
+          (series("members", "add_apply_us", "sgd", 0.001), "add inside sgd: apply (index + kernel)")]),
     ]
     gp = os.path.join(work, "plot.gp")
     png = os.path.join(resdir, "latest.png")
