@@ -453,6 +453,8 @@ int commit_plan(struct sg_engine *e, const struct sg_plan *plan,
 	}
 	/* every message but BEGIN and END is acked */
 	rc = commit_read_acks(e, &c, plan, c.n_orig - 2, diags);
+	if (rc == 0)
+		e->commits++;	/* one more generation (drift_resume) */
 out:
 	free(iov);
 	free(c.orig);

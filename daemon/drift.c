@@ -104,6 +104,13 @@ struct sgd_drift {
 	char last_summary[DRIFT_SUMMARY_LEN];
 	bool last_repaired;
 	char last_result[160];
+
+	/* drift_pause: out of the event group since generation pause_gen,
+	 * when pause_eng had made pause_commits transactions */
+	bool paused;
+	const struct sg_engine *pause_eng;
+	uint32_t pause_gen;
+	unsigned long pause_commits;
 };
 
 static void drift_arm(struct sgd *d, long long ms)
@@ -200,6 +207,21 @@ static void drift_on_newgen(struct sgd *d, const struct nlmsghdr *nlh)
 	drifttxn_reset(&dr->txn);
 }
 
+/* What is in the kernel may differ from what the events told us:
+ * resynchronise (repair re-applies, warn compares a fingerprint). */
+static void drift_resync(struct sgd *d)
+{
+	struct sgd_drift *dr = d->drift;
+
+	if (d->eng)
+		engine_invalidate(d->eng);
+	dr->resyncs++;
+	dr->last_resync = time(NULL);
+	if (!dr->resync_pending)
+		drift_schedule(d, loop_now_ms());
+	dr->resync_pending = true;
+}
+
 /* Events were lost.  The kernel says so before handing out what was
  * queued before the loss, so what follows up to the empty queue may
  * straddle the gap: it is ignored, the resync covers it. */
@@ -210,10 +232,6 @@ static void drift_on_overrun(struct sgd *d)
 
 	drifttxn_reset(&dr->txn);
 	dr->lossy = true;
-	if (d->eng)
-		engine_invalidate(d->eng);
-	dr->resyncs++;
-	dr->last_resync = time(NULL);
 	sgd_log(d, "drift: nftables events were lost (the %zu-byte event buffer "
 		"overflowed); resynchronising table inet %s", dr->rcvbuf,
 		d->cfg ? d->cfg->table : "?");
@@ -227,9 +245,7 @@ static void drift_on_overrun(struct sgd *d)
 			sgd_log(d, "drift: event buffer raised to %zu bytes", want);
 		}
 	}
-	if (!dr->resync_pending)
-		drift_schedule(d, loop_now_ms());
-	dr->resync_pending = true;
+	drift_resync(d);
 }
 
 /* Take the fingerprint of the table as it is now: after one of our
@@ -299,6 +315,57 @@ static void drift_filter_self(struct sgd *d)
 	if (r < 0)
 		sgd_log(d, "drift: cannot filter out our own events: %s",
 			strerror(-r));
+}
+
+static int drift_membership(struct sgd_drift *dr, int opt)
+{
+	int v = NFNLGRP_NFTABLES;
+
+	return setsockopt(dr->ev.fd, SOL_NETLINK, opt, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+void drift_pause(struct sgd *d)
+{
+	struct sgd_drift *dr = d->drift;
+	uint32_t gen;
+
+	if (!dr || dr->paused || !d->eng || engine_genid(d->eng, &gen) < 0)
+		return;		/* then the events are simply filtered */
+	if (drift_membership(dr, NETLINK_DROP_MEMBERSHIP) < 0)
+		return;
+	dr->paused = true;
+	dr->pause_eng = d->eng;
+	dr->pause_gen = gen;
+	dr->pause_commits = engine_commits(d->eng);
+}
+
+void drift_resume(struct sgd *d)
+{
+	struct sgd_drift *dr = d->drift;
+	unsigned long ours;
+	uint32_t gen;
+	int r;
+
+	if (!dr || !dr->paused)
+		return;
+	dr->paused = false;
+	r = drift_membership(dr, NETLINK_ADD_MEMBERSHIP);
+	if (r < 0) {
+		sgd_log(d, "drift: cannot watch nftables events again: %s", strerror(-r));
+		return;
+	}
+	/* joined first, then the generation: a commit by someone else
+	 * after the join is both seen and counted (a resync too many, never
+	 * one too few) */
+	if (d->eng == dr->pause_eng && engine_genid(d->eng, &gen) == 0) {
+		ours = engine_commits(d->eng) - dr->pause_commits;
+		if (gen == dr->pause_gen + (uint32_t)ours)
+			return;		/* every generation in between is ours */
+	}
+	sgd_log(d, "drift: another process changed nftables while sgd was "
+		"committing; resynchronising table inet %s",
+		d->cfg ? d->cfg->table : "?");
+	drift_resync(d);
 }
 
 void drift_committed(struct sgd *d)

@@ -58,6 +58,16 @@ uint32_t engine_portid(const struct sg_engine *e)
 	return e->portid;
 }
 
+unsigned long engine_commits(const struct sg_engine *e)
+{
+	return e->commits;
+}
+
+int engine_genid(struct sg_engine *e, uint32_t *genid)
+{
+	return nldump_genid(e, genid);
+}
+
 void engine_invalidate(struct sg_engine *e)
 {
 	e->stale = true;

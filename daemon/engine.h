@@ -63,6 +63,13 @@ int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,
  * drift.c tells our commits from others'. */
 uint32_t engine_portid(const struct sg_engine *e);
 
+/* How many transactions the kernel accepted from this engine: each moved
+ * the generation by one. */
+unsigned long engine_commits(const struct sg_engine *e);
+
+/* The kernel's nftables generation now.  0 or -errno. */
+int engine_genid(struct sg_engine *e, uint32_t *genid);
+
 /* Someone else changed our table (drift.c), or may have (lost events):
  * the kernel may no longer hold what the engine last committed, so the
  * next engine_apply replaces everything instead of sending deltas

@@ -190,6 +190,7 @@ struct sg_engine {
 	struct flat *flat;	/* element -> rule map of the last commit */
 	bool stale;		/* someone else changed our table since that
 				 * commit (engine_invalidate): replace all */
+	unsigned long commits;	/* transactions the kernel accepted */
 };
 
 /* What is in our table now, from a dump (nldump.c). */

@@ -75,7 +75,11 @@ int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)
 		}
 		old = d->eng;
 	}
+	/* our own events are not watched during the commit (drift.c) */
+	if (eng == d->eng)
+		drift_pause(d);
 	r = engine_apply(eng, l->cfg, &l->members, diags);
+	drift_resume(d);
 	if (r < 0) {
 		if (eng != d->eng)
 			engine_close(eng);

@@ -332,6 +332,13 @@ void drift_close(struct sgd *d);
  * reference for lost events, and the engine's socket is the one whose
  * events are ours.  A no-op before drift_open. */
 void drift_committed(struct sgd *d);
+/* Around a reload: stop listening to nftables events, and listen again.
+ * A big commit makes the kernel build one event per set element for
+ * every listener, only for our filter to drop them; on resume, the
+ * generation tells whether anyone else committed in between, and then
+ * their events are treated as lost (a resync).  No-ops without drift. */
+void drift_pause(struct sgd *d);
+void drift_resume(struct sgd *d);
 /* The drift fields of sgctl status. */
 void drift_status(const struct sgd *d, struct sg_status *st);
 
