@@ -421,15 +421,6 @@ int compile_flat_base(struct sg_plan *plan, const struct sg_config *cfg,
 
 /* ---- serializing a PLAN_FLATELEMS message ---- */
 
-static void flatemit_data(struct nlmsghdr *nlh, uint16_t type, const void *v,
-			  size_t len)
-{
-	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
-
-	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, v);
-	mnl_attr_nest_end(nlh, nest);
-}
-
 /* element comment: "web in #3", the rule it stands for, cut short.
  * Without the rule's file:line (the regular rules carry it; `sgctl show`
  * and `explain` give it): at 100,000 elements that half of the comment
@@ -479,21 +470,21 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 		struct nlattr *e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 
 		/* { addr . port }, { addr . port - addr . port } or { cidr } */
-		flatemit_data(nlh, NFTA_SET_ELEM_KEY, el->key, s->klen);
+		nlb_put_data(nlh, NFTA_SET_ELEM_KEY, el->key, s->klen);
 		if (s->kind == FLAT_RANGE)
-			flatemit_data(nlh, NFTA_SET_ELEM_KEY_END, el->end, s->klen);
+			nlb_put_data(nlh, NFTA_SET_ELEM_KEY_END, el->end, s->klen);
 		if (!m->del)
 			flatemit_comment(nlh, plan->flat, el);
 		if (el->malformed) {
 			uint32_t junk = 0;
 
-			flatemit_data(nlh, NFTA_SET_ELEM_DATA, &junk, sizeof(junk));
+			nlb_put_data(nlh, NFTA_SET_ELEM_DATA, &junk, sizeof(junk));
 		}
 		mnl_attr_nest_end(nlh, e);
 		if ((s->kind == FLAT_ADDR || s->kind == FLAT_PORT) && el->has_end) {
 			/* the exclusive end of the block or port range */
 			e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
-			flatemit_data(nlh, NFTA_SET_ELEM_KEY, el->end, alen);
+			nlb_put_data(nlh, NFTA_SET_ELEM_KEY, el->end, alen);
 			mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS,
 					 htonl(NFT_SET_ELEM_INTERVAL_END));
 			mnl_attr_nest_end(nlh, e);

@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include "plan.h"
+#include "nlbuild.h"
 #include "nft_abi.h"
 
 int compile_set_name(const struct sg_config *cfg, int gi, int af, bool hosts,
@@ -220,15 +221,6 @@ int compile_set_elems(struct sg_plan *plan, const char *table,
 	return rc;
 }
 
-static void compile_key_put(struct nlmsghdr *nlh, uint16_t type,
-			    const uint8_t *key, size_t len)
-{
-	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
-
-	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, key);
-	mnl_attr_nest_end(nlh, nest);
-}
-
 int compile_cidr_msg(const struct sg_plan *plan, const struct plan_msg *m,
 		     char *buf, size_t len, uint32_t seq)
 {
@@ -251,13 +243,13 @@ int compile_cidr_msg(const struct sg_plan *plan, const struct plan_msg *m,
 		/* { <addr> } in a hash set; { <addr>/<prefix> } in an
 		 * interval set: its start, and its exclusive end */
 		e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
-		compile_key_put(nlh, NFTA_SET_ELEM_KEY, c->v[i].addr.bytes, klen);
+		nlb_put_data(nlh, NFTA_SET_ELEM_KEY, c->v[i].addr.bytes, klen);
 		mnl_attr_nest_end(nlh, e);
 		if (!c->interval || !compile_block_end(&c->v[i], klen, end))
 			continue;
 		e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_INTERVAL_END));
-		compile_key_put(nlh, NFTA_SET_ELEM_KEY, end, klen);
+		nlb_put_data(nlh, NFTA_SET_ELEM_KEY, end, klen);
 		mnl_attr_nest_end(nlh, e);
 	}
 	mnl_attr_nest_end(nlh, list);

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/expr.h>
+#include <libmnl/libmnl.h>
 #include "nlbuild.h"
 #include "nft_abi.h"
 
@@ -261,4 +262,12 @@ int nlb_match_ct_state(struct nftnl_rule *r, uint32_t bits)
 	if (!rc)
 		rc = nlb_bitwise(r, &bits, sizeof(bits));
 	return rc ? rc : nlb_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero));
+}
+
+void nlb_put_data(struct nlmsghdr *nlh, uint16_t type, const void *v, size_t len)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, v);
+	mnl_attr_nest_end(nlh, nest);
 }

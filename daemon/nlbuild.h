@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <libnftnl/rule.h>
+#include <linux/netlink.h>
 
 int nlb_meta(struct nftnl_rule *r, uint32_t key);
 int nlb_ct(struct nftnl_rule *r, uint32_t key);
@@ -50,5 +51,10 @@ int nlb_match_ifname(struct nftnl_rule *r, uint32_t key, const char *ifname);
 int nlb_match_ifindex(struct nftnl_rule *r, uint32_t key, uint32_t ifindex);
 /* ct state <bits> (any of them set) */
 int nlb_match_ct_state(struct nftnl_rule *r, uint32_t bits);
+
+/* For element messages built without libnftnl (compile_flatemit.c,
+ * compile_sets.c): attribute `type` holding { NFTA_DATA_VALUE v }, as a
+ * set element's key, end or data. */
+void nlb_put_data(struct nlmsghdr *nlh, uint16_t type, const void *v, size_t len);
 
 #endif
