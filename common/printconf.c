@@ -64,7 +64,10 @@ static void print_quoted(FILE *f, const char *s)
 			fputs("\\n", f);
 		else if (cp == '\t')
 			fputs("\\t", f);
-		else if (!print_is_printable(cp) || cp == 0x85)
+		else if (!print_is_printable(cp) || cp == 0x85 || cp == 0x2028 ||
+			 cp == 0x2029)
+			/* (NEL, LS and PS are line breaks to a YAML 1.1 reader:
+			 * printed raw they would come back folded to a space) */
 			fprintf(f, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
 		else
 			fwrite(p, 1, n, f);
