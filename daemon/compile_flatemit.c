@@ -459,11 +459,8 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 	/* FLAT_ELEMS_PER_MSG x (2 keys of 24, end element, comment) < 32 KiB */
 	if (len < 32768 || !plan->flat)
 		return -ENOSPC;
-	nlh = nftnl_nlmsg_build_hdr(buf, m->del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-				    NFPROTO_INET, m->del ? NLM_F_ACK : NLM_F_ACK | NLM_F_CREATE,
-				    seq);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, plan->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s->name);
+	/* {add|delete} element inet <table> <set> { ... } */
+	nlh = nlb_setelems_begin(buf, m->del, seq, plan->table, s->name);
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	for (i = m->first; i < m->first + m->count && i < s->n; i++) {
 		const struct flat_elem *el = &s->v[i];

@@ -204,8 +204,8 @@ static int compile_cidrs_add(struct sg_plan *plan, const char *name, int af,
 	return rc;
 }
 
-int compile_set_elems(struct sg_plan *plan, const char *table,
-		      const char *name, int af, bool interval,
+int compile_set_elems(struct sg_plan *plan, const char *name, int af,
+		      bool interval,
 		      const struct sg_cidr *v, size_t n, bool del,
 		      const struct plan_origin *origin)
 {
@@ -214,7 +214,6 @@ int compile_set_elems(struct sg_plan *plan, const char *table,
 	size_t per = interval ? PLAN_ELEMS_PER_MSG / 2 : PLAN_ELEMS_PER_MSG, i;
 	int rc = 0;
 
-	(void)table;	/* the plan's */
 	for (i = 0; !rc && i < n; i += per)
 		rc = compile_cidrs_add(plan, name, af, interval, v + i,
 				       n - i < per ? n - i : per, del, origin);
@@ -233,11 +232,8 @@ int compile_cidr_msg(const struct sg_plan *plan, const struct plan_msg *m,
 	/* PLAN_ELEMS_PER_MSG elements of at most 40 bytes each */
 	if (len < 32768)
 		return -ENOSPC;
-	nlh = nftnl_nlmsg_build_hdr(buf, m->del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-				    NFPROTO_INET, m->del ? NLM_F_ACK : NLM_F_ACK | NLM_F_CREATE,
-				    seq);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, plan->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, c->set);
+	/* {add|delete} element inet <table> <set> { ... } */
+	nlh = nlb_setelems_begin(buf, m->del, seq, plan->table, c->set);
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	for (i = 0; i < c->n; i++) {
 		/* { <addr> } in a hash set; { <addr>/<prefix> } in an
@@ -281,7 +277,7 @@ int compile_peer_elems(struct sg_plan *plan, const struct sg_config *cfg,
 			continue;
 		rc = compile_set_name(cfg, gi, af, k == 1, name, sizeof(name));
 		if (!rc)
-			rc = compile_set_elems(plan, plan->table, name, af, k == 0,
+			rc = compile_set_elems(plan, name, af, k == 0,
 					       part, m, del, origin);
 	}
 	free(part);

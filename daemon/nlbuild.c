@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/common.h>
+#include <linux/netfilter.h>
 #include <libmnl/libmnl.h>
 #include "nlbuild.h"
 #include "nft_abi.h"
@@ -270,4 +272,17 @@ void nlb_put_data(struct nlmsghdr *nlh, uint16_t type, const void *v, size_t len
 
 	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, v);
 	mnl_attr_nest_end(nlh, nest);
+}
+
+struct nlmsghdr *nlb_setelems_begin(char *buf, bool del, uint32_t seq,
+				    const char *table, const char *set)
+{
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, del ? NFT_MSG_DELSETELEM :
+						      NFT_MSG_NEWSETELEM, NFPROTO_INET,
+						      del ? NLM_F_ACK : NLM_F_ACK | NLM_F_CREATE,
+						      seq);
+
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	return nlh;
 }

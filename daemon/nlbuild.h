@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <libnftnl/rule.h>
 #include <linux/netlink.h>
@@ -56,5 +57,9 @@ int nlb_match_ct_state(struct nftnl_rule *r, uint32_t bits);
  * compile_sets.c): attribute `type` holding { NFTA_DATA_VALUE v }, as a
  * set element's key, end or data. */
 void nlb_put_data(struct nlmsghdr *nlh, uint16_t type, const void *v, size_t len);
+/* The header of such a message: NEWSETELEM (DELSETELEM when del) of
+ * inet table/set, acked; the element list nest is the caller's. */
+struct nlmsghdr *nlb_setelems_begin(char *buf, bool del, uint32_t seq,
+				    const char *table, const char *set);
 
 #endif

@@ -141,8 +141,8 @@ int compile_chain_name(const struct sg_config *cfg, int gi, enum sg_dir dir,
 /* Element messages for set `name` holding the blocks v (which must hold
  * only family af; start and end elements when interval, keys alone
  * otherwise), deleting instead when del. */
-int compile_set_elems(struct sg_plan *plan, const char *table,
-		      const char *name, int af, bool interval,
+int compile_set_elems(struct sg_plan *plan, const char *name, int af,
+		      bool interval,
 		      const struct sg_cidr *v, size_t n, bool del,
 		      const struct plan_origin *origin);
 /* The same for top-level blocks v of group gi, each to the set it belongs

@@ -594,7 +594,7 @@ START_TEST(large_set_split)
 	}
 	plan_init(&plan);
 	plan.table = strdup("sgd");
-	ck_assert_int_eq(compile_set_elems(&plan, "sgd", "peer_x_v6", AF_INET6, true,
+	ck_assert_int_eq(compile_set_elems(&plan, "peer_x_v6", AF_INET6, true,
 					   v, 2000, false, NULL), 0);
 	/* 4000 elements (start + end) in messages of at most PLAN_ELEMS_PER_MSG */
 	ck_assert_uint_eq(plan.n, (4000 + PLAN_ELEMS_PER_MSG - 1) / PLAN_ELEMS_PER_MSG);
