@@ -204,7 +204,7 @@ static int flat_rule(struct build_ctx *c, int gi, const struct sg_rule *r)
 	return 0;
 }
 
-static int flat_key_cmp(const void *pa, const void *pb)
+int flat_elem_cmp(const void *pa, const void *pb)
 {
 	const struct flat_elem *a = pa, *b = pb;
 
@@ -220,7 +220,7 @@ const struct flat_elem *flat_find(const struct flat_set *s, const uint8_t *key,
 		return NULL;
 	memset(probe.key, 0, sizeof(probe.key));
 	memcpy(probe.key, key, klen);
-	return bsearch(&probe, s->v, s->n, sizeof(*s->v), flat_key_cmp);
+	return bsearch(&probe, s->v, s->n, sizeof(*s->v), flat_elem_cmp);
 }
 
 /* The last address of a block (inclusive), or the first after it
@@ -378,7 +378,7 @@ static int flat_list_sets(struct build_ctx *c, struct cand_list *l, enum flat_ki
 	}
 	for (i = first_set; i < c->f->n_sets; i++)
 		qsort(c->f->sets[i].v, c->f->sets[i].n, sizeof(*c->f->sets[i].v),
-		      flat_key_cmp);
+		      flat_elem_cmp);
 	if (proto != SG_PROTO_ALL && c->f->n_sets > first_set)
 		flat_mark_proto(c->f, dir, proto);
 	free(l->v);

@@ -290,8 +290,9 @@ static bool counters_expr(const struct nlattr *expr, uint64_t *packets,
 	return is_counter && got;
 }
 
-static int counters_elem(struct counters_elems *x, const struct nlattr *el)
+static int counters_elem(const struct nlattr *el, void *data)
 {
+	struct counters_elems *x = data;
 	const struct nlattr *a, *v, *l;
 	const uint8_t *key = NULL;
 	const struct flat_elem *fe;
@@ -332,23 +333,6 @@ static int counters_elem(struct counters_elems *x, const struct nlattr *el)
 	return counters_ref_add(x->c, x->f, &x->f->refs[fe->ref], packets, bytes);
 }
 
-static int counters_elems_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *attr, *el;
-	int rc;
-
-	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
-		if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS)
-			continue;
-		mnl_attr_for_each_nested(el, attr) {
-			rc = counters_elem(data, el);
-			if (rc)
-				return rc;
-		}
-	}
-	return 0;
-}
-
 static int counters_flat(struct sg_engine *e, struct counters_ctx *c)
 {
 	struct flat *own = NULL;
@@ -368,7 +352,7 @@ static int counters_flat(struct sg_engine *e, struct counters_ctx *c)
 	for (i = 0; !rc && i < f->n_sets; i++) {
 		struct counters_elems x = { .c = c, .f = f, .s = &f->sets[i] };
 
-		rc = nldump_setelems(e, f->sets[i].name, counters_elems_cb, &x);
+		rc = nldump_setelems(e, f->sets[i].name, counters_elem, &x);
 	}
 	flat_free(own);
 	return rc;

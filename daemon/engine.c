@@ -109,6 +109,18 @@ int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
 	if (rc == -ERESTART)
 		diags_add(diags, NULL, "the ruleset kept changing during %d attempts; "
 			  "nothing was committed", ENGINE_RETRIES);
+	if (rc == 0 && e->post_pending) {
+		/* the rules changed: the kept sets' deletions follow in a
+		 * transaction of their own (commit.c says why) */
+		rc = commit_plan_post(e, plan, diags);
+		if (rc) {
+			/* the new rules are in, with old elements beside
+			 * theirs: the caller replaces the whole table */
+			diags_add(diags, NULL, "removing the elements the new ruleset "
+				  "drops: %s", strerror(-rc));
+			e->stale = true;
+		}
+	}
 	return rc;
 }
 
@@ -121,11 +133,18 @@ static int engine_compile(struct sg_engine *e, const struct sg_config *cfg,
 			  struct sg_diags *diags)
 {
 	int rc = compile_config(cfg, m, plan);
+	struct flat *adopted = NULL;
 
 	if (pre)
 		plan_init(pre);
+	if (!rc && reuse && !e->flat && !e->adopted) {
+		/* a first commit: what the kernel holds is the old side */
+		e->adopted = true;
+		rc = engine_adopt_flat(e, plan->flat, &adopted);
+	}
 	if (!rc && reuse) {
-		rc = engine_flat_reuse(e, plan, pre);
+		rc = engine_flat_reuse(e->flat ? e->flat : adopted, plan, pre);
+		flat_free(adopted);	/* the deltas hold copies */
 		if (!rc && pre) {
 			/* the additions' comments come from the plan's map */
 			pre->table = strdup(plan->table);
@@ -161,7 +180,9 @@ static int engine_apply_split(struct sg_engine *e, struct sg_plan *plan,
 	if (rc)
 		return rc;
 	rc = engine_apply_plan(e, plan, diags);
-	if (rc && pre->n) {
+	/* (stale: the plan is in, only its deletions failed; the additions
+	 * are part of it now) */
+	if (rc && pre->n && !e->stale) {
 		struct sg_diags undo;
 
 		for (i = 0; i < pre->n; i++)
@@ -187,12 +208,21 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 			  " restart it to change tables", cfg->table, e->table);
 		return -EINVAL;
 	}
+	/* someone else changed the table: read it back (engine_adopt.c)
+	 * rather than trust what we committed last */
+	if (e->stale) {
+		flat_free(e->flat);
+		e->flat = NULL;
+		e->adopted = false;
+		e->skeleton_valid = false;
+		e->stale = false;
+	}
 	/* 1. the kernel holds our last commit: sets kept, interval sets'
 	 *    additions committed first; 2. if the kernel refuses those (an
 	 *    addition overlapping an element the plan deletes), additions
 	 *    and deletions in the one transaction; 3. else (or without a
 	 *    last commit) everything replaced */
-	if (e->flat && !e->stale) {
+	if (e->flat || !e->adopted) {
 		diags_init(&first);
 		rc = engine_compile(e, cfg, m, true, &plan, &pre, &first);
 		if (!rc) {
@@ -205,7 +235,7 @@ int engine_apply(struct sg_engine *e, const struct sg_config *cfg,
 				goto done;
 			}
 			engine_pre_free(&pre);
-			if (rc) {
+			if (rc && !e->stale) {
 				plan_free(&plan);
 				rc = engine_compile(e, cfg, m, true, &plan, NULL, &first);
 				if (!rc && plan.n_keep > 0)

@@ -8,8 +8,8 @@
  * rule of 100,000 sends one or two elements instead of all of them, and
  * elements present before and after stay active throughout (their
  * counters keep counting; the map that attributes them to rules is the
- * new plan's).  An element moving between layer sets is briefly in
- * neither; a first commit by a new process has no e->flat and replaces.
+ * new plan's).  A first commit by a new process has no e->flat and
+ * replaces.
  *
  * Why the interval sets need more: the kernel switches a transaction's
  * new rules in before it lets a pipapo set (flags interval + concat) or
@@ -21,11 +21,17 @@
  * rule whose source widened from a /32 to a /30, say) would be dropped.
  * With `pre`, an interval set's additions go in a transaction of their
  * own, committed before the plan (engine.c): for a moment the kernel
- * allows the union of the old and the new ruleset, never less than both,
- * never more than either.  The first layer's concat interval sets always
- * exist (compile_flat.c) so that this covers a set that was empty.  A
- * hash set's elements switch with the generation: its additions stay in
- * the plan's one transaction.
+ * allows the old ruleset plus those elements, never less than the old
+ * ruleset.  The first layer's concat interval sets always exist
+ * (compile_flat.c) so that this covers a set that was empty.  A hash
+ * set's elements switch with the generation: its additions stay in the
+ * plan's transaction.
+ *
+ * Deletions are the mirror image: a packet can run the old rules against
+ * the new elements (commit.c), so when a reload changes the rules, a kept
+ * set's deletions (marked `post`) go in a transaction right after the
+ * plan's.  An element that moves from one set to another is thus briefly
+ * in both, never in neither.
  *
  * Both element arrays are sorted by key: the delta is one merge walk.
  */
@@ -40,8 +46,11 @@
  * a kept concat interval set would cost more than a new one.  A reload
  * that changes that much re-creates the set, and packets its new elements
  * match may be dropped for the instant described above.  (Hash and rbtree
- * sets remove an element in constant or logarithmic time: kept unless
- * the delta names more elements than the new set holds.) */
+ * sets remove an element in constant or logarithmic time.  A hash set is
+ * kept unless the delta names more elements than the new set holds, and
+ * then re-created in the plan's transaction, which is safe for a hash
+ * set (commit.c); an rbtree set is always kept: re-created, it would be
+ * empty for an instant, and flushed, empty for the old rules.) */
 #define REUSE_MAX_DROPS 128
 
 static const struct flat_set *reuse_find(const struct flat *f,
@@ -104,7 +113,7 @@ static int reuse_add_msgs(struct sg_plan *plan, struct plan_msg **v, size_t *n,
 	size_t k;
 
 	for (k = 0; k < s->n; k += FLAT_ELEMS_PER_MSG) {
-		struct plan_msg m = { .kind = PLAN_FLATELEMS, .del = del };
+		struct plan_msg m = { .kind = PLAN_FLATELEMS, .del = del, .post = del };
 
 		if (*n == *cap) {
 			size_t c = *cap ? *cap * 2 : 64;
@@ -126,7 +135,7 @@ static int reuse_add_msgs(struct sg_plan *plan, struct plan_msg **v, size_t *n,
 	return 0;
 }
 
-int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
+int engine_flat_reuse(const struct flat *old_flat, struct sg_plan *plan,
 		      struct sg_plan *pre)
 {
 	struct flat *d;
@@ -134,10 +143,10 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 	size_t n = 0, cap = 0, i, kept = 0;
 	int rc = 0;
 
-	if (!e->flat || !plan->flat)
+	if (!old_flat || !plan->flat)
 		return 0;
 	for (i = 0; i < plan->flat->n_sets; i++)
-		if (reuse_find(e->flat, &plan->flat->sets[i]))
+		if (reuse_find(old_flat, &plan->flat->sets[i]))
 			kept++;
 	if (kept == 0)
 		return 0;
@@ -152,7 +161,7 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 		return -ENOMEM;
 	for (i = 0; !rc && i < plan->flat->n_sets; i++) {
 		const struct flat_set *s = &plan->flat->sets[i];
-		const struct flat_set *old = reuse_find(e->flat, s);
+		const struct flat_set *old = reuse_find(old_flat, s);
 		struct flat_set *del, *add;
 
 		if (!old)
@@ -165,12 +174,10 @@ int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
 		del->n = add->n = del->cap = add->cap = 0;
 		rc = reuse_delta(old, s, del, add);
 		if (!rc && ((s->kind == FLAT_RANGE && del->n > REUSE_MAX_DROPS) ||
-			    (s->kind != FLAT_RANGE && del->n + add->n > s->n))) {
-			/* cheaper to create the set again (see above), or,
-			 * for a hash or rbtree set, to flush and refill it in
-			 * the one transaction (commit.c) than to name more
-			 * elements than it will hold: a reload that replaces
-			 * most of a set sends each element once, not twice */
+			    (s->kind == FLAT_EXACT && del->n + add->n > s->n))) {
+			/* cheaper to create the set again (see above): a
+			 * reload that replaces most of a hash set sends each
+			 * element once, not twice */
 			free(del->v);
 			free(add->v);
 			d->n_sets -= 2;

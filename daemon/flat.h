@@ -143,6 +143,8 @@ void flat_free(struct flat *f);
 bool flat_has_proto(const struct flat *f, enum sg_dir dir, int proto);
 /* "in.tcp", "out.p47" */
 int flat_chain_name(enum sg_dir dir, int proto, char *buf, size_t len);
+/* qsort/bsearch order of a set's elements: by key. */
+int flat_elem_cmp(const void *a, const void *b);
 /* The element of set s with start key `key` (klen bytes), or NULL. */
 const struct flat_elem *flat_find(const struct flat_set *s, const uint8_t *key,
 				  size_t klen);

@@ -284,19 +284,28 @@ int nldump_rules(struct sg_engine *e,
 }
 
 struct nldump_elems_ctx {
-	int (*cb)(const struct nlmsghdr *nlh, void *data);
+	int (*cb)(const struct nlattr *el, void *data);
 	void *data;
 };
 
+/* Every NFTA_LIST_ELEM of a NEWSETELEM message to the caller's cb. */
 static int nldump_elems_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nldump_elems_ctx *d = data;
+	const struct nlattr *attr, *el;
 
-	return d->cb(nlh, d->data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(el, attr)
+			if (d->cb(el, d->data) < 0)
+				return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
 }
 
 int nldump_setelems(struct sg_engine *e, const char *set,
-		    int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+		    int (*cb)(const struct nlattr *el, void *data), void *data)
 {
 	struct nldump_elems_ctx d = { .cb = cb, .data = data };
 	char buf[MNL_SOCKET_BUFFER_SIZE];

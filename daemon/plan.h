@@ -57,6 +57,10 @@ struct plan_msg {
 	enum plan_kind kind;
 	bool del;		/* PLAN_ELEMS, PLAN_FLATELEMS, PLAN_CIDRELEMS:
 				 * delete these elements */
+	bool post;		/* a deletion from a kept set (engine_reuse.c):
+				 * committed after the plan's other messages,
+				 * in a transaction of its own, when the rules
+				 * change (commit.c) */
 	union {
 		struct nftnl_table *table;
 		struct nftnl_chain *chain;
@@ -189,7 +193,19 @@ struct sg_engine {
 	char *table;
 	struct flat *flat;	/* element -> rule map of the last commit */
 	bool stale;		/* someone else changed our table since that
-				 * commit (engine_invalidate): replace all */
+				 * commit (engine_invalidate): the next commit
+				 * reads the table back (engine_adopt.c); or
+				 * the plan's deletions could not be committed:
+				 * this commit replaces the whole table */
+	/* digest of the rules, chains and set declarations of the last
+	 * full commit (commit.c): equal for the next plan = its rules are
+	 * the ones in the kernel, and its deletions go in its transaction */
+	uint64_t skeleton;
+	bool skeleton_valid;
+	bool post_pending;	/* commit_plan left the plan's post messages
+				 * out: commit_plan_post must follow */
+	bool adopted;		/* the first commit read the kernel's sets
+				 * back (engine_adopt.c), or tried to */
 	unsigned long commits;	/* transactions the kernel accepted */
 };
 
@@ -222,29 +238,45 @@ void nldump_state_free(struct nl_state *st);
 int nldump_rules(struct sg_engine *e,
 		 int (*cb)(const struct nftnl_rule *r, void *data), void *data);
 
-/* nldump.c: every element of set `set` of our table, as raw netlink
- * messages (NEWSETELEM) to cb. */
+/* nldump.c: every element of set `set` of our table (an NFTA_LIST_ELEM
+ * nest of a NEWSETELEM message) to cb; a set that does not exist has
+ * none.  -EINTR: the set changed during the dump; start over. */
 int nldump_setelems(struct sg_engine *e, const char *set,
-		    int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
+		    int (*cb)(const struct nlattr *el, void *data), void *data);
 
 /* commit.c: send plan as one batch.  With st (a full reload), the batch
- * first creates the table and base chains (plan's head), flushes the base
- * chains and deletes every chain and set in st, and carries st->genid so a
- * concurrent change fails with -ERESTART.  Kernel refusals become diags at
- * the origin of the refused message.  0 or -errno. */
+ * first creates the table and base chains (plan's head), flushes every
+ * chain, deletes the chains the plan does not declare again, flushes,
+ * deletes or keeps every set in st (commit_clear), and carries st->genid
+ * so a concurrent change fails with -ERESTART.  The plan's post messages
+ * go in the same batch when its rules are the kernel's (e->skeleton);
+ * else they are left out and e->post_pending is set.  Kernel refusals
+ * become diags at the origin of the refused message.  0 or -errno. */
 int commit_plan(struct sg_engine *e, const struct sg_plan *plan,
 		const struct nl_state *st, struct sg_diags *diags);
 
-/* engine_reuse.c: when the kernel holds the flat sets of the last commit
- * (e->flat), turn the plan's concatenated interval (pipapo) sets that
+/* commit.c: the plan's post messages (deletions from kept sets that
+ * commit_plan left out, e->post_pending) as one transaction.  0 or
+ * -errno. */
+int commit_plan_post(struct sg_engine *e, const struct sg_plan *plan,
+		     struct sg_diags *diags);
+
+/* engine_reuse.c: when the kernel holds the flat sets `old` (those of the
+ * last commit, e->flat, or read back by engine_adopt_flat), turn the plan's concatenated interval (pipapo) sets that
  * exist there under the same name into element deltas and keep the sets:
  * the kernel makes a new pipapo set's elements visible only after the
  * new rules, so re-creating one would drop matching packets for an
  * instant.  With pre (plan_init'd), the element additions go there, to
  * be committed first (see engine_reuse.c); without, into plan.  0 or
  * -ENOMEM. */
-int engine_flat_reuse(const struct sg_engine *e, struct sg_plan *plan,
+int engine_flat_reuse(const struct flat *old, struct sg_plan *plan,
 		      struct sg_plan *pre);
+
+/* engine_adopt.c: the plan's flat sets (plan_flat) that the kernel holds,
+ * with the elements it holds, as the old side of engine_flat_reuse; *out
+ * is NULL when there are none (no table yet).  0 or -errno. */
+int engine_adopt_flat(struct sg_engine *e, const struct flat *plan_flat,
+		      struct flat **out);
 
 /* engine.c: dump + commit with bounded retries on -ERESTART. */
 int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,

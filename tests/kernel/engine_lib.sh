@@ -213,15 +213,17 @@ def flood(src, dst, port, secs, out):
     open(out, "w").write("%d\n" % n)
 
 def nlmon(out, idle):
-    """Count nf_tables events, and NEWGEN (one per committed transaction),
-    until idle seconds pass without one.  A 1 GiB buffer: a 100k-rule
-    commit emits 100k events at once, more than nft monitor's 16 MiB."""
+    """Count nf_tables events, and NEWGEN (one per committed transaction,
+    after its events), until idle seconds pass without one; "biggest" is
+    the number of events of the largest transaction.  A 1 GiB buffer: a
+    100k-rule commit emits 100k events at once, more than nft monitor's
+    16 MiB."""
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
     s.setsockopt(socket.SOL_SOCKET, 33, 1 << 30)  # SO_RCVBUFFORCE
     s.bind((0, 0))
     s.setsockopt(270, 1, 7)  # SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTABLES
     s.settimeout(idle)
-    events = gens = lost = 0
+    events = gens = lost = cur = biggest = 0
     print("ready", flush=True)
     while True:
         try:
@@ -239,10 +241,14 @@ def nlmon(out, idle):
             if ln < 16:
                 break
             events += 1
+            cur += 1
             if typ == (10 << 8) | 15:  # NFNL_SUBSYS_NFTABLES, NFT_MSG_NEWGEN
                 gens += 1
+                biggest = max(biggest, cur)
+                cur = 0
             off += (ln + 3) & ~3
-    open(out, "w").write("events %d generations %d lost %d\n" % (events, gens, lost))
+    open(out, "w").write("events %d generations %d lost %d biggest %d\n"
+                         % (events, gens, lost, biggest))
 
 if __name__ == "__main__":
     a = sys.argv[1:]
