@@ -86,14 +86,23 @@ static int reuse_push(struct flat_set *s, const struct flat_elem *el)
 	return 0;
 }
 
-/* del: old minus new; add: new minus old (both sorted by key, end). */
+/* del: old minus new; add: new minus old (both sorted by key, end).
+ * Stops early (*over) once the set is not worth keeping (see above): a
+ * replaced set of 100,000 elements would otherwise cost two copies of it
+ * only to be thrown away. */
 static int reuse_delta(const struct flat_set *old, const struct flat_set *new_,
-		       struct flat_set *del, struct flat_set *add)
+		       struct flat_set *del, struct flat_set *add, bool *over)
 {
 	size_t i = 0, k = 0;
 	int rc = 0;
 
+	*over = false;
 	while (!rc && (i < old->n || k < new_->n)) {
+		if ((new_->kind == FLAT_RANGE && del->n > REUSE_MAX_DROPS) ||
+		    (new_->kind == FLAT_EXACT && del->n + add->n > new_->n)) {
+			*over = true;
+			break;
+		}
 		int c = i == old->n ? 1 : k == new_->n ? -1 :
 			reuse_elem_cmp(&old->v[i], &new_->v[k]);
 
@@ -163,6 +172,7 @@ int engine_flat_reuse(const struct flat *old_flat, struct sg_plan *plan,
 		const struct flat_set *s = &plan->flat->sets[i];
 		const struct flat_set *old = reuse_find(old_flat, s);
 		struct flat_set *del, *add;
+		bool over;
 
 		if (!old)
 			continue;
@@ -172,9 +182,9 @@ int engine_flat_reuse(const struct flat *old_flat, struct sg_plan *plan,
 		*add = *s;
 		del->v = add->v = NULL;
 		del->n = add->n = del->cap = add->cap = 0;
-		rc = reuse_delta(old, s, del, add);
-		if (!rc && ((s->kind == FLAT_RANGE && del->n > REUSE_MAX_DROPS) ||
-			    (s->kind == FLAT_EXACT && del->n + add->n > s->n))) {
+		rc = reuse_delta(old, s, del, add, &over);
+		if (!rc && (over || (s->kind == FLAT_RANGE && del->n > REUSE_MAX_DROPS) ||
+				  (s->kind == FLAT_EXACT && del->n + add->n > s->n))) {
 			/* cheaper to create the set again (see above): a
 			 * reload that replaces most of a hash set sends each
 			 * element once, not twice */
