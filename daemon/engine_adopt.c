@@ -14,7 +14,8 @@
  *
  * The sets read back are those of the plan's flat sets (same name) that
  * the kernel holds; their elements are decoded the way compile_flatemit.c
- * encodes them.  A set whose elements do not decode (another key length:
+ * encodes them.  A set the reload would replace anyway (most of its
+ * elements change) is left out as soon as that shows, without a copy.  A set whose elements do not decode (another key length:
  * written by another version) is left out, and the commit replaces it.
  * If the kernel refuses the kept sets anyway (another type under the same
  * name), engine_apply falls back to replacing the whole table.
@@ -30,6 +31,9 @@
 
 struct adopt_ctx {
 	struct flat_set *s;
+	const struct flat_set *plan;	/* the new plan's set of that name */
+	size_t kept, gone;		/* elements in it, and not */
+	bool replaced;			/* most of the set changes: not read */
 	/* rbtree sets (ADDR, PORT): the interval ends arrive as elements
 	 * of their own, in no promised order: paired after the dump */
 	struct flat_elem *ends;
@@ -105,6 +109,23 @@ static int adopt_elem(const struct nlattr *el, void *data)
 	if ((s->kind == FLAT_ADDR || s->kind == FLAT_PORT) &&
 	    (flags & NFT_SET_ELEM_INTERVAL_END))
 		return adopt_push(&x->ends, &x->n_ends, &x->cap_ends, &fe);
+	if (s->kind == FLAT_EXACT || s->kind == FLAT_RANGE) {
+		const struct flat_elem *p = flat_find(x->plan, fe.key, klen);
+
+		if (p && memcmp(p->end, fe.end, sizeof(fe.end)) == 0)
+			x->kept++;
+		else
+			x->gone++;
+		/* a set the reload replaces anyway (engine_reuse.c: a range
+		 * set losing more than REUSE_MAX_DROPS elements, an exact
+		 * one changing most of them) is not worth a copy: at
+		 * 100,000 elements that copy is 5 MB */
+		if (x->replaced || (s->kind == FLAT_RANGE && x->gone > REUSE_MAX_DROPS) ||
+		    (s->kind == FLAT_EXACT && x->gone > 1024 && x->gone > x->kept)) {
+			x->replaced = true;
+			return 0;
+		}
+	}
 	return adopt_push(&x->s->v, &x->s->n, &x->s->cap, &fe);
 }
 
@@ -130,20 +151,21 @@ static bool adopt_pair_ends(struct adopt_ctx *x)
 
 /* Set `name` as the kernel holds it, decoded into s (whose name, kind and
  * key length are the plan's); false when it does not decode. */
-static int adopt_set(struct sg_engine *e, struct flat_set *s, bool *ok)
+static int adopt_set(struct sg_engine *e, struct flat_set *s,
+		     const struct flat_set *plan, bool *ok)
 {
-	struct adopt_ctx x = { .s = s };
+	struct adopt_ctx x = { .s = s, .plan = plan };
 	int rc = -EINTR, tries;
 
 	/* a dump that another commit interrupted is taken again */
 	for (tries = 0; tries < 4 && rc == -EINTR; tries++) {
 		s->n = 0;
-		x.n_ends = 0;
-		x.bad = false;
+		x.n_ends = x.kept = x.gone = 0;
+		x.bad = x.replaced = false;
 		rc = nldump_setelems(e, s->name, adopt_elem, &x);
 	}
 	*ok = false;
-	if (!rc && !x.bad) {
+	if (!rc && !x.bad && !x.replaced) {
 		qsort(s->v, s->n, sizeof(*s->v), flat_elem_cmp);
 		*ok = (s->kind != FLAT_ADDR && s->kind != FLAT_PORT) || adopt_pair_ends(&x);
 	}
@@ -183,9 +205,12 @@ int engine_adopt_flat(struct sg_engine *e, const struct flat *plan_flat,
 		if (!held)
 			continue;
 		*s = *ps;
-		s->v = NULL;
-		s->n = s->cap = 0;
-		rc = adopt_set(e, s, &ok);
+		s->n = 0;
+		/* sized for the new plan's set (usually about the old one's):
+		 * doubling from 64 would hold two copies while it grows */
+		s->cap = ps->n ? ps->n : 1;
+		s->v = malloc(s->cap * sizeof(*s->v));
+		rc = s->v ? adopt_set(e, s, ps, &ok) : -ENOMEM;
 		if (!rc && ok) {
 			f->n_sets++;
 		} else {

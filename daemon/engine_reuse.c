@@ -51,7 +51,7 @@
  * then re-created in the plan's transaction, which is safe for a hash
  * set (commit.c); an rbtree set is always kept: re-created, it would be
  * empty for an instant, and flushed, empty for the old rules.) */
-#define REUSE_MAX_DROPS 128
+/* REUSE_MAX_DROPS: plan.h */
 
 static const struct flat_set *reuse_find(const struct flat *f,
 					 const struct flat_set *s)

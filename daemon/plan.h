@@ -271,6 +271,9 @@ int commit_plan_post(struct sg_engine *e, const struct sg_plan *plan,
  * -ENOMEM. */
 int engine_flat_reuse(const struct flat *old, struct sg_plan *plan,
 		      struct sg_plan *pre);
+/* Removals past which a kept range (pipapo) set costs more than a new
+ * one (engine_reuse.c says why). */
+#define REUSE_MAX_DROPS 128
 
 /* engine_adopt.c: the plan's flat sets (plan_flat) that the kernel holds,
  * with the elements it holds, as the old side of engine_flat_reuse; *out
