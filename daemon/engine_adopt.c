@@ -15,8 +15,9 @@
  * The sets read back are those of the plan's flat sets (same name) that
  * the kernel holds; their elements are decoded the way compile_flatemit.c
  * encodes them.  A set the reload would replace anyway (most of its
- * elements change) is left out as soon as that shows, without a copy.  A set whose elements do not decode (another key length:
- * written by another version) is left out, and the commit replaces it.
+ * elements change) is left out as soon as that shows, without a copy.  A
+ * set whose elements do not decode (another key length: written by
+ * another version) is left out, and the commit replaces it.
  * If the kernel refuses the kept sets anyway (another type under the same
  * name), engine_apply falls back to replacing the whole table.
  */
