@@ -47,7 +47,7 @@ if [ -z "$builddir" ]; then
 fi
 if [ "$build" = 1 ]; then
 	if [ ! -f "$builddir/build.ninja" ]; then
-		meson setup "$builddir" "$SRC" >/dev/null
+		meson setup "$builddir" "$SRC" -Dwerror=true >/dev/null
 	fi
 	# only what the bench runs: a broken unit test elsewhere must not stop it
 	ninja -C "$builddir" daemon/sgd cli/sgctl >/dev/null

@@ -303,7 +303,7 @@ static int imp_read_groups(struct imp_ctx *c, const struct jt_node *list)
 	for (i = 0; i < list->n; i++) {
 		const struct jt_node *n = &list->kids[i];
 		struct imp_group *g = &res->groups[i];
-		const char *id, *name, *desc;
+		const char *id = NULL, *name = NULL, *desc = NULL;
 
 		if (n->kind != JT_OBJECT)
 			return imp_shape(c, n, "a security group must be an object");
@@ -560,7 +560,7 @@ static int imp_pairs(struct imp_ctx *c, const struct jt_node *perm,
 		r = imp_get_str(c, c->g->node, "OwnerId", false, &owner);
 	for (i = 0; r == 0 && list && i < list->n; i++) {
 		const struct jt_node *e = &list->kids[i];
-		const char *id, *name, *user, *desc, *vpcx;
+		const char *id = NULL, *name = NULL, *user = NULL, *desc = NULL, *vpcx = NULL;
 
 		if (e->kind != JT_OBJECT)
 			return imp_shape(c, e, "UserIdGroupPairs entries must be objects");

@@ -4,14 +4,18 @@
 set -euo pipefail
 what=${1:-test}
 build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev check)
+# The test command runs every suite, the benchmark's smoke run included,
+# so "test" installs what the benchmark uses too (a fresh machine has
+# none of it); "bench" is kept as a name for bench/run.sh.  strace aims
+# rel_crash's kills (syscall fault injection); dpkg-dev gives
+# dpkg-buildflags for the packager's build in scripts/test.
 test_pkgs=(nftables iproute2 iputils-ping netcat-openbsd socat python3 valgrind clang
-           libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc)
-bench_pkgs=(gnuplot-nox hyperfine)
+           libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc
+           strace dpkg-dev gnuplot-nox hyperfine)
 pkgs=("${build_pkgs[@]}")
 case "$what" in
 build) ;;
-test) pkgs+=("${test_pkgs[@]}") ;;
-bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+test|bench) pkgs+=("${test_pkgs[@]}") ;;
 *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 missing=()

@@ -86,13 +86,14 @@ rules_text() {
 		sed 's/counter packets [0-9]* bytes [0-9]*//; s/# handle [0-9]*//' | md5sum
 }
 
-# start_sgd [extra args]: start and wait until it answers (<= 5 s).
+# start_sgd [extra args]: start and wait until it answers (60 s: a hang
+# guard only, sgd answers within milliseconds).
 start_sgd() {
 	local i
 	ip netns exec "$NS" "$SGD" -c "$CONF" -s "$SOCK" --state-dir "$STATE" -v "$@" \
 		>>"$LOG" 2>&1 &
 	SGD_PID=$!
-	for i in $(seq 50); do
+	for i in $(seq 600); do
 		sgctl status >/dev/null 2>&1 && return 0
 		kill -0 "$SGD_PID" 2>/dev/null || { SGD_PID=; return 1; }
 		sleep 0.1
@@ -103,7 +104,7 @@ start_sgd() {
 stop_sgd() {
 	[ -n "$SGD_PID" ] || return 0
 	kill -TERM "$SGD_PID"
-	timeout 5 tail --pid="$SGD_PID" -f /dev/null
+	timeout 60 tail --pid="$SGD_PID" -f /dev/null
 	wait "$SGD_PID" 2>/dev/null
 	SGD_RC=$?
 	SGD_PID=

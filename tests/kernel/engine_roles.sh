@@ -180,7 +180,7 @@ for p in 8080 8081; do
 done
 
 echo "# icmp types and a protocol other than tcp/udp/icmp"
-bg_ready "$SRV" rawlisten 1 "$WORK/icmp.txt" 8
+bg_ready "$SRV" rawlisten 1 "$WORK/icmp.txt" 600 "$WORK/icmp.stop"; ICMPL=${PIDS[-1]}
 cl ping -c2 -W1 -I $A.2 $S4 >/dev/null 2>&1
 PK_CL() { cl python3 "$WORK/pk.py" "$@"; }
 PK_CL rawsend 1 $A.2 $S4 3 13 0		# timestamp request from the admin
@@ -191,7 +191,8 @@ PK_CL rawsend 1 $A.3 $S4 2 3 4 $S4 5555 $A.3 6666
 # the same for a flow that never existed: conntrack calls it invalid
 PK_CL rawsend 1 $A.3 $S4 2 3 4 $S4 5556 $A.3 6667
 PK_CL rawsend 1 $A.3 $S4 2 3 3 $S4 5557 $A.3 6668
-sleep 1
+# The listener ends once it has read what is queued (600 s: hang guard).
+sleep 1; touch "$WORK/icmp.stop"; timeout 600 tail --pid=$ICMPL -f /dev/null
 n8=$(grep -c "^$A.2 8 0$" "$WORK/icmp.txt")
 n13=$(grep -c " 13 0$" "$WORK/icmp.txt")
 n0=$(grep -c "^$A.2 0 0$" "$WORK/icmp.txt")
@@ -203,10 +204,10 @@ n33=$(grep -c "^$A.3 3 3$" "$WORK/icmp.txt")
 [ "$n34" = 2 ] && ok "icmp 3/4 (frag needed) for a tracked flow delivered" || bad "3/4 related delivered: $n34 of 2"
 [ "$n33" = 0 ] && ok "icmp 3/3 for an unknown flow dropped (ct invalid)" || bad "3/3 unrelated delivered: $n33"
 
-bg_ready "$SRV" rawlisten 47 "$WORK/gre.txt" 4
+bg_ready "$SRV" rawlisten 47 "$WORK/gre.txt" 600 "$WORK/gre.stop"; GREL=${PIDS[-1]}
 PK_CL rawsend 47 $A.2 $S4 5
 PK_CL rawsend 47 $A.3 $S4 5
-sleep 1
+sleep 1; touch "$WORK/gre.stop"; timeout 600 tail --pid=$GREL -f /dev/null
 g2=$(grep -c "^$A.2$" "$WORK/gre.txt"); g3=$(grep -c "^$A.3$" "$WORK/gre.txt")
 [ "$g2" = 5 ] && ok "protocol 47 from admin delivered (5 of 5)" || bad "protocol 47 from admin: $g2 of 5"
 [ "$g3" = 0 ] && ok "protocol 47 from other dropped (0 of 5)" || bad "protocol 47 from other: $g3 delivered"

@@ -116,11 +116,19 @@ dst, rate, stop, maxs = sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.ar
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[6], 0))
 import os
-t0 = time.monotonic(); n = 0
+# The stop file is looked for every 50 ms of the clock, not every N
+# datagrams: a loaded machine sends in bursts, and a count-based check
+# could miss its turn and leave the flow running while the probe
+# counters are read.
+t0 = time.monotonic(); n = 0; checked = 0.0
 while True:
     now = time.monotonic() - t0
-    if now > maxs or (n % 512 == 0 and os.path.exists(stop)):
+    if now > maxs:
         break
+    if now - checked >= 0.05:
+        checked = now
+        if os.path.exists(stop):
+            break
     want = int(now * rate)
     while n < want:
         n += 1
@@ -134,10 +142,15 @@ for case in $CASES; do
 	n=$COMMITS; [ "$case" = restart ] && n=$RESTARTS
 	echo "== $case: $n commits alternating $case-b / $case-a under a $RATE/s flow"
 	[ $((n % 2)) = 0 ] || { bad "COMMITS and RESTARTS must be even"; break; }
+	# Hang guard from this machine's pace: one commit by a new process
+	# is timed; the whole case may take 5 times that per commit (>= 180 s).
+	ta=$(date +%s%N)
 	apply "$WORK/$case-a" || { bad "$case: configuration A not committed"; continue; }
+	guard=$(( ($(date +%s%N) - ta) * (n + 1) * 5 / 1000000000 ))
+	[ $guard -lt 180 ] && guard=180
 	pre0=$(count pre) post0=$(count post)
 	rm -f "$WORK/stop" "$WORK/apply.err"
-	ip netns exec "$CL" python3 "$WORK/flow.py" send $A.1 "$RATE" "$WORK/stop" 120 $A.2 > "$WORK/sent" & SP=$!
+	ip netns exec "$CL" python3 "$WORK/flow.py" send $A.1 "$RATE" "$WORK/stop" $((guard + 60)) $A.2 > "$WORK/sent" & SP=$!
 	PIDS+=($SP)
 	sleep 0.3
 	t0=$(date +%s.%N)
@@ -146,21 +159,22 @@ for case in $CASES; do
 		rc=0
 		for i in $(seq "$RESTARTS"); do
 			c=a; [ $((i % 2)) = 1 ] && c=b
-			timeout 20 ip netns exec "$SRV" "$APPLY" "$WORK/$case-$c" \
+			timeout $guard ip netns exec "$SRV" "$APPLY" "$WORK/$case-$c" \
 				2>> "$WORK/apply.err" || { rc=$?; break; }
 		done
 	else
 		# the first commit of a process reads the sets back (it
 		# commits A again, the one in the kernel), the others are
 		# deltas from the process's own last commit
-		timeout 180 ip netns exec "$SRV" "$APPLY" --alternate "$WORK/$case-b" \
+		timeout $guard ip netns exec "$SRV" "$APPLY" --alternate "$WORK/$case-b" \
 			--repeat $((COMMITS + 1)) --pause 1 "$WORK/$case-a" 2> "$WORK/apply.err"
 		rc=$?
 	fi
 	t1=$(date +%s.%N)
 	sleep 0.3
 	touch "$WORK/stop"
-	timeout 10 tail --pid=$SP -f /dev/null
+	timeout 600 tail --pid=$SP -f /dev/null
+	kill -0 $SP 2>/dev/null && bad "$case: the flow did not stop"
 	sleep 0.2
 	pre=$(( $(count pre) - pre0 )) post=$(( $(count post) - post0 ))
 	echo "   commits took $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s; the flow: $(cat "$WORK/sent") sent," \

@@ -2,9 +2,14 @@
 # rel_crash.sh — kill -9 at random points, restart, converge (issue 7.3).
 #
 # KILLS (100) times: start a `sgctl reload` (switching the configuration
-# between A and B) or a `sgctl members add/del` of several addresses, wait
-# a random 0..N ms and kill -9 sgd — so some kills land before, some
-# inside, some after the commit or the membership write.  After each kill:
+# between A and B) or a `sgctl members add/del` of several addresses, and
+# kill -9 sgd.  Odd kills wait a random 0..N ms (N from the operation's
+# measured duration), so they land before, inside or after the operation.
+# Even kills are aimed: strace holds sgd for 500 ms at the entry or the
+# exit of its K-th (K = 1..2) netlink commit (sendmsg), fsync, fdatasync or
+# rename of the operation, and sgd is killed while it is held there, so a
+# kill lands inside a commit or a state write on purpose, at any machine
+# speed; the figures count how many did.  After each kill:
 #  * the kernel holds the complete old or the complete new ruleset: the
 #    table's shape (everything but set elements, normalized from
 #    `nft -j list table inet sgd`) equals one of the two reference dumps
@@ -22,8 +27,13 @@ TAG=cr
 . "$(dirname "$0")/rel_lib.sh"
 
 KILLS=${KILLS:-100}
-MAXSECS=${MAXSECS:-200}
 STOP=$TMP/stop
+command -v strace >/dev/null || { echo "FAIL: strace needed (scripts/deps.sh test)"; exit 1; }
+# The syscalls a kill is aimed at (x86_64 numbers for /proc/PID/syscall):
+# the netlink commit, and the writes that make state durable.
+AIM_CALLS=sendmsg,fsync,fdatasync,rename,renameat,renameat2
+AIM_NRS=" 46 74 75 82 264 316 "
+AIM_US=500000
 
 ns_setup
 write_tools
@@ -264,11 +274,47 @@ ip netns exec "$CNS" python3 "$TMP/udp_send.py" $SIP 7000 1000 100000000 "$TMP/d
 declare -A AT
 n_reload=0 n_add=0 n_del=0 k_old=0 k_new=0 k_done=0 k_inflight=0
 s_old=0 s_new=0 errs=0 k=0 if_old=0 if_new=0 split=0
+# aim_attach: strace holds sgd at the entry or exit (AIM_AT) of its
+# AIM_K-th aimed syscall from now on; returns once attached (TracerPid).
+aim_attach() {
+	local j
+	strace -qq -o /dev/null -p "$SGD_PID" -e trace=$AIM_CALLS \
+		-e inject=$AIM_CALLS:delay_$AIM_AT=$AIM_US:when=$AIM_K+ 2>>"$TMP/strace.err" & STRACE_PID=$!
+	for j in $(seq 500); do
+		[ "$(awk '/^TracerPid:/ { print $2 }' /proc/$SGD_PID/status 2>/dev/null)" = "$STRACE_PID" ] && return 0
+		kill -0 $STRACE_PID 2>/dev/null || return 1
+		sleep 0.01
+	done
+	return 1
+}
+# aim_wait OPPID: until sgd is held in an aimed syscall (0), or the
+# operation ended first (1).  Bounded: 3000 polls.
+aim_wait() {
+	local j nr
+	for j in $(seq 3000); do
+		nr=$(cut -d' ' -f1 /proc/$SGD_PID/syscall 2>/dev/null)
+		case "$AIM_NRS" in *" $nr "*) return 0 ;; esac
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.005
+	done
+	return 1
+}
+declare -A AIMED
+n_aimed=0 n_aim_in=0 n_aim_missed=0
+# The hang guard: the first 10 kills are timed; the loop may then take
+# 10 times its projected duration (at least 300 s).
 T0=$(date +%s)
-echo "== $KILLS kill -9 at random points"
+DEADLINE=$((T0 + 3600))
+echo "== $KILLS kill -9, half at random points, half aimed inside a commit or a state write"
 for i in $(seq "$KILLS"); do
-	if [ $(( $(date +%s) - T0 )) -gt "$MAXSECS" ]; then
-		bad "loop exceeded ${MAXSECS}s at kill $i"; break
+	if [ "$i" = 11 ]; then
+		budget=$(( ($(date +%s) - T0) * KILLS ))
+		[ $budget -lt 300 ] && budget=300
+		DEADLINE=$((T0 + budget))
+		echo "   10 kills took $(( $(date +%s) - T0 ))s: hang guard at ${budget}s"
+	fi
+	if [ "$(date +%s)" -gt "$DEADLINE" ]; then
+		bad "loop exceeded its hang guard ($((DEADLINE - T0))s) at kill $i"; break
 	fi
 	r=$((RANDOM % 10))
 	old_members=$(setof "${YAML_MEMBERS[@]}" "${RT[@]}")
@@ -297,8 +343,24 @@ for i in $(seq "$KILLS"); do
 		new_rt=$(setof "${keep[@]}")
 		new_members=$(setof "${YAML_MEMBERS[@]}" "${keep[@]}")
 	fi
-	timeout 20 "$SGCTL" -s "$SOCK" "${args[@]}" >/dev/null 2>&1 & OPP=$!
-	sleep "$(printf '0.%03d' $delay)"
+	aimed=0 STRACE_PID=
+	if [ $((i % 2)) = 0 ]; then
+		aimed=1 n_aimed=$((n_aimed + 1))
+		AIM_AT=enter; [ $((RANDOM % 2)) = 0 ] && AIM_AT=exit
+		AIM_K=$((1 + RANDOM % 2))
+		aim_attach || { bad "kill $i: strace could not attach to sgd: $(tail -1 "$TMP/strace.err")"; errs=$((errs + 1)); }
+	fi
+	timeout 60 "$SGCTL" -s "$SOCK" "${args[@]}" >/dev/null 2>&1 & OPP=$!
+	if [ $aimed = 1 ]; then
+		if aim_wait $OPP; then
+			n_aim_in=$((n_aim_in + 1))
+			AIMED["$op@$AIM_AT"]=$(( ${AIMED["$op@$AIM_AT"]:-0} + 1 ))
+		else
+			n_aim_missed=$((n_aim_missed + 1))
+		fi
+	else
+		sleep "$(printf '0.%03d' $delay)"
+	fi
 	# What sgd is doing at the kill (x86_64 syscall numbers): the
 	# figures below say how many kills landed inside a netlink commit or
 	# a state file write.
@@ -312,6 +374,7 @@ for i in $(seq "$KILLS"); do
 	AT[$at]=$(( ${AT[$at]:-0} + 1 ))
 	kill9_sgd
 	wait $OPP; oprc=$?
+	[ -n "$STRACE_PID" ] && { timeout 10 tail --pid=$STRACE_PID -f /dev/null; wait $STRACE_PID 2>/dev/null; }
 	[ $oprc = 0 ] && k_done=$((k_done + 1)) || k_inflight=$((k_inflight + 1))
 
 	# The kernel: complete old or complete new.
@@ -383,10 +446,18 @@ echo "   kernel after the kill: old $k_old, new $k_new, neither $((i - k_old - k
 echo "   killed in flight:      kernel kept the old state $if_old, kernel already new (killed after the commit, before the reply) $if_new"
 echo "   persisted members:     old $s_old, new $s_new; kernel new but file old (killed between set commit and state write) $split"
 echo -n "   sgd was in:           "; for a in "${!AT[@]}"; do echo -n " $a ${AT[$a]},"; done; echo
+echo "   aimed kills:           $n_aimed; held inside a commit or state write when killed $n_aim_in, operation ended first $n_aim_missed"
+echo -n "   aimed kills landed:   "; for a in "${!AIMED[@]}"; do echo -n " $a ${AIMED[$a]},"; done; echo
 echo "   denied flood:          sent $dsent, received $drecv"
 check "all $KILLS kills done" [ "$i" = "$KILLS" ]
 check "after every kill: complete old or complete new ruleset, state files intact, convergence after restart ($errs errors)" [ $errs = 0 ]
 check "some kills interrupted an operation in flight ($k_inflight)" [ $k_inflight -gt 0 ]
+# Every operation makes at least one aimed call, so K = 1 always lands
+# and K = 2 lands whenever the operation makes two: at least half.
+check "aimed kills landed inside a commit or a state write: $n_aim_in of $n_aimed (at least half)" \
+	[ $((n_aim_in * 2)) -ge "$n_aimed" ]
+check "aimed kills landed both at the entry and at the exit of a call" \
+	bash -c "echo '${!AIMED[*]}' | grep -q @enter && echo '${!AIMED[*]}' | grep -q @exit"
 check "denied flood was sent ($dsent)" [ "$dsent" -gt 1000 ]
 check "denied flood: not one datagram through, across every kill and restart ($drecv)" [ "$drecv" = 0 ]
 stop_sgd

@@ -88,13 +88,13 @@ cnsx() { ip netns exec "$CNS" "$@"; }
 sgctl() { "$SGCTL" -s "$SOCK" "$@"; }
 
 # start_sgd: start sgd in the server namespace, wait until it answers
-# (<= 10 s).
+# (60 s: a hang guard only).
 start_sgd() {
 	local i
 	ip netns exec "$NS" "$SGD" -c "$CONF" -s "$SOCK" --state-dir "$STATE" \
 		>>"$LOG" 2>&1 &
 	SGD_PID=$!
-	for i in $(seq 100); do
+	for i in $(seq 600); do
 		sgctl status >/dev/null 2>&1 && return 0
 		kill -0 "$SGD_PID" 2>/dev/null || { SGD_PID=; return 1; }
 		sleep 0.1
@@ -105,7 +105,7 @@ start_sgd() {
 stop_sgd() {
 	[ -n "$SGD_PID" ] || return 0
 	kill -TERM "$SGD_PID"
-	timeout 5 tail --pid="$SGD_PID" -f /dev/null
+	timeout 60 tail --pid="$SGD_PID" -f /dev/null
 	wait "$SGD_PID" 2>/dev/null
 	SGD_PID=
 }
