@@ -10,7 +10,6 @@
 
 #include "loader.h"
 
-#define SG_MAX_DESCRIPTION 255
 /* Peers per block of a pool: small at first (a group of a few rules
  * wastes little), doubling up to this. */
 #define LD_POOL_MAX 2048
@@ -114,8 +113,7 @@ static bool load_bad_prefix(const char *s, char *msg, size_t len)
 	return true;
 }
 
-/* An address or CIDR into *out; reports and returns -EINVAL otherwise. */
-static int load_cidr(struct ld_ctx *c, const char *key, const struct yt_node *v,
+int load_cidr(struct ld_ctx *c, const char *key, const struct yt_node *v,
 		     const char *s, struct sg_cidr *out)
 {
 	char buf[64];

@@ -45,7 +45,7 @@ struct show_row {
 
 static void show_emit(struct show_ctx *c, const struct show_row *row)
 {
-	char pb[FMT_LEN], nb[16], portb[FMT_LEN], peerb[FMT_LEN + 64];
+	char pb[FMT_LEN], nb[16], portb[FMT_LEN], peerb[FMT_LEN + 384];
 	const struct sg_rule *r = row->rule;
 
 	if (c->json) {
