@@ -308,7 +308,7 @@ static const char *load_proto_label(int proto, char *buf, size_t len)
 /* True when map has an unknown key that the unknown-key check will
  * already have reported as "did you mean 'want'": then "missing 'want'"
  * would only repeat that. */
-static bool load_misspelt(const struct yt_node *map, const char *want,
+bool load_misspelt(const struct yt_node *map, const char *want,
 			  const char *const *keys, size_t n)
 {
 	for (size_t i = 0; i < map->n_pairs; i++) {

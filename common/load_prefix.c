@@ -86,7 +86,8 @@ static int load_plist_entry(struct ld_ctx *c, const struct yt_node *it,
 	if (it->kind == YT_MAP) {
 		load_check_keys(c, it, keys, 2, NULL);
 		if (!(v = load_get(it, "cidr", NULL))) {
-			diags_add(c->d, &it->pos, "entry is missing 'cidr'");
+			if (!load_misspelt(it, "cidr", keys, 2))
+				diags_add(c->d, &it->pos, "entry is missing 'cidr'");
 			return -EINVAL;
 		}
 		e->pos = v->pos;
@@ -191,7 +192,7 @@ int load_plist(struct ld_ctx *c, const struct yt_node *root, const char *file,
 	if ((n = load_get(root, "entries", NULL))) {
 		if (load_plist_entries(c, n, pl) == -ENOMEM)
 			return -ENOMEM;
-	} else {
+	} else if (!load_misspelt(root, "entries", keys, 3)) {
 		diags_add(c->d, &root->pos, "prefix list is missing 'entries'");
 	}
 	return 0;

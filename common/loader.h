@@ -70,6 +70,10 @@ bool load_group_id_valid(const char *s);
 void load_settings(struct ld_ctx *c, const struct yt_node *root);
 
 /* load_group.c */
+/* True when map has an unknown key that load_check_keys reports as "did
+ * you mean 'want'" (then "missing 'want'" would only repeat it). */
+bool load_misspelt(const struct yt_node *map, const char *want,
+		   const char *const *keys, size_t n);
 /* An address or CIDR into *out; reports "KEY: ..." at v and returns
  * -EINVAL otherwise (host bits set: with the network meant). */
 int load_cidr(struct ld_ctx *c, const char *key, const struct yt_node *v,

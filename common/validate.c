@@ -231,6 +231,8 @@ static void validate_resolve(struct ld_ctx *c, const struct validate_index *ix,
 				  "lists are used in a rule's from/to)", key, name);
 		return;
 	}
+	/* prefix lists are only mentioned to those who have some */
+	plist_ok = plist_ok && c->cfg->n_plists;
 	hint = load_suggest(name, ix->names, ix->n_names);
 	if (hint && plist_ok)
 		diags_add(c->d, pos, "%s: unknown group or prefix list '%s'; did you mean "

@@ -80,6 +80,8 @@ int validate_expand_rule(struct ld_ctx *c, struct sg_rule *r)
 		}
 		any = true;
 		u = plist_usable(&cfg->plists[li], r->proto);
+		if (u == 0 && cfg->plists[li].n_entries == 0)
+			return -EINVAL;	/* its entries were reported as wrong */
 		if (u == 0) {
 			/* as for a CIDR of the wrong family written in the rule */
 			diags_add(c->d, &p->pos, "%s: prefix list '%s' has no %s entry, and an %s "
