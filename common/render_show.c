@@ -68,6 +68,9 @@ static void show_emit(struct show_ctx *c, const struct show_row *row)
 			json_kstr(j, "peer", row->peer_text);
 			json_kbool(j, "peer_group", false);
 			json_knull(j, "peer_members");
+			json_knull(j, "prefix_list");
+			json_knull(j, "prefix_list_id");
+			json_knull(j, "prefix_list_entry");
 		}
 		json_kstr(j, "description", row->description);
 		json_kbool(j, "default_egress", r->implicit_default);
