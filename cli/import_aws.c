@@ -1,8 +1,12 @@
 /*
- * import_aws.c — `sgctl import aws`: describe-security-groups JSON in,
- * one sgd group file per security group out.
+ * import_aws.c — `sgctl import aws`: describe-security-groups JSON (or
+ * another shape the aws CLI prints, import_shape.c) in, one sgd group file
+ * per security group out, and with --prefix-lists one prefix_lists.d file
+ * per managed prefix list whose entries were given (import_plist.c).
  *
- * Two passes over the document: the first gives every group its sgd name
+ * The bytes are checked first (import_input.c: empty, UTF-16, YAML, not
+ * strict JSON).  The --prefix-lists files are read before the groups, so
+ * that a PrefixListIds source can name its list.  Two passes over the document: the first gives every group its sgd name
  * (sanitized, made unique), so that the second can turn group references
  * by GroupId into names whatever order the groups come in.  Nothing is
  * written until the whole document has been read and mapped: a document

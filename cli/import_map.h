@@ -1,8 +1,10 @@
 /*
  * import_map.h — the AWS describe-security-groups document mapped to sgd
- * groups (import_map.c) and written as group files (import_render.c).
- * The front end is import_aws.c; the rules of the mapping are in
- * docs/import-aws.md.
+ * groups (import_map.c, with the other input shapes in import_shape.c,
+ * names in import_name.c, prefix lists in import_plist.c) and written as
+ * group and prefix list files (import_render.c).  The front end is
+ * import_aws.c with its input checks in import_input.c; the rules of the
+ * mapping are in docs/import-aws.md.
  */
 #ifndef SGD_IMPORT_MAP_H
 #define SGD_IMPORT_MAP_H
