@@ -358,7 +358,7 @@ static int imp_parse_args(int argc, char **argv, struct imp_args *a)
 static int imp_load_json(const char *file, struct jt_node *root, char *msg, size_t msglen)
 {
 	char err[512], *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, skip;
 	int r;
 
 	r = imp_read_input(file, &buf, &len);
@@ -368,9 +368,12 @@ static int imp_load_json(const char *file, struct jt_node *root, char *msg, size
 		return r;
 	}
 	err[0] = '\0';
-	r = imp_input_check(buf, len, err, sizeof(err));
+	/* a UTF-8 byte-order mark (PowerShell's Out-File -Encoding utf8 writes
+	 * one) is not part of the text; RFC 8259 lets a reader ignore it */
+	skip = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	r = imp_input_check(buf + skip, len - skip, err, sizeof(err));
 	if (r == 0)
-		r = jt_parse(buf, len, root, err, sizeof(err));
+		r = jt_parse(buf + skip, len - skip, root, err, sizeof(err));
 	free(buf);
 	if (r < 0)
 		snprintf(msg, msglen, "%s:%s", file, err[0] ? err : strerror(-r));

@@ -762,6 +762,36 @@ START_TEST(test_import_empty)
 }
 END_TEST
 
+/* A UTF-8 byte-order mark (PowerShell's Out-File -Encoding utf8) is
+ * skipped, as RFC 8259 allows */
+START_TEST(test_import_utf8_bom)
+{
+	char tmp[256], in[1024], gd[1024], out[4096], err[4096], path[4096];
+	char *text, *doc;
+	struct stat st;
+
+	enter_import_dir();
+	make_tmp(tmp, sizeof(tmp));
+	text = read_all("single-group.json");
+	ck_assert_int_ge(asprintf(&doc, "\xEF\xBB\xBF%s", text), 0);
+	snprintf(in, sizeof(in), "%s/bom.json", tmp);
+	write_all(in, doc);
+	snprintf(gd, sizeof(gd), "%s/groups.d", tmp);
+	snprintf(out, sizeof(out), "%s/stdout", tmp);
+	snprintf(err, sizeof(err), "%s/stderr", tmp);
+	{
+		char *argv[] = { (char *)"aws", in, (char *)"-o", gd, NULL };
+
+		ck_assert_int_eq(run_import(4, argv, false, out, err), 0);
+	}
+	snprintf(path, sizeof(path), "%s/solo.yaml", gd);
+	ck_assert_int_eq(stat(path, &st), 0);
+	free(text);
+	free(doc);
+	rm_tree(tmp);
+}
+END_TEST
+
 /* -o creates missing parents; the lists go next to the groups */
 START_TEST(test_import_mkdir_parents)
 {
@@ -851,6 +881,7 @@ static Suite *import_suite(void)
 	tcase_add_test(tc, test_import_name_map);
 	tcase_add_test(tc, test_import_empty);
 	tcase_add_test(tc, test_import_mkdir_parents);
+	tcase_add_test(tc, test_import_utf8_bom);
 	tcase_add_test(tc, test_json_hostile);
 	suite_add_tcase(s, tc);
 	return s;
