@@ -114,7 +114,7 @@ static bool load_bad_prefix(const char *s, char *msg, size_t len)
 }
 
 int load_cidr(struct ld_ctx *c, const char *key, const struct yt_node *v,
-		     const char *s, struct sg_cidr *out)
+	      const char *s, struct sg_cidr *out)
 {
 	char buf[64];
 	int r = cidr_parse(s, out);
@@ -309,7 +309,7 @@ static const char *load_proto_label(int proto, char *buf, size_t len)
  * already have reported as "did you mean 'want'": then "missing 'want'"
  * would only repeat that. */
 bool load_misspelt(const struct yt_node *map, const char *want,
-			  const char *const *keys, size_t n)
+		   const char *const *keys, size_t n)
 {
 	for (size_t i = 0; i < map->n_pairs; i++) {
 		const char *k = map->pairs[i].key->str;

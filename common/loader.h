@@ -98,13 +98,15 @@ int load_plist(struct ld_ctx *c, const struct yt_node *root, const char *file,
 void load_plist_free(struct sg_plist *pl);
 bool load_plist_id_valid(const char *s);
 
-/* validate_prefix.c: prefix list names and ids are unique and clash with
- * no group; references in rules that name a list are replaced by the
- * list's entries (see struct sg_plist).  Sorts cfg->plists by name. */
+/* validate_prefix.c: prefix list names and ids are unique among lists
+ * (clashes with groups: validate.c).  Sorts cfg->plists by name. */
 void validate_plists(struct ld_ctx *c);
-/* The list a rule's group reference names, or -1 (groups win: a name
- * that is both is reported by validate_plists). */
+/* The list a rule's reference names, or -1.  Groups are looked up first:
+ * a name that is both is reported by validate.c. */
 int validate_plist_ref(const struct ld_ctx *c, const char *ref);
+/* Replace every reference of r to a prefix list (a group peer that no
+ * group resolved) by the list's usable entries as CIDR peers; 0, -EINVAL
+ * after reporting a list with no entry of the rule's family, -ENOMEM. */
 int validate_expand_rule(struct ld_ctx *c, struct sg_rule *r);
 
 /* validate.c: cross-file checks after every file is loaded: duplicate

@@ -159,7 +159,7 @@ static const struct sg_group *validate_find_name(const struct sg_config *cfg,
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(name, cfg->groups[mid].name);
+		int r = strcmp(name, cfg->groups[mid].name ? cfg->groups[mid].name : "");
 
 		if (r == 0)
 			return &cfg->groups[mid];
