@@ -1,8 +1,12 @@
 /*
- * import_aws.c — `sgctl import aws`: describe-security-groups JSON in,
- * one sgd group file per security group out.
+ * import_aws.c — `sgctl import aws`: describe-security-groups JSON (or
+ * another shape the aws CLI prints, import_shape.c) in, one sgd group file
+ * per security group out, and with --prefix-lists one prefix_lists.d file
+ * per managed prefix list whose entries were given (import_plist.c).
  *
- * Two passes over the document: the first gives every group its sgd name
+ * The bytes are checked first (import_input.c: empty, UTF-16, YAML, not
+ * strict JSON).  The --prefix-lists files are read before the groups, so
+ * that a PrefixListIds source can name its list.  Two passes over the document: the first gives every group its sgd name
  * (sanitized, made unique), so that the second can turn group references
  * by GroupId into names whatever order the groups come in.  Nothing is
  * written until the whole document has been read and mapped: a document
@@ -26,9 +30,16 @@
 
 static void imp_usage(FILE *f)
 {
-	fprintf(f, "usage: sgctl import aws FILE [-o DIR]\n"
-		"  FILE    output of `aws ec2 describe-security-groups` (- for stdin)\n"
-		"  -o DIR  where to write one <group>.yaml per group (default: .)\n"
+	fprintf(f, "usage: sgctl import aws FILE [-o DIR] [--prefix-lists [pl-ID=]FILE]... "
+		"[--lists-dir DIR]\n"
+		"  FILE    output of `aws ec2 describe-security-groups` (- for stdin), its\n"
+		"          SecurityGroups list, one group, or describe-security-group-rules\n"
+		"  -o DIR  where to write one <group>.yaml per group (default: .; created)\n"
+		"  --prefix-lists [pl-ID=]FILE\n"
+		"          output of `aws ec2 describe-managed-prefix-lists`, or of\n"
+		"          `aws ec2 get-managed-prefix-list-entries --prefix-list-id pl-ID`\n"
+		"          (then as pl-ID=FILE); repeatable\n"
+		"  --lists-dir DIR  where the lists go (default: prefix_lists.d next to -o DIR)\n"
 		"See docs/import-aws.md for the mapping and the exit codes.\n");
 }
 
@@ -121,15 +132,34 @@ static int imp_write_file(const char *dir, const char *name, const char *text)
 	return r;
 }
 
+/* dir, and its missing parents (mkdir -p). */
 static int imp_ensure_dir(const char *dir)
 {
+	char path[4096];
 	struct stat st;
+	size_t i, len = strlen(dir);
 
 	if (stat(dir, &st) == 0)
 		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 	if (errno != ENOENT)
 		return -errno;
-	return mkdir(dir, 0755) < 0 ? -errno : 0;
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (stat(path, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		if (i < len)
+			path[i] = '/';
+	}
+	return 0;
 }
 
 static const char *imp_dir_name(enum sg_dir d)
@@ -218,6 +248,22 @@ static int imp_print_json(const char *file, const char *dir, const struct imp_re
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	json_key(&j, "prefix_lists");
+	json_arr_begin(&j);
+	for (i = 0; res && i < res->n_plists; i++) {
+		const struct imp_plist *pl = &res->plists[i];
+
+		json_obj_begin(&j);
+		json_kstr(&j, "aws_id", pl->aws_id);
+		json_kstr(&j, "aws_name", pl->aws_name);
+		json_kstr(&j, "name", pl->name);
+		json_kstr(&j, "file", pl->file);
+		json_kbool(&j, "written", pl->have_entries && pl->n_entries > 0 && error == NULL);
+		json_kuint(&j, "entries", pl->n_entries);
+		json_kstr(&j, "note", pl->note);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
 	if (res) {
 		imp_json_problems(&j, res);
 	} else {
@@ -235,9 +281,14 @@ static int imp_print_json(const char *file, const char *dir, const struct imp_re
 	return 0;
 }
 
+#define IMP_MAX_LIST_FILES 64
+
 struct imp_args {
 	const char *file;
 	const char *dir;
+	const char *lists[IMP_MAX_LIST_FILES];	/* --prefix-lists, as given */
+	size_t n_lists;
+	const char *lists_dir;	/* NULL: prefix_lists.d next to dir */
 };
 
 /* 0; 2 for bad usage (reported); -1 when --help was printed. */
@@ -246,7 +297,7 @@ static int imp_parse_args(int argc, char **argv, struct imp_args *a)
 	int i;
 	bool opts = true;
 
-	a->file = NULL;
+	memset(a, 0, sizeof(*a));
 	a->dir = ".";
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
@@ -254,6 +305,22 @@ static int imp_parse_args(int argc, char **argv, struct imp_args *a)
 		if (opts && (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)) {
 			imp_usage(stdout);
 			return -1;
+		} else if (opts && (strcmp(s, "--prefix-lists") == 0 ||
+				    strcmp(s, "--lists-dir") == 0)) {
+			if (i + 1 >= argc || !argv[i + 1][0]) {
+				fprintf(stderr, "sgctl: import aws: %s needs %s\n", s,
+					s[2] == 'p' ? "a file" : "a directory");
+				return 2;
+			}
+			if (s[2] == 'l') {
+				a->lists_dir = argv[++i];
+			} else if (a->n_lists == IMP_MAX_LIST_FILES) {
+				fprintf(stderr, "sgctl: import aws: more than %d --prefix-lists\n",
+					IMP_MAX_LIST_FILES);
+				return 2;
+			} else {
+				a->lists[a->n_lists++] = argv[++i];
+			}
 		} else if (opts && (strcmp(s, "-o") == 0 || strcmp(s, "--output") == 0)) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "sgctl: import aws: %s needs a directory\n", s);
@@ -285,14 +352,140 @@ static int imp_parse_args(int argc, char **argv, struct imp_args *a)
 	return 0;
 }
 
+/* Read and parse one input file (the groups, or a --prefix-lists one).
+ * Returns 0 with *root, 1 when the file is empty, or -errno with the
+ * message (naming the file) in msg. */
+static int imp_load_json(const char *file, struct jt_node *root, char *msg, size_t msglen)
+{
+	char err[512], *buf = NULL;
+	size_t len = 0, skip;
+	int r;
+
+	r = imp_read_input(file, &buf, &len);
+	if (r < 0) {
+		snprintf(msg, msglen, "%s: %s", file,
+			 r == -E2BIG ? "larger than the 64 MiB cap" : strerror(-r));
+		return r;
+	}
+	err[0] = '\0';
+	/* a UTF-8 byte-order mark (PowerShell's Out-File -Encoding utf8 writes
+	 * one) is not part of the text; RFC 8259 lets a reader ignore it */
+	skip = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+	r = imp_input_check(buf + skip, len - skip, err, sizeof(err));
+	if (r == 0)
+		r = jt_parse(buf + skip, len - skip, root, err, sizeof(err));
+	free(buf);
+	if (r < 0)
+		snprintf(msg, msglen, "%s:%s", file, err[0] ? err : strerror(-r));
+	return r;
+}
+
+/* Each --prefix-lists [pl-ID=]FILE into res. */
+static int imp_read_lists(const struct imp_args *a, struct imp_result *res, char *msg,
+			  size_t msglen)
+{
+	char err[512], hint[64];
+	struct jt_node root;
+	size_t i;
+	int r;
+
+	for (i = 0; i < a->n_lists; i++) {
+		const char *file = a->lists[i], *eq = strchr(file, '=');
+		const char *id = NULL;
+
+		if (eq && strncmp(file, "pl-", 3) == 0 && (size_t)(eq - file) < sizeof(hint)) {
+			snprintf(hint, sizeof(hint), "%.*s", (int)(eq - file), file);
+			id = hint;
+			file = eq + 1;
+		}
+		r = imp_load_json(file, &root, msg, msglen);
+		if (r == 1) {
+			snprintf(msg, msglen, "%s: empty file (--prefix-lists)", file);
+			return -EINVAL;
+		}
+		if (r < 0)
+			return r;
+		r = imp_map_plists(&root, id, res, err, sizeof(err));
+		jt_free(&root);
+		if (r < 0) {
+			snprintf(msg, msglen, "%s:%s", file, err[0] ? err : strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The directory the lists go to: --lists-dir, or prefix_lists.d next to
+ * the groups' directory (which is normally CONFDIR/groups.d). */
+static void imp_lists_dir(const struct imp_args *a, char *buf, size_t len)
+{
+	const char *slash;
+	size_t n = strlen(a->dir);
+
+	if (a->lists_dir) {
+		snprintf(buf, len, "%s", a->lists_dir);
+		return;
+	}
+	while (n > 1 && a->dir[n - 1] == '/')
+		n--;
+	for (slash = a->dir + n; slash > a->dir && slash[-1] != '/'; slash--)
+		;
+	if (slash == a->dir)
+		snprintf(buf, len, "%s/../prefix_lists.d", n == 1 && a->dir[0] == '.' ? "." :
+			 a->dir);
+	else
+		snprintf(buf, len, "%.*sprefix_lists.d", (int)(slash - a->dir), a->dir);
+}
+
+static bool imp_plist_written(const struct imp_plist *pl)
+{
+	return pl->have_entries && pl->n_entries > 0;
+}
+
+/* Write every list with entries; reports the others. */
+static int imp_write_lists(const struct imp_args *a, const struct imp_result *res, bool json,
+			   char *msg, size_t msglen)
+{
+	char dir[4096];
+	char *text;
+	size_t i;
+	int r;
+
+	imp_lists_dir(a, dir, sizeof(dir));
+	for (i = 0; i < res->n_plists; i++) {
+		const struct imp_plist *pl = &res->plists[i];
+
+		if (pl->note)
+			fprintf(stderr, "sgctl: import aws: %s\n", pl->note);
+		if (!imp_plist_written(pl))
+			continue;
+		r = imp_ensure_dir(dir);
+		if (r == 0)
+			r = imp_render_plist(pl, &text);
+		if (r == 0) {
+			r = imp_write_file(dir, pl->file, text);
+			free(text);
+		}
+		if (r < 0) {
+			snprintf(msg, msglen, "%.500s/%.80s: %s", dir, pl->file, strerror(-r));
+			return r;
+		}
+		if (!json)
+			printf("wrote %s/%s from %s%s%s%s\n", dir, pl->file, pl->aws_id,
+			       pl->aws_name ? " (" : "", pl->aws_name ? pl->aws_name : "",
+			       pl->aws_name ? ")" : "");
+	}
+	return 0;
+}
+
 int import_aws_main(int argc, char **argv, bool json)
 {
 	struct imp_result res;
 	struct imp_args a;
 	struct jt_node root;
 	char err[512], msg[768];
-	char *buf = NULL, *text;
-	size_t len = 0, i, written = 0;
+	char *text;
+	size_t i, written = 0;
 	int r, code;
 
 	r = imp_parse_args(argc, argv, &a);
@@ -305,17 +498,21 @@ int import_aws_main(int argc, char **argv, bool json)
 		return r;
 	}
 	imp_result_init(&res);
-	r = imp_read_input(a.file, &buf, &len);
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", a.file,
-			 r == -E2BIG ? "larger than the 64 MiB cap" : strerror(-r));
+	r = imp_read_lists(&a, &res, msg, sizeof(msg));
+	if (r < 0)
 		goto fail;
-	}
-	r = jt_parse(buf, len, &root, err, sizeof(err));
-	free(buf);
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "%s:%s", a.file, err[0] ? err : strerror(-r));
+	r = imp_load_json(a.file, &root, msg, sizeof(msg));
+	if (r < 0)
 		goto fail;
+	if (r == 1) {
+		/* an empty document (an account with no groups, a filter that
+		 * matched nothing) is not an error */
+		if (json)
+			imp_print_json(a.file, a.dir, &res, 0, NULL, 0);
+		else
+			printf("%s: empty document: 0 groups, nothing written\n", a.file);
+		imp_result_free(&res);
+		return 0;
 	}
 	r = imp_map_document(&root, &res, err, sizeof(err));
 	jt_free(&root);
@@ -350,6 +547,15 @@ int import_aws_main(int argc, char **argv, bool json)
 			printf("wrote %s/%s from %s (%s)\n", a.dir, res.groups[i].file,
 			       res.groups[i].aws_id, res.groups[i].aws_name);
 	}
+	if (imp_write_lists(&a, &res, json, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "sgctl: import aws: %s\n", msg);
+		if (json)
+			imp_print_json(a.file, a.dir, &res, written, msg, 1);
+		imp_result_free(&res);
+		return 1;
+	}
+	if (!json && res.n_groups == 0)
+		printf("%s: 0 groups, nothing written\n", a.file);
 	if (json && imp_print_json(a.file, a.dir, &res, written, NULL, code) < 0)
 		code = 1;
 	imp_result_free(&res);

@@ -20,8 +20,6 @@
 #include "config.h"
 #include "import_map.h"
 
-#define IMP_NAME_MAX 64
-
 struct imp_ctx {
 	struct imp_result *res;
 	char *err;
@@ -64,6 +62,8 @@ static const char *const kind_names[] = {
 	[IMP_PROB_UNKNOWN_GROUP_NAME] = "unknown_group_name",
 	[IMP_PROB_UNKNOWN_PROTOCOL] = "unknown_protocol",
 	[IMP_PROB_WRONG_FAMILY] = "wrong_family",
+	[IMP_PROB_BAD_GROUP_ID] = "bad_group_id",
+	[IMP_PROB_EMPTY_LIST] = "empty_prefix_list",
 };
 
 const char *imp_problem_kind_name(enum imp_problem_kind k)
@@ -80,8 +80,10 @@ const char *imp_problem_action(enum imp_problem_kind k)
 		return "normalized";
 	case IMP_PROB_NO_PEERS:
 	case IMP_PROB_WRONG_FAMILY:
+	case IMP_PROB_EMPTY_LIST:
 		return "ignored";
 	case IMP_PROB_UNRESOLVED_GROUP:
+	case IMP_PROB_PREFIX_LIST:
 		return "kept";
 	default:
 		return "skipped";
@@ -96,7 +98,8 @@ bool imp_result_exact(const struct imp_result *res)
 		enum imp_problem_kind k = res->problems[i].kind;
 
 		if (k == IMP_PROB_UNRESOLVED_GROUP || k == IMP_PROB_PREFIX_LIST ||
-		    k == IMP_PROB_UNKNOWN_GROUP_NAME || k == IMP_PROB_UNKNOWN_PROTOCOL)
+		    k == IMP_PROB_UNKNOWN_GROUP_NAME || k == IMP_PROB_UNKNOWN_PROTOCOL ||
+		    k == IMP_PROB_BAD_GROUP_ID)
 			return false;
 	}
 	return true;
@@ -134,6 +137,21 @@ void imp_result_free(struct imp_result *res)
 		free(g->file);
 	}
 	free(res->groups);
+	for (i = 0; i < res->n_plists; i++) {
+		struct imp_plist *pl = &res->plists[i];
+
+		for (k = 0; k < pl->n_entries; k++) {
+			free(pl->entries[k].cidr);
+			free(pl->entries[k].description);
+		}
+		free(pl->entries);
+		free(pl->aws_id);
+		free(pl->aws_name);
+		free(pl->name);
+		free(pl->file);
+		free(pl->note);
+	}
+	free(res->plists);
 	for (i = 0; i < res->n_problems; i++) {
 		free(res->problems[i].group_id);
 		free(res->problems[i].group_name);
@@ -179,11 +197,26 @@ static int imp_problem(struct imp_ctx *c, enum imp_problem_kind kind, int dir,
 	return 0;
 }
 
+/* JSON null: what the SDKs write for an optional value or list they
+ * have not got (the Go SDK writes "IpRanges": null); read as absent. */
+static bool imp_is_null(const struct jt_node *v)
+{
+	return v && v->kind == JT_SCALAR && !v->quoted && strcmp(v->str, "null") == 0;
+}
+
+/* A member of obj, NULL when absent or null. */
+static const struct jt_node *imp_get(const struct jt_node *obj, const char *key)
+{
+	const struct jt_node *v = jt_get(obj, key);
+
+	return imp_is_null(v) ? NULL : v;
+}
+
 /* A required or optional string member of an object. */
 static int imp_get_str(struct imp_ctx *c, const struct jt_node *obj, const char *key,
 		       bool required, const char **out)
 {
-	const struct jt_node *v = jt_get(obj, key);
+	const struct jt_node *v = imp_get(obj, key);
 
 	*out = NULL;
 	if (!v) {
@@ -201,7 +234,7 @@ static int imp_get_str(struct imp_ctx *c, const struct jt_node *obj, const char 
 static int imp_get_array(struct imp_ctx *c, const struct jt_node *obj, const char *key,
 			 const struct jt_node **out)
 {
-	const struct jt_node *v = jt_get(obj, key);
+	const struct jt_node *v = imp_get(obj, key);
 
 	*out = v;
 	if (v && v->kind != JT_ARRAY)
@@ -211,84 +244,18 @@ static int imp_get_array(struct imp_ctx *c, const struct jt_node *obj, const cha
 
 /* ---- pass 1: names ---------------------------------------------------- */
 
-static bool imp_name_char(unsigned char ch)
+/* A group whose GroupId is not an sg- id is left out, by name, and the
+ * rest imported: one bad fixture must not refuse a whole account. */
+static int imp_skip_group(struct imp_ctx *c, const char *id, const char *name)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
-}
+	struct imp_group tmp = { .aws_id = (char *)id, .aws_name = (char *)name };
+	int r;
 
-static bool imp_alnum(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
-/* sgd's name rule [A-Za-z0-9][A-Za-z0-9_.-]{0,63}: every run of other
- * characters (a whole UTF-8 sequence counts as one) becomes one '-',
- * leading characters that cannot start a name are dropped, and the
- * result is cut to 64.  Empty results fall back to the group id. */
-static char *imp_name_sanitize(const char *aws_name, const char *aws_id)
-{
-	char buf[IMP_NAME_MAX + 1];
-	const unsigned char *p = (const unsigned char *)aws_name;
-	size_t n = 0;
-	bool dash = false;
-
-	for (; *p && n < IMP_NAME_MAX; p++) {
-		if (imp_name_char(*p)) {
-			if (n == 0 && !imp_alnum(*p))
-				continue;
-			if (dash && n > 0 && n < IMP_NAME_MAX)
-				buf[n++] = '-';
-			dash = false;
-			if (n < IMP_NAME_MAX)
-				buf[n++] = (char)*p;
-		} else if ((*p & 0xC0) != 0x80) {
-			dash = true;	/* not a UTF-8 continuation byte */
-		}
-	}
-	buf[n] = '\0';
-	if (n == 0)
-		return strdup(aws_id);
-	/* digits and dots alone would read as an IPv4 address in a rule */
-	if (strspn(buf, "0123456789.") == n) {
-		char *s;
-
-		if (asprintf(&s, "group-%.*s", IMP_NAME_MAX - 6, buf) < 0)
-			return NULL;
-		return s;
-	}
-	return strdup(buf);
-}
-
-/* name + "-" + id, the name part cut so the whole fits 64. */
-static char *imp_name_with_id(const char *name, const char *id)
-{
-	size_t idl = strlen(id), keep = strlen(name);
-	char *s;
-
-	if (idl + 1 >= IMP_NAME_MAX)
-		return strdup(id);
-	if (keep + 1 + idl > IMP_NAME_MAX)
-		keep = IMP_NAME_MAX - 1 - idl;
-	if (asprintf(&s, "%.*s-%s", (int)keep, name, id) < 0)
-		return NULL;
-	return s;
-}
-
-/* AWS security group ids, as sgd reads them: "sg-" and 8 or 17 hex digits. */
-static bool imp_id_ok(const char *id)
-{
-	size_t i, n;
-
-	if (strncmp(id, "sg-", 3) != 0)
-		return false;
-	n = strlen(id + 3);
-	if (n != 8 && n != 17)
-		return false;
-	for (i = 3; id[i]; i++)
-		if (!isxdigit((unsigned char)id[i]))
-			return false;
-	return true;
+	c->g = &tmp;
+	r = imp_problem(c, IMP_PROB_BAD_GROUP_ID, -1, id, "GroupId \"%s\" is not a security "
+			"group id (sg- and 8 or 17 hex digits); group skipped", id);
+	c->g = NULL;
+	return r;
 }
 
 static int imp_read_groups(struct imp_ctx *c, const struct jt_node *list)
@@ -302,7 +269,7 @@ static int imp_read_groups(struct imp_ctx *c, const struct jt_node *list)
 		return -ENOMEM;
 	for (i = 0; i < list->n; i++) {
 		const struct jt_node *n = &list->kids[i];
-		struct imp_group *g = &res->groups[i];
+		struct imp_group *g = &res->groups[res->n_groups];
 		const char *id = NULL, *name = NULL, *desc = NULL;
 
 		if (n->kind != JT_OBJECT)
@@ -314,10 +281,13 @@ static int imp_read_groups(struct imp_ctx *c, const struct jt_node *list)
 			r = imp_get_str(c, n, "Description", false, &desc);
 		if (r < 0)
 			return r;
-		if (!imp_id_ok(id))
-			return imp_shape(c, jt_get(n, "GroupId"),
-					 "GroupId \"%s\" is not a security group id", id);
-		for (k = 0; k < i; k++)
+		if (!imp_aws_id_ok(id, "sg-")) {
+			r = imp_skip_group(c, id, name);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		for (k = 0; k < res->n_groups; k++)
 			if (strcmp(res->groups[k].aws_id, id) == 0)
 				return imp_shape(c, jt_get(n, "GroupId"),
 						 "GroupId %s appears twice", id);
@@ -326,7 +296,7 @@ static int imp_read_groups(struct imp_ctx *c, const struct jt_node *list)
 		g->aws_id = strdup(id);
 		g->aws_name = strdup(name);
 		g->aws_description = desc ? strdup(desc) : NULL;
-		g->name = imp_name_sanitize(name, id);
+		g->name = imp_name_map(name, "group-", id);
 		if (!g->aws_id || !g->aws_name || (desc && !g->aws_description) || !g->name)
 			return -ENOMEM;
 	}
@@ -429,7 +399,7 @@ static const char *imp_text(const struct jt_node *n)
 /* FromPort/ToPort of a permission into the rule's ports or ICMP type/code. */
 static int imp_ports(struct imp_ctx *c, const struct jt_node *perm, struct imp_rule *t)
 {
-	const struct jt_node *from = jt_get(perm, "FromPort"), *to = jt_get(perm, "ToPort");
+	const struct jt_node *from = imp_get(perm, "FromPort"), *to = imp_get(perm, "ToPort");
 	long lo = -1, hi = -1;
 
 	t->port_lo = t->port_hi = t->icmp_type = t->icmp_code = -1;
@@ -582,9 +552,12 @@ static int imp_pairs(struct imp_ctx *c, const struct jt_node *perm,
 			r = imp_peer_add(peers, n, t->name, desc);
 		} else if (id) {
 			/* The id stays: a local group with this id makes it load. */
-			if (!imp_id_ok(id))
-				return imp_shape(c, jt_get(e, "GroupId"),
-						 "GroupId \"%s\" is not a security group id", id);
+			if (!imp_aws_id_ok(id, "sg-")) {
+				r = imp_problem(c, IMP_PROB_BAD_GROUP_ID, c->dir, id,
+						"GroupId \"%s\" is not a security group id; "
+						"peer skipped", id);
+				continue;
+			}
 			r = imp_problem(c, IMP_PROB_UNRESOLVED_GROUP, c->dir, id,
 					"group %s%s%s%s%s is not in this document; the id is kept "
 					"and needs a local group with `id: %s` to load", id,
@@ -602,13 +575,33 @@ static int imp_pairs(struct imp_ctx *c, const struct jt_node *perm,
 	return r;
 }
 
-static int imp_prefix_lists(struct imp_ctx *c, const struct jt_node *perm, size_t *n_skipped)
+/* How many entries of pl a rule of protocol proto can use (sgd takes only
+ * the IPv4 entries of a list in an icmp rule, only IPv6 ones in icmpv6). */
+static size_t imp_plist_usable(const struct imp_plist *pl, int proto)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < pl->n_entries; i++) {
+		bool v6 = strchr(pl->entries[i].cidr, ':') != NULL;
+
+		n += proto == SG_PROTO_ICMP ? !v6 : proto == SG_PROTO_ICMPV6 ? v6 : 1;
+	}
+	return n;
+}
+
+/* PrefixListIds: a reference to the list by its sgd name when a
+ * --prefix-lists file gave its entries (the list is written too), else
+ * by its id, kept and reported: a local prefix_lists.d file with that id
+ * makes it load. */
+static int imp_prefix_lists(struct imp_ctx *c, const struct jt_node *perm, int proto,
+			    struct imp_peer **peers, size_t *n, size_t *n_seen)
 {
 	const struct jt_node *list;
+	const struct imp_plist *pl;
 	size_t i;
 	int r;
 
-	*n_skipped = 0;
+	*n_seen = 0;
 	r = imp_get_array(c, perm, "PrefixListIds", &list);
 	for (i = 0; r == 0 && list && i < list->n; i++) {
 		const struct jt_node *e = &list->kids[i];
@@ -619,12 +612,35 @@ static int imp_prefix_lists(struct imp_ctx *c, const struct jt_node *perm, size_
 		r = imp_get_str(c, e, "PrefixListId", true, &id);
 		if (r == 0)
 			r = imp_get_str(c, e, "Description", false, &desc);
-		if (r == 0)
+		if (r < 0)
+			return r;
+		(*n_seen)++;
+		if (!imp_aws_id_ok(id, "pl-")) {
+			r = imp_problem(c, IMP_PROB_BAD_GROUP_ID, c->dir, id, "PrefixListId \"%s\" "
+					"is not a prefix list id (pl- and 8 or 17 hex digits); "
+					"peer skipped", id);
+			continue;
+		}
+		pl = imp_plist_find(c->res, id);
+		if (pl && pl->have_entries && pl->n_entries == 0) {
+			r = imp_problem(c, IMP_PROB_EMPTY_LIST, c->dir, id, "prefix list %s has no "
+					"entries and allows nothing; peer left out", id);
+		} else if (pl && pl->have_entries && imp_plist_usable(pl, proto) == 0) {
+			r = imp_problem(c, IMP_PROB_WRONG_FAMILY, c->dir, id, "prefix list %s has "
+					"no %s entry and matches no packet of an %s rule; peer "
+					"left out", id, proto == SG_PROTO_ICMP ? "IPv4" : "IPv6",
+					proto == SG_PROTO_ICMP ? "icmp" : "icmpv6");
+		} else if (pl && pl->have_entries) {
+			r = imp_peer_add(peers, n, pl->name, desc);
+		} else {
 			r = imp_problem(c, IMP_PROB_PREFIX_LIST, c->dir, id,
-					"prefix list %s%s%s%s has no local definition in sgd; "
-					"peer skipped", id, desc ? " (\"" : "", desc ? desc : "",
-					desc ? "\")" : "");
-		(*n_skipped)++;
+					"prefix list %s%s%s%s has no entries here (give them with "
+					"--prefix-lists); the id is kept and needs a local "
+					"prefix_lists.d file with `id: %s` to load", id,
+					desc ? " (\"" : "", desc ? desc : "", desc ? "\")" : "", id);
+			if (r == 0)
+				r = imp_peer_add(peers, n, id, desc);
+		}
 	}
 	return r;
 }
@@ -705,7 +721,7 @@ static int imp_permission(struct imp_ctx *c, const struct jt_node *perm)
 	if (r == 0)
 		r = imp_pairs(c, perm, &peers, &n);
 	if (r == 0)
-		r = imp_prefix_lists(c, perm, &n_pl);
+		r = imp_prefix_lists(c, perm, tmpl.proto, &peers, &n, &n_pl);
 	if (r == 0 && n == 0 && n_pl == 0 && c->res->n_problems == before)
 		r = imp_problem(c, IMP_PROB_NO_PEERS, c->dir, ps,
 				"no IpRanges, Ipv6Ranges, UserIdGroupPairs or PrefixListIds: "
@@ -728,8 +744,10 @@ static int imp_direction(struct imp_ctx *c, struct imp_group *g, enum sg_dir dir
 	r = imp_get_array(c, g->node, key, &list);
 	if (r < 0)
 		return r;
+	/* "IpPermissionsEgress": null (an SDK's empty list) is no rule, as
+	 * []; only a missing key is EC2-Classic's "all traffic out" */
 	if (dir == SG_DIR_OUT)
-		g->egress_present = list != NULL;
+		g->egress_present = jt_get(g->node, key) != NULL;
 	c->g = g;
 	c->dir = dir;
 	for (i = 0; list && i < list->n && r == 0; i++) {
@@ -744,24 +762,19 @@ int imp_map_document(const struct jt_node *root, struct imp_result *res,
 {
 	struct imp_ctx c = { .res = res, .err = err, .errlen = errlen };
 	const struct jt_node *list;
+	struct jt_node owned;
 	size_t i;
 	int r;
 
 	if (errlen)
 		err[0] = '\0';
-	if (root->kind != JT_OBJECT)
-		return imp_shape(&c, root, "expected an object with \"SecurityGroups\"");
-	if (!jt_get(root, "SecurityGroups") && jt_get(root, "SecurityGroupRules"))
-		return imp_shape(&c, root, "this is describe-security-group-rules output; "
-				 "import reads describe-security-groups");
-	list = jt_get(root, "SecurityGroups");
-	if (!list)
-		return imp_shape(&c, root, "\"SecurityGroups\" is missing");
-	if (list->kind != JT_ARRAY)
-		return imp_shape(&c, list, "\"SecurityGroups\" must be an array");
-	r = imp_read_groups(&c, list);
+	r = imp_shape_groups(root, &list, &owned, err, errlen);
+	if (r == 0)
+		r = imp_read_groups(&c, list);
 	if (r == 0)
 		r = imp_names_unique(&c);
+	if (r == 0)
+		r = imp_plists_name(res);
 	for (i = 0; r == 0 && i < res->n_groups; i++) {
 		r = imp_direction(&c, &res->groups[i], SG_DIR_IN);
 		if (r == 0)
@@ -769,5 +782,6 @@ int imp_map_document(const struct jt_node *root, struct imp_result *res,
 	}
 	for (i = 0; i < res->n_groups; i++)
 		res->groups[i].node = NULL;
+	jt_free(&owned);
 	return r;
 }

@@ -313,3 +313,36 @@ int imp_render_group(const struct imp_group *g, const struct imp_result *res, ch
 		imp_put_rules(&b, g, SG_DIR_OUT, g->n_out);
 	return out_finish(&b, text);
 }
+
+int imp_render_plist(const struct imp_plist *pl, char **text)
+{
+	struct out_buf b;
+	size_t i;
+
+	out_init(&b);
+	out_puts(&b, "# Imported by `sgctl import aws` from AWS managed prefix list ");
+	imp_put_comment_text(&b, pl->aws_id);
+	if (pl->aws_name) {
+		out_puts(&b, " (");
+		imp_put_comment_text(&b, pl->aws_name);
+		out_putc(&b, ')');
+	}
+	out_puts(&b, ".\nname: ");
+	imp_put_scalar(&b, pl->name);
+	out_puts(&b, "\nid: ");
+	imp_put_scalar(&b, pl->aws_id);
+	out_puts(&b, "\nentries:\n");
+	for (i = 0; i < pl->n_entries; i++) {
+		out_puts(&b, "  - {cidr: ");
+		if (strchr(pl->entries[i].cidr, ':'))
+			imp_put_quoted(&b, pl->entries[i].cidr);
+		else
+			out_puts(&b, pl->entries[i].cidr);
+		if (pl->entries[i].description) {
+			out_puts(&b, ", description: ");
+			imp_put_quoted_max(&b, pl->entries[i].description, IMP_MAX_DESCRIPTION);
+		}
+		out_puts(&b, "}\n");
+	}
+	return out_finish(&b, text);
+}

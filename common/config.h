@@ -13,9 +13,11 @@
 #define SG_MAX_FILE_SIZE   (4u << 20)	/* bytes per YAML file */
 #define SG_MAX_DEPTH       64		/* YAML nesting depth */
 #define SG_MAX_GROUP_FILES 10000
+#define SG_MAX_PLIST_FILES 10000	/* files in prefix_lists.d */
 #define SG_MAX_NODES       1000000	/* YAML values (scalars, lists, maps) per file */
 
-/* Load CONFDIR/sgd.yaml and CONFDIR/groups.d/NAME.yaml, then validate.
+/* Load CONFDIR/sgd.yaml, CONFDIR/groups.d/NAME.yaml and
+ * CONFDIR/prefix_lists.d/NAME.yaml, then validate.
  * Returns 0 and sets *out when the configuration is valid.  Otherwise
  * returns -EINVAL (config errors) or another -errno (I/O), appends every
  * error found to diags, and sets *out to NULL: a config with any error is
@@ -31,6 +33,22 @@ int config_load_stream(const char *path, struct sg_config **out, struct sg_diags
 
 /* Find a group by name or id; -1 if none. */
 int config_find_group(const struct sg_config *cfg, const char *name_or_id);
+
+/* plist.c: managed prefix lists.  The list named or with id name_or_id;
+ * -1 if none. */
+int config_find_plist(const struct sg_config *cfg, const char *name_or_id);
+/* Whether an entry takes part in a rule of protocol proto: an icmp rule
+ * takes only IPv4 entries, an icmpv6 rule only IPv6 ones (as for CIDRs
+ * written in such a rule). */
+bool plist_entry_usable(const struct sg_plist_entry *e, int proto);
+/* How many entries of pl a reference in a rule of protocol proto
+ * expands to. */
+size_t plist_usable(const struct sg_plist *pl, int proto);
+/* For a CIDR peer that came from a prefix list: the list (into *pl, may
+ * be NULL) and the entry; NULL for any other peer. */
+const struct sg_plist_entry *config_peer_entry(const struct sg_config *cfg,
+					       const struct sg_peer *p,
+					       const struct sg_plist **pl);
 
 /* Print the normalized configuration: canonical YAML that loads again to
  * the same model.  Returns 0 or -errno. */

@@ -1,7 +1,7 @@
 /*
- * load.c — read a configuration directory (sgd.yaml, groups.d/NAME.yaml) or a
- * normalized stream into the model, and the small helpers every part of
- * the loader uses.  See config.h.
+ * load.c — read a configuration directory (sgd.yaml, groups.d/NAME.yaml,
+ * prefix_lists.d/NAME.yaml) or a normalized stream into the model, and the
+ * small helpers every part of the loader uses.  See config.h.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -368,8 +368,10 @@ static bool load_file_name_ok(const char *s)
 	return true;
 }
 
-/* The *.yaml names in groups.d, sorted; hidden files are skipped. */
-static int load_list_groups(struct ld_ctx *c, int dirfd, char ***names, size_t *n)
+/* The *.yaml names in sub (groups.d, prefix_lists.d), sorted; hidden
+ * files are skipped. */
+static int load_list_dir(struct ld_ctx *c, int dirfd, const char *sub, size_t max,
+			 char ***names, size_t *n)
 {
 	DIR *dir;
 	struct dirent *de;
@@ -377,12 +379,12 @@ static int load_list_groups(struct ld_ctx *c, int dirfd, char ***names, size_t *
 
 	*names = NULL;
 	*n = 0;
-	fd = openat(dirfd, "groups.d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;	/* no groups.d: a host with no groups */
 		r = -errno;
-		diags_add_file(c->d, "groups.d", "cannot open: %s", strerror(-r));
+		diags_add_file(c->d, sub, "cannot open: %s", strerror(-r));
 		return r;
 	}
 	dir = fdopendir(fd);
@@ -400,7 +402,7 @@ static int load_list_groups(struct ld_ctx *c, int dirfd, char ***names, size_t *
 		if (!load_file_name_ok(de->d_name)) {
 			char shown[NAME_MAX + 16];
 
-			snprintf(shown, sizeof(shown), "groups.d/%s", de->d_name);
+			snprintf(shown, sizeof(shown), "%s/%s", sub, de->d_name);
 			for (char *p = shown; *p; p++)
 				if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 					*p = '?';
@@ -408,8 +410,9 @@ static int load_list_groups(struct ld_ctx *c, int dirfd, char ***names, size_t *
 				       "or is not UTF-8; rename the file");
 			continue;
 		}
-		if (*n >= SG_MAX_GROUP_FILES) {
-			diags_add_file(c->d, "groups.d", "more than %d group files", SG_MAX_GROUP_FILES);
+		if (*n >= max) {
+			diags_add_file(c->d, sub, "more than %zu %s files", max,
+				       strcmp(sub, "groups.d") == 0 ? "group" : "prefix list");
 			r = -EINVAL;
 			break;
 		}
@@ -462,6 +465,52 @@ static int load_group_file(struct ld_ctx *c, int dirfd, const char *base)
 	return r == -ENOMEM ? r : 0;
 }
 
+static const char PLIST_WHAT[] = "name, id, entries";
+
+static int load_plist_file(struct ld_ctx *c, int dirfd, const char *base)
+{
+	char path[PATH_MAX], stem[256];
+	struct yt_stream st;
+	const struct yt_node *root;
+	size_t l = strlen(base) - 5;
+	int r;
+
+	snprintf(path, sizeof(path), "prefix_lists.d/%s", base);
+	snprintf(stem, sizeof(stem), "%.*s", (int)l, base);
+	r = load_file(c, dirfd, path, path, NULL, &st);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		load_mark_broken(c, stem);
+		return 0;
+	}
+	root = load_one_doc(c, &st, load_intern(c, path), PLIST_WHAT);
+	if (root)
+		r = load_plist(c, root, load_intern(c, path), stem);
+	else
+		load_mark_broken(c, stem);
+	yt_stream_free(&st);
+	return r == -ENOMEM ? r : 0;
+}
+
+/* Load every file of sub with fn; only ENOMEM stops. */
+static int load_dir_files(struct ld_ctx *c, int dirfd, const char *sub, size_t max,
+			  int (*fn)(struct ld_ctx *, int, const char *))
+{
+	char **names = NULL;
+	size_t n_names = 0;
+	int r = load_list_dir(c, dirfd, sub, max, &names, &n_names);
+
+	if (r != -ENOMEM)
+		r = 0;
+	for (size_t i = 0; i < n_names && r != -ENOMEM; i++)
+		r = fn(c, dirfd, names[i]);
+	for (size_t i = 0; i < n_names; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
 static struct sg_config *load_cfg_new(const char *dir)
 {
 	struct sg_config *cfg = calloc(1, sizeof(*cfg));
@@ -503,8 +552,7 @@ static int load_finish(struct ld_ctx *c, size_t n_before, int r, struct sg_confi
 int config_load(const char *confdir, struct sg_config **out, struct sg_diags *diags)
 {
 	struct ld_ctx c = { .d = diags };
-	size_t n_before = diags->n, n_names = 0;
-	char **names = NULL;
+	size_t n_before = diags->n;
 	int dirfd, r = 0;
 
 	*out = NULL;
@@ -524,12 +572,10 @@ int config_load(const char *confdir, struct sg_config **out, struct sg_diags *di
 	else
 		r = load_settings_file(&c, dirfd);
 	if (r != -ENOMEM)
-		r = load_list_groups(&c, dirfd, &names, &n_names);
-	for (size_t i = 0; i < n_names && r != -ENOMEM; i++)
-		r = load_group_file(&c, dirfd, names[i]);
-	for (size_t i = 0; i < n_names; i++)
-		free(names[i]);
-	free(names);
+		r = load_dir_files(&c, dirfd, "groups.d", SG_MAX_GROUP_FILES, load_group_file);
+	if (r != -ENOMEM)
+		r = load_dir_files(&c, dirfd, "prefix_lists.d", SG_MAX_PLIST_FILES,
+				   load_plist_file);
 	close(dirfd);
 	/* I/O and YAML problems were reported; only ENOMEM stops validation */
 	return load_finish(&c, n_before, r == -ENOMEM ? r : 0, out);
@@ -598,7 +644,10 @@ int config_load_stream(const char *path, struct sg_config **out, struct sg_diags
 		base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
 		dot = strrchr(base, '.');
 		snprintf(stem, sizeof(stem), "%.*s", (int)(dot ? dot - base : (long)strlen(base)), base);
-		r = load_group(&c, root, load_intern(&c, name), stem);
+		if (strncmp(name, "prefix_lists.d/", 15) == 0)
+			r = load_plist(&c, root, load_intern(&c, name), stem);
+		else
+			r = load_group(&c, root, load_intern(&c, name), stem);
 	}
 	if (st.n_docs == 0)
 		diags_add_file(diags, file, "file is empty; expected the sgd.yaml document");
@@ -635,6 +684,9 @@ void config_free(struct sg_config *cfg)
 	for (size_t i = 0; i < cfg->n_groups; i++)
 		load_group_free(&cfg->groups[i]);
 	free(cfg->groups);
+	for (size_t i = 0; i < cfg->n_plists; i++)
+		load_plist_free(&cfg->plists[i]);
+	free(cfg->plists);
 	for (size_t i = 0; i < cfg->n_files; i++)
 		free(cfg->files[i]);
 	free(cfg->files);

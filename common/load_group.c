@@ -10,7 +10,6 @@
 
 #include "loader.h"
 
-#define SG_MAX_DESCRIPTION 255
 /* Peers per block of a pool: small at first (a group of a few rules
  * wastes little), doubling up to this. */
 #define LD_POOL_MAX 2048
@@ -114,9 +113,8 @@ static bool load_bad_prefix(const char *s, char *msg, size_t len)
 	return true;
 }
 
-/* An address or CIDR into *out; reports and returns -EINVAL otherwise. */
-static int load_cidr(struct ld_ctx *c, const char *key, const struct yt_node *v,
-		     const char *s, struct sg_cidr *out)
+int load_cidr(struct ld_ctx *c, const char *key, const struct yt_node *v,
+	      const char *s, struct sg_cidr *out)
 {
 	char buf[64];
 	int r = cidr_parse(s, out);
@@ -310,8 +308,8 @@ static const char *load_proto_label(int proto, char *buf, size_t len)
 /* True when map has an unknown key that the unknown-key check will
  * already have reported as "did you mean 'want'": then "missing 'want'"
  * would only repeat that. */
-static bool load_misspelt(const struct yt_node *map, const char *want,
-			  const char *const *keys, size_t n)
+bool load_misspelt(const struct yt_node *map, const char *want,
+		   const char *const *keys, size_t n)
 {
 	for (size_t i = 0; i < map->n_pairs; i++) {
 		const char *k = map->pairs[i].key->str;

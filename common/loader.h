@@ -22,6 +22,8 @@ struct ld_pending {
 	int r;			/* -EINVAL when a rule was bad */
 };
 
+#define SG_MAX_DESCRIPTION 255	/* bytes, as AWS */
+
 struct ld_ctx {
 	struct sg_config *cfg;
 	struct sg_diags *d;
@@ -68,6 +70,14 @@ bool load_group_id_valid(const char *s);
 void load_settings(struct ld_ctx *c, const struct yt_node *root);
 
 /* load_group.c */
+/* True when map has an unknown key that load_check_keys reports as "did
+ * you mean 'want'" (then "missing 'want'" would only repeat it). */
+bool load_misspelt(const struct yt_node *map, const char *want,
+		   const char *const *keys, size_t n);
+/* An address or CIDR into *out; reports "KEY: ..." at v and returns
+ * -EINVAL otherwise (host bits set: with the network meant). */
+int load_cidr(struct ld_ctx *c, const char *key, const struct yt_node *v,
+	      const char *s, struct sg_cidr *out);
 /* A rule list (ingress, egress or failsafe). */
 int load_rules(struct ld_ctx *c, const char *key, const struct yt_node *list,
 	       enum sg_dir dir, bool failsafe, struct sg_rule **out, size_t *n);
@@ -81,6 +91,23 @@ void load_mark_broken(struct ld_ctx *c, const char *stem);
  * c->pending.  load_pending_free drops what no group took. */
 void load_group_hook(struct ld_ctx *c, struct yt_hook *h);
 void load_pending_free(struct ld_ctx *c);
+
+/* load_prefix.c: one prefix list document; stem is the default name. */
+int load_plist(struct ld_ctx *c, const struct yt_node *root, const char *file,
+	       const char *stem);
+void load_plist_free(struct sg_plist *pl);
+bool load_plist_id_valid(const char *s);
+
+/* validate_prefix.c: prefix list names and ids are unique among lists
+ * (clashes with groups: validate.c).  Sorts cfg->plists by name. */
+void validate_plists(struct ld_ctx *c);
+/* The list a rule's reference names, or -1.  Groups are looked up first:
+ * a name that is both is reported by validate.c. */
+int validate_plist_ref(const struct ld_ctx *c, const char *ref);
+/* Replace every reference of r to a prefix list (a group peer that no
+ * group resolved) by the list's usable entries as CIDR peers; 0, -EINVAL
+ * after reporting a list with no entry of the rule's family, -ENOMEM. */
+int validate_expand_rule(struct ld_ctx *c, struct sg_rule *r);
 
 /* validate.c: cross-file checks after every file is loaded: duplicate
  * names and ids, references to groups.  Sorts cfg->groups by name. */

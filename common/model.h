@@ -58,7 +58,13 @@ enum sg_peer_kind {
  * rule, 100,000 of them and more in a big policy. */
 struct sg_peer {
 	enum sg_peer_kind kind;
-	int group_idx;		/* index into sg_config.groups; -1 until resolved */
+	union {
+		int group_idx;	/* SG_PEER_GROUP: index into sg_config.groups;
+				 * -1 until resolved */
+		int plist_idx;	/* SG_PEER_CIDR: the prefix list (index into
+				 * sg_config.plists) whose entry this is, or -1
+				 * for a CIDR written in the rule */
+	};
 	struct sg_cidr cidr;
 	char *group_ref;	/* as written (name or id); NULL for CIDR peers */
 	struct sg_pos pos;
@@ -108,6 +114,30 @@ struct sg_group {
 	struct sg_pos id_pos;	/* the id's value; file == NULL without id */
 };
 
+/* One entry of a managed prefix list. */
+struct sg_plist_entry {
+	struct sg_cidr cidr;
+	char *description;	/* may be NULL */
+	struct sg_pos pos;	/* the entry (its cidr's value) */
+};
+
+/* A managed prefix list (prefix_lists.d/NAME.yaml, AWS "pl-..."): a
+ * static, named set of CIDRs that a rule's from/to names like a peer
+ * group.  Validation expands every reference into CIDR peers of the rule
+ * (plist_idx set), one per entry in entry order, so the compiler sees
+ * plain CIDRs; an icmp rule takes only the IPv4 entries and an icmpv6
+ * rule only the IPv6 ones (plist_usable).  Entries are unique. */
+struct sg_plist {
+	char *name;
+	char *id;		/* "pl-..." or NULL */
+	struct sg_plist_entry *entries;	/* n_entries >= 1 */
+	size_t n_entries;
+	const char *file;	/* interned, e.g. "prefix_lists.d/office.yaml" */
+	struct sg_pos pos;	/* the document's top mapping */
+	struct sg_pos name_pos;
+	struct sg_pos id_pos;	/* file == NULL without id */
+};
+
 /* A reference to a group by name or id, as written in attach/interfaces. */
 struct sg_ref {
 	char *name;
@@ -147,6 +177,8 @@ struct sg_config {
 	char *control_group;	/* optional: unix group allowed to mutate */
 	struct sg_group *groups;	/* sorted by name */
 	size_t n_groups;
+	struct sg_plist *plists;	/* sorted by name */
+	size_t n_plists;
 	char **files;		/* interned file names; see sg_pos.file */
 	size_t n_files;
 };

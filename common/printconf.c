@@ -3,7 +3,9 @@
  * again (config_load_stream) to the same model and prints the same text.
  *
  * One stream: a "--- # sgd.yaml" document with every setting spelled out,
- * then one "--- # groups.d/FILE.yaml" document per group, in name order.
+ * then one "--- # prefix_lists.d/FILE.yaml" document per managed prefix
+ * list and one "--- # groups.d/FILE.yaml" document per group, each in name
+ * order.  A rule names a prefix list again where the loader expanded it.
  * Rules are one flow mapping per line; addresses are always quoted (an
  * IPv6 address with "::" is not a safe plain scalar); free text is always
  * double-quoted with escapes.
@@ -103,7 +105,19 @@ static void print_refs(FILE *f, const struct sg_ref *v, size_t n)
 	fputs("]\n", f);
 }
 
-static void print_rule(FILE *f, const struct sg_rule *r)
+/* The peers of r from i on that came from one reference to a prefix list
+ * (validate_expand_rule wrote them in a row, in entry order): 0 when
+ * peer i is not from a list. */
+static size_t print_plist_run(const struct sg_config *cfg, const struct sg_rule *r, size_t i)
+{
+	const struct sg_plist *pl;
+
+	if (!config_peer_entry(cfg, &r->peers[i], &pl))
+		return 0;
+	return plist_usable(pl, r->proto);
+}
+
+static void print_rule(FILE *f, const struct sg_config *cfg, const struct sg_rule *r)
 {
 	const char *pn = proto_name(r->proto);
 
@@ -123,12 +137,18 @@ static void print_rule(FILE *f, const struct sg_rule *r)
 		fprintf(f, ", icmp_type: %d, icmp_code: %d", r->icmp_type, r->icmp_code);
 	fprintf(f, ", %s: [", r->dir == SG_DIR_IN ? "from" : "to");
 	for (size_t i = 0; i < r->n_peers; i++) {
+		size_t run = print_plist_run(cfg, r, i);
+
 		if (i)
 			fputs(", ", f);
-		if (r->peers[i].kind == SG_PEER_GROUP)
+		if (run) {
+			print_word(f, cfg->plists[r->peers[i].plist_idx].name);
+			i += run - 1;
+		} else if (r->peers[i].kind == SG_PEER_GROUP) {
 			print_word(f, r->peers[i].group_ref);
-		else
+		} else {
 			print_cidr(f, &r->peers[i].cidr);
+		}
 	}
 	fputc(']', f);
 	if (r->description) {
@@ -138,11 +158,12 @@ static void print_rule(FILE *f, const struct sg_rule *r)
 	fputs("}\n", f);
 }
 
-static void print_rules(FILE *f, const char *key, const struct sg_rule *v, size_t n)
+static void print_rules(FILE *f, const struct sg_config *cfg, const char *key,
+			const struct sg_rule *v, size_t n)
 {
 	fprintf(f, "%s:%s\n", key, n ? "" : " []");
 	for (size_t i = 0; i < n; i++)
-		print_rule(f, &v[i]);
+		print_rule(f, cfg, &v[i]);
 }
 
 static const char *print_bool(bool b)
@@ -173,10 +194,29 @@ static void print_settings(FILE *f, const struct sg_config *cfg)
 		print_word(f, cfg->control_group);
 		fputc('\n', f);
 	}
-	print_rules(f, "failsafe", cfg->failsafe, cfg->n_failsafe);
+	print_rules(f, cfg, "failsafe", cfg->failsafe, cfg->n_failsafe);
 }
 
-static void print_group(FILE *f, const struct sg_group *g)
+static void print_plist(FILE *f, const struct sg_plist *pl)
+{
+	fprintf(f, "--- # %s\nname: ", pl->file);
+	print_word(f, pl->name);
+	fputc('\n', f);
+	if (pl->id)
+		fprintf(f, "id: %s\n", pl->id);
+	fputs("entries:\n", f);
+	for (size_t i = 0; i < pl->n_entries; i++) {
+		fputs("  - {cidr: ", f);
+		print_cidr(f, &pl->entries[i].cidr);
+		if (pl->entries[i].description) {
+			fputs(", description: ", f);
+			print_quoted(f, pl->entries[i].description);
+		}
+		fputs("}\n", f);
+	}
+}
+
+static void print_group(FILE *f, const struct sg_config *cfg, const struct sg_group *g)
 {
 	fprintf(f, "--- # %s\nname: ", g->file);
 	print_word(f, g->name);
@@ -188,11 +228,11 @@ static void print_group(FILE *f, const struct sg_group *g)
 		print_quoted(f, g->description);
 		fputc('\n', f);
 	}
-	print_rules(f, "ingress", g->ingress, g->n_ingress);
+	print_rules(f, cfg, "ingress", g->ingress, g->n_ingress);
 	if (g->egress_omitted)
 		fputs("# egress omitted: the AWS default, all traffic to 0.0.0.0/0 and ::/0\n", f);
 	else
-		print_rules(f, "egress", g->egress, g->n_egress);
+		print_rules(f, cfg, "egress", g->egress, g->n_egress);
 	fputs("members: [", f);
 	for (size_t i = 0; i < g->n_members; i++) {
 		if (i)
@@ -205,8 +245,10 @@ static void print_group(FILE *f, const struct sg_group *g)
 int config_print(FILE *f, const struct sg_config *cfg)
 {
 	print_settings(f, cfg);
+	for (size_t i = 0; i < cfg->n_plists; i++)
+		print_plist(f, &cfg->plists[i]);
 	for (size_t i = 0; i < cfg->n_groups; i++)
-		print_group(f, &cfg->groups[i]);
+		print_group(f, cfg, &cfg->groups[i]);
 	if (fflush(f) == EOF || ferror(f))
 		return -EIO;
 	return 0;

@@ -42,7 +42,7 @@ static void explain_probe_text(struct out_buf *b, const struct sg_probe *p)
 static void explain_match_text(struct out_buf *b, const struct sg_config *cfg,
 			       const struct sg_members *m, const struct sg_match *mt)
 {
-	char pb[FMT_LEN], portb[FMT_LEN], peerb[FMT_LEN + 64];
+	char pb[FMT_LEN], portb[FMT_LEN], peerb[FMT_LEN + 384];
 	const struct sg_rule *r = mt->rule;
 
 	if (mt->kind == SG_MATCH_IMPLICIT) {

@@ -91,8 +91,18 @@ size_t fmt_member_count(const struct sg_config *cfg, const struct sg_members *m,
 const char *fmt_peer(const struct sg_config *cfg, const struct sg_members *m,
 		     const struct sg_peer *p, char *buf, size_t len)
 {
+	const struct sg_plist_entry *e;
+	const struct sg_plist *pl;
+	char cb[FMT_LEN];
 	size_t n;
 
+	if ((e = config_peer_entry(cfg, p, &pl))) {
+		/* the list and the entry, as show and explain name them */
+		snprintf(buf, len, "%s (prefix list %s%s%s)", fmt_cidr(&p->cidr, cb, sizeof(cb)),
+			 pl->name, e->description ? ": " : "",
+			 e->description ? e->description : "");
+		return buf;
+	}
 	if (p->kind == SG_PEER_CIDR)
 		return fmt_cidr(&p->cidr, buf, len);
 	n = fmt_member_count(cfg, m, p->group_idx);
@@ -140,6 +150,8 @@ void fmt_json_peer(struct json_w *j, const struct sg_config *cfg,
 		   const struct sg_members *m, const struct sg_peer *p)
 {
 	char b[FMT_LEN];
+	const struct sg_plist *pl;
+	const struct sg_plist_entry *e = config_peer_entry(cfg, p, &pl);
 
 	if (p->kind == SG_PEER_CIDR) {
 		json_kstr(j, "peer", fmt_cidr(&p->cidr, b, sizeof(b)));
@@ -151,6 +163,10 @@ void fmt_json_peer(struct json_w *j, const struct sg_config *cfg,
 		json_kbool(j, "peer_group", true);
 		json_kuint(j, "peer_members", fmt_member_count(cfg, m, p->group_idx));
 	}
+	/* a CIDR that came from a managed prefix list: which list, which entry */
+	json_kstr(j, "prefix_list", e ? pl->name : NULL);
+	json_kstr(j, "prefix_list_id", e ? pl->id : NULL);
+	json_kstr(j, "prefix_list_entry", e ? e->description : NULL);
 }
 
 void fmt_json_pos(struct json_w *j, const struct sg_pos *pos)

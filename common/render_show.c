@@ -45,7 +45,7 @@ struct show_row {
 
 static void show_emit(struct show_ctx *c, const struct show_row *row)
 {
-	char pb[FMT_LEN], nb[16], portb[FMT_LEN], peerb[FMT_LEN + 64];
+	char pb[FMT_LEN], nb[16], portb[FMT_LEN], peerb[FMT_LEN + 384];
 	const struct sg_rule *r = row->rule;
 
 	if (c->json) {
@@ -68,6 +68,9 @@ static void show_emit(struct show_ctx *c, const struct show_row *row)
 			json_kstr(j, "peer", row->peer_text);
 			json_kbool(j, "peer_group", false);
 			json_knull(j, "peer_members");
+			json_knull(j, "prefix_list");
+			json_knull(j, "prefix_list_id");
+			json_knull(j, "prefix_list_entry");
 		}
 		json_kstr(j, "description", row->description);
 		json_kbool(j, "default_egress", r->implicit_default);

@@ -1,7 +1,9 @@
 /*
  * validate.c — checks that need every file loaded: group names and ids are
- * unique across files, and every group named in attach, interfaces or a
- * rule exists.  Per-value checks happen in the loader, where the value is.
+ * unique across files, clash with no prefix list, and every group named in
+ * attach, interfaces or a rule exists (a rule may name a prefix list
+ * instead: validate_prefix.c).  Per-value checks happen in the loader,
+ * where the value is.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -127,7 +129,7 @@ static void validate_unique_ids(struct ld_ctx *c, const struct validate_index *i
 static int validate_index_build(const struct sg_config *cfg, struct validate_index *ix)
 {
 	memset(ix, 0, sizeof(*ix));
-	ix->names = calloc(cfg->n_groups * 2 + 1, sizeof(*ix->names));
+	ix->names = calloc((cfg->n_groups + cfg->n_plists) * 2 + 1, sizeof(*ix->names));
 	ix->ids = calloc(cfg->n_groups + 1, sizeof(*ix->ids));
 	if (!ix->names || !ix->ids)
 		return -ENOMEM;
@@ -140,8 +142,60 @@ static int validate_index_build(const struct sg_config *cfg, struct validate_ind
 			ix->ids[ix->n_ids++] = (struct validate_id){ g->id, g };
 		}
 	}
+	for (size_t i = 0; i < cfg->n_plists; i++) {
+		ix->names[ix->n_names++] = cfg->plists[i].name;
+		if (cfg->plists[i].id)
+			ix->names[ix->n_names++] = cfg->plists[i].id;
+	}
 	qsort(ix->ids, ix->n_ids, sizeof(*ix->ids), validate_id_cmp);
 	return 0;
+}
+
+/* The group named exactly name (names only; groups are sorted), or NULL. */
+static const struct sg_group *validate_find_name(const struct sg_config *cfg,
+						 const char *name)
+{
+	size_t lo = 0, hi = cfg->n_groups;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(name, cfg->groups[mid].name ? cfg->groups[mid].name : "");
+
+		if (r == 0)
+			return &cfg->groups[mid];
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* A prefix list and a group must not share a name, and neither's name may
+ * be the other's id: a rule's reference could then mean either. */
+static void validate_plist_clashes(struct ld_ctx *c, const struct validate_index *ix)
+{
+	const struct sg_config *cfg = c->cfg;
+
+	for (size_t i = 0; i < cfg->n_plists; i++) {
+		const struct sg_plist *pl = &cfg->plists[i];
+		const struct sg_group *g = validate_find_name(cfg, pl->name);
+		const struct validate_id *hit = validate_find_id(ix, pl->name);
+
+		if (g)
+			diags_add(c->d, &pl->name_pos, "prefix list name '%s' is also the name of "
+				  "group '%s' (%s:%d:%d); a reference could mean either",
+				  pl->name, g->name, g->name_pos.file, g->name_pos.line,
+				  g->name_pos.col);
+		else if (hit)
+			diags_add(c->d, &pl->name_pos, "prefix list name '%s' is the id of group "
+				  "'%s' (%s); a name and an id must not be equal", pl->name,
+				  hit->g->name, hit->g->file);
+		if (pl->id && (g = validate_find_name(cfg, pl->id)))
+			diags_add(c->d, &g->name_pos, "name '%s' is the id of prefix list '%s' "
+				  "(%s); a name and an id must not be equal", g->name, pl->name,
+				  pl->file);
+	}
 }
 
 static bool validate_is_broken(const struct ld_ctx *c, const char *name)
@@ -152,10 +206,12 @@ static bool validate_is_broken(const struct ld_ctx *c, const char *name)
 	return false;
 }
 
-/* Set *idx to the group named name, or report it as unknown. */
+/* Set *idx to the group named name, or report it as unknown.  A prefix
+ * list's name leaves *idx at -1: in a rule (plist_ok) the caller expands
+ * it, anywhere else it is reported. */
 static void validate_resolve(struct ld_ctx *c, const struct validate_index *ix,
 			     const char *key, const char *name, const struct sg_pos *pos,
-			     int *idx)
+			     int *idx, bool plist_ok)
 {
 	const struct validate_id *hit;
 	const char *hint;
@@ -169,16 +225,30 @@ static void validate_resolve(struct ld_ctx *c, const struct validate_index *ix,
 	*idx = config_find_group(c->cfg, name);
 	if (*idx >= 0 || validate_is_broken(c, name))
 		return;
+	if (validate_plist_ref(c, name) >= 0) {
+		if (!plist_ok)
+			diags_add(c->d, pos, "%s: '%s' is a prefix list, not a group (prefix "
+				  "lists are used in a rule's from/to)", key, name);
+		return;
+	}
+	/* prefix lists are only mentioned to those who have some */
+	plist_ok = plist_ok && c->cfg->n_plists;
 	hint = load_suggest(name, ix->names, ix->n_names);
-	if (hint)
+	if (hint && plist_ok)
+		diags_add(c->d, pos, "%s: unknown group or prefix list '%s'; did you mean "
+			  "'%s'?", key, name, hint);
+	else if (hint)
 		diags_add(c->d, pos, "%s: unknown group '%s'; did you mean '%s'?", key, name, hint);
+	else if (plist_ok)
+		diags_add(c->d, pos, "%s: unknown group or prefix list '%s' (no groups.d/*.yaml "
+			  "or prefix_lists.d/*.yaml defines it)", key, name);
 	else
 		diags_add(c->d, pos, "%s: unknown group '%s' (no groups.d/*.yaml defines it)",
 			  key, name);
 }
 
-static void validate_rules(struct ld_ctx *c, const struct validate_index *ix,
-			   struct sg_rule *rules, size_t n)
+static int validate_rules(struct ld_ctx *c, const struct validate_index *ix,
+			  struct sg_rule *rules, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct sg_rule *r = &rules[i];
@@ -187,8 +257,11 @@ static void validate_rules(struct ld_ctx *c, const struct validate_index *ix,
 		for (size_t j = 0; j < r->n_peers; j++)
 			if (r->peers[j].kind == SG_PEER_GROUP)
 				validate_resolve(c, ix, key, r->peers[j].group_ref,
-						 &r->peers[j].pos, &r->peers[j].group_idx);
+						 &r->peers[j].pos, &r->peers[j].group_idx, true);
+		if (c->cfg->n_plists && validate_expand_rule(c, r) == -ENOMEM)
+			return -ENOMEM;
 	}
+	return 0;
 }
 
 void validate_config(struct ld_ctx *c)
@@ -204,9 +277,11 @@ void validate_config(struct ld_ctx *c)
 	}
 	validate_unique_names(c);
 	validate_unique_ids(c, &ix);
+	validate_plists(c);
+	validate_plist_clashes(c, &ix);
 	for (size_t i = 0; i < cfg->n_attach; i++)
 		validate_resolve(c, &ix, "attach", cfg->attach[i].name, &cfg->attach[i].pos,
-				 &cfg->attach[i].group_idx);
+				 &cfg->attach[i].group_idx, false);
 	for (size_t i = 0; i < cfg->n_ifaces; i++) {
 		struct sg_iface *ifc = &cfg->ifaces[i];
 		char *key;
@@ -217,12 +292,15 @@ void validate_config(struct ld_ctx *c)
 		}
 		for (size_t j = 0; j < ifc->n_groups; j++)
 			validate_resolve(c, &ix, key, ifc->groups[j].name,
-					 &ifc->groups[j].pos, &ifc->groups[j].group_idx);
+					 &ifc->groups[j].pos, &ifc->groups[j].group_idx, false);
 		free(key);
 	}
 	for (size_t i = 0; i < cfg->n_groups; i++) {
-		validate_rules(c, &ix, cfg->groups[i].ingress, cfg->groups[i].n_ingress);
-		validate_rules(c, &ix, cfg->groups[i].egress, cfg->groups[i].n_egress);
+		if (validate_rules(c, &ix, cfg->groups[i].ingress, cfg->groups[i].n_ingress) < 0 ||
+		    validate_rules(c, &ix, cfg->groups[i].egress, cfg->groups[i].n_egress) < 0) {
+			diags_add(c->d, NULL, "out of memory");
+			break;
+		}
 	}
 out:
 	free(ix.names);

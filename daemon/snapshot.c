@@ -6,7 +6,8 @@
  * files of the running configuration survive an operator editing
  * CONFDIR, which is what apply --confirm needs to roll back to, also
  * after a restart.  A copy holds sgd.yaml and the regular files of
- * groups.d/ (members.d is membership, read live from CONFDIR).
+ * groups.d/ and prefix_lists.d/ (members.d is membership, read live from
+ * CONFDIR).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -105,6 +106,10 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The subdirectories of a configuration that a copy holds. */
+static const char *const snapshot_subdirs[] = { "groups.d", "prefix_lists.d" };
+#define SNAPSHOT_NSUB (sizeof(snapshot_subdirs) / sizeof(snapshot_subdirs[0]))
+
 int snapshot_remove(const char *dir)
 {
 	char sub[4096], path[4096];
@@ -112,17 +117,19 @@ int snapshot_remove(const char *dir)
 	size_t n, i;
 	int r;
 
-	snprintf(sub, sizeof(sub), "%s/groups.d", dir);
-	r = list_files(sub, false, &names, &n);
-	if (r < 0)
-		return r;
-	for (i = 0; i < n; i++)
-		if (snprintf(path, sizeof(path), "%s/%s", sub, names[i]) <
-		    (int)sizeof(path))
-			unlink(path);
-	names_free(names, n);
-	if (rmdir(sub) < 0 && errno != ENOENT)
-		return -errno;
+	for (size_t k = 0; k < SNAPSHOT_NSUB; k++) {
+		snprintf(sub, sizeof(sub), "%s/%s", dir, snapshot_subdirs[k]);
+		r = list_files(sub, false, &names, &n);
+		if (r < 0)
+			return r;
+		for (i = 0; i < n; i++)
+			if (snprintf(path, sizeof(path), "%s/%s", sub, names[i]) <
+			    (int)sizeof(path))
+				unlink(path);
+		names_free(names, n);
+		if (rmdir(sub) < 0 && errno != ENOENT)
+			return -errno;
+	}
 	r = list_files(dir, false, &names, &n);
 	if (r < 0)
 		return r;
@@ -136,11 +143,43 @@ int snapshot_remove(const char *dir)
 	return 0;
 }
 
-int snapshot_copy(const char *src, const char *dst, struct sg_diags *diags)
+/* Copy the *.yaml files of src/name into dst/name (created). */
+static int copy_subdir(const char *src, const char *dst, const char *name,
+		       struct sg_diags *diags)
 {
 	char from[4096], to[4096], sub[4096];
 	char **names = NULL;
 	size_t n = 0, i;
+	int r;
+
+	snprintf(sub, sizeof(sub), "%s/%s", dst, name);
+	if (mkdir(sub, 0700) < 0)
+		return -errno;
+	snprintf(sub, sizeof(sub), "%s/%s", src, name);
+	r = list_files(sub, true, &names, &n);
+	if (r < 0) {
+		diags_add_file(diags, name, "cannot list %s: %s", sub, strerror(-r));
+		return r;
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		snprintf(from, sizeof(from), "%s/%s/%s", src, name, names[i]);
+		snprintf(to, sizeof(to), "%s/%s/%s", dst, name, names[i]);
+		r = copy_file(from, to);
+		if (r < 0)
+			diags_add_file(diags, from, "cannot copy: %s",
+				       strerror(-r));
+	}
+	names_free(names, n);
+	if (r == 0) {
+		snprintf(sub, sizeof(sub), "%s/%s", dst, name);
+		r = state_fsync_dir(sub);
+	}
+	return r;
+}
+
+int snapshot_copy(const char *src, const char *dst, struct sg_diags *diags)
+{
+	char from[4096], to[4096];
 	int r;
 
 	r = snapshot_remove(dst);
@@ -159,29 +198,8 @@ int snapshot_copy(const char *src, const char *dst, struct sg_diags *diags)
 			       strerror(-r));
 		return r;
 	}
-	snprintf(sub, sizeof(sub), "%s/groups.d", dst);
-	if (mkdir(sub, 0700) < 0)
-		return -errno;
-	snprintf(sub, sizeof(sub), "%s/groups.d", src);
-	r = list_files(sub, true, &names, &n);
-	if (r < 0) {
-		diags_add_file(diags, "groups.d", "cannot list %s: %s", sub,
-			       strerror(-r));
-		return r;
-	}
-	for (i = 0; i < n && r == 0; i++) {
-		snprintf(from, sizeof(from), "%s/groups.d/%s", src, names[i]);
-		snprintf(to, sizeof(to), "%s/groups.d/%s", dst, names[i]);
-		r = copy_file(from, to);
-		if (r < 0)
-			diags_add_file(diags, from, "cannot copy: %s",
-				       strerror(-r));
-	}
-	names_free(names, n);
-	if (r == 0) {
-		snprintf(sub, sizeof(sub), "%s/groups.d", dst);
-		r = state_fsync_dir(sub);
-	}
+	for (size_t k = 0; k < SNAPSHOT_NSUB && r == 0; k++)
+		r = copy_subdir(src, dst, snapshot_subdirs[k], diags);
 	if (r == 0)
 		r = state_fsync_dir(dst);
 	return r;
@@ -230,15 +248,17 @@ int snapshot_hash(const char *dir, char out[17])
 	r = hash_file(&h, dir, "sgd.yaml");
 	if (r < 0)
 		return r;
-	snprintf(sub, sizeof(sub), "%s/groups.d", dir);
-	r = list_files(sub, true, &names, &n);
-	if (r < 0)
-		return r;
-	for (i = 0; i < n && r == 0; i++) {
-		snprintf(rel, sizeof(rel), "groups.d/%s", names[i]);
-		r = hash_file(&h, dir, rel);
+	for (size_t k = 0; k < SNAPSHOT_NSUB && r == 0; k++) {
+		snprintf(sub, sizeof(sub), "%s/%s", dir, snapshot_subdirs[k]);
+		r = list_files(sub, true, &names, &n);
+		if (r < 0)
+			return r;
+		for (i = 0; i < n && r == 0; i++) {
+			snprintf(rel, sizeof(rel), "%s/%s", snapshot_subdirs[k], names[i]);
+			r = hash_file(&h, dir, rel);
+		}
+		names_free(names, n);
 	}
-	names_free(names, n);
 	if (r == 0)
 		snprintf(out, 17, "%016llx", (unsigned long long)h);
 	return r;

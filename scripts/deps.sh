@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|bench]   (default: test)
 set -euo pipefail
 what=${1:-test}
-build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev check)
+build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev libjson-c-dev check)
 # The test command runs every suite, the benchmark's smoke run included,
 # so "test" installs what the benchmark uses too (a fresh machine has
 # none of it); "bench" is kept as a name for bench/run.sh.  strace aims

@@ -35,8 +35,9 @@ set -euo pipefail
 BUILDDIR=$(cd "$BUILDDIR" && pwd)
 CACHE=${SGD_TEST_CACHE:-/var/cache/sgd-test}
 ROOTFS=$CACHE/bookworm-rootfs
-# libyaml is the one runtime library of sgd that minbase + nftables lacks.
-PACKAGES=systemd,systemd-sysv,dbus,iproute2,nftables,libyaml-0-2
+# libyaml (sgd, sgctl) and json-c (sgctl import) are the runtime libraries
+# that minbase + nftables may lack.
+PACKAGES=systemd,systemd-sysv,dbus,iproute2,nftables,libyaml-0-2,libjson-c5
 MACHINE=${SGD_TEST_PREFIX:-sgdtest}-boot-$$
 WATCHDOG_SEC=4
 T0=$(date +%s)

@@ -23,23 +23,53 @@
 #include "diag.h"
 #include "model.h"
 #include "../../cli/import_aws.h"
+#include "../../cli/import_map.h"
 #include "../../cli/json_tree.h"
 
+/* CASE.json imported with args (NULL-terminated, may be NULL); the
+ * group files are compared with CASE.expected/, the prefix lists with
+ * CASE.expected-lists/ (n_lists files). */
 struct import_case {
 	const char *name;
 	int exit_code;
 	size_t n_files;
+	size_t n_lists;
+	const char *const *args;
+};
+
+static const char *const pl_args[] = {
+	"--prefix-lists", "prefix-lists.describe.json",
+	"--prefix-lists", "pl-0a1b2c3d=prefix-lists.entries-office.json",
+	"--prefix-lists", "pl-00000000000000002=prefix-lists.entries-v6.json",
+	"--prefix-lists", "pl-0e0e0e0e=prefix-lists.entries-empty.json",
+	NULL,
 };
 
 static const struct import_case ok_cases[] = {
-	{ "basic", 0, 4 },
-	{ "odd", 1, 4 },
-	{ "names", 0, 8 },
+	{ "basic", 0, 4, 0, NULL },
+	{ "odd", 1, 4, 0, NULL },
+	{ "names", 0, 8, 0, NULL },
+	{ "prefix-lists", 1, 2, 2, pl_args },
+	{ "bare-list", 0, 2, 0, NULL },
+	{ "single-group", 0, 1, 0, NULL },
+	{ "rules", 0, 2, 0, NULL },
+	{ "nulls", 0, 2, 0, NULL },
+	{ "bad-ids", 1, 2, 0, NULL },
+	{ "unicode", 0, 1, 0, NULL },
 };
 
-static const char *const bad_cases[] = {
-	"bad-notjson", "bad-missing-id", "bad-port", "bad-cidr", "bad-icmp-code",
-	"bad-rules-api",
+static const char *const noid_args[] = {
+	"--prefix-lists", "prefix-lists.entries-office.json", NULL,
+};
+
+static const struct {
+	const char *name;
+	const char *const *args;
+} bad_cases[] = {
+	{ "bad-notjson", NULL }, { "bad-missing-id", NULL }, { "bad-port", NULL },
+	{ "bad-cidr", NULL }, { "bad-icmp-code", NULL }, { "bad-utf16", NULL },
+	{ "bad-trailing-comma", NULL }, { "bad-comment", NULL }, { "bad-yaml", NULL },
+	{ "bad-lists-noid", noid_args },
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -154,22 +184,37 @@ static int run_import(int argc, char **argv, bool json, const char *out, const c
 	return rc;
 }
 
-/* Import CASE.json into tmp/groups.d; returns the exit code. */
-static int import_case(const char *name, const char *tmp, bool json)
+/* Import CASE.json into tmp/groups.d (lists: tmp/prefix_lists.d) with
+ * the extra args; returns the exit code. */
+static int import_case_args(const char *name, const char *tmp, bool json,
+			    const char *const *args)
 {
 	char in[256], gd[4096], out[4096], err[4096];
-	char *argv[5];
+	char *argv[32];
+	int argc = 0;
 
 	snprintf(in, sizeof(in), "%s.json", name);
 	snprintf(gd, sizeof(gd), "%s/groups.d", tmp);
 	snprintf(out, sizeof(out), "%s/stdout", tmp);
 	snprintf(err, sizeof(err), "%s/stderr", tmp);
-	argv[0] = (char *)"aws";
-	argv[1] = in;
-	argv[2] = (char *)"-o";
-	argv[3] = gd;
-	argv[4] = NULL;
-	return run_import(4, argv, json, out, err);
+	argv[argc++] = (char *)"aws";
+	argv[argc++] = in;
+	argv[argc++] = (char *)"-o";
+	argv[argc++] = gd;
+	for (; args && *args && argc < 31; args++)
+		argv[argc++] = (char *)*args;
+	argv[argc] = NULL;
+	return run_import(argc, argv, json, out, err);
+}
+
+static int import_case(const char *name, const char *tmp, bool json)
+{
+	const char *const *args = NULL;
+
+	for (size_t i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++)
+		if (strcmp(ok_cases[i].name, name) == 0)
+			args = ok_cases[i].args;
+	return import_case_args(name, tmp, json, args);
 }
 
 static void copy_dir_files(const char *from, const char *to)
@@ -191,6 +236,18 @@ static void copy_dir_files(const char *from, const char *to)
 		free(text);
 	}
 	closedir(d);
+}
+
+/* CASE.local-lists/ into tmp/prefix_lists.d: the definitions a kept
+ * prefix list id needs to load. */
+static void copy_local_lists(const char *name, const char *tmp)
+{
+	char from[512], to[4096];
+
+	snprintf(from, sizeof(from), "%s.local-lists", name);
+	snprintf(to, sizeof(to), "%s/prefix_lists.d", tmp);
+	mkdir(to, 0755);
+	copy_dir_files(from, to);
 }
 
 static struct sg_config *load_tmp(const char *tmp)
@@ -218,31 +275,23 @@ static const struct sg_group *group(const struct sg_config *cfg, const char *nam
 
 /* ---- golden comparison ------------------------------------------------- */
 
-START_TEST(test_import_golden)
+/* Every file of golden dir exp_dir equals the one of the same name in
+ * out_dir, and out_dir holds n files, no more. */
+static void compare_dir(const char *exp_dir, const char *out_dir, size_t n_want)
 {
-	const struct import_case *c = &ok_cases[_i];
-	char tmp[256], exp_dir[256], path[4096], golden[512];
-	struct sg_config *cfg;
+	char path[4096], golden[512];
 	struct dirent *e;
 	char *want, *got;
-	DIR *d;
 	size_t n = 0;
-	int rc;
+	DIR *d = opendir(exp_dir);
 
-	enter_import_dir();
-	make_tmp(tmp, sizeof(tmp));
-	rc = import_case(c->name, tmp, false);
-	ck_assert_int_eq(rc, c->exit_code);
-
-	/* every golden file is generated, byte for byte ... */
-	snprintf(exp_dir, sizeof(exp_dir), "%s.expected", c->name);
-	d = opendir(exp_dir);
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d))) {
+	if (n_want)
+		ck_assert_msg(d != NULL, "%s is missing", exp_dir);
+	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(golden, sizeof(golden), "%s/%s", exp_dir, e->d_name);
-		snprintf(path, sizeof(path), "%s/groups.d/%s", tmp, e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", out_dir, e->d_name);
 		want = read_all(golden);
 		got = read_all(path);
 		ck_assert_msg(strcmp(want, got) == 0, "%s differs from %s:\n%s", path, golden, got);
@@ -250,11 +299,32 @@ START_TEST(test_import_golden)
 		free(got);
 		n++;
 	}
-	closedir(d);
-	/* ... and nothing else */
-	ck_assert_uint_eq(n, c->n_files);
+	if (d)
+		closedir(d);
+	ck_assert_uint_eq(n, n_want);
+	ck_assert_uint_eq(count_files(out_dir), n_want);
+}
+
+START_TEST(test_import_golden)
+{
+	const struct import_case *c = &ok_cases[_i];
+	char tmp[256], exp_dir[256], path[4096], golden[512];
+	struct sg_config *cfg;
+	char *want, *got;
+	int rc;
+
+	enter_import_dir();
+	make_tmp(tmp, sizeof(tmp));
+	rc = import_case(c->name, tmp, false);
+	ck_assert_int_eq(rc, c->exit_code);
+
+	/* every golden file is generated, byte for byte, and nothing else */
+	snprintf(exp_dir, sizeof(exp_dir), "%s.expected", c->name);
 	snprintf(path, sizeof(path), "%s/groups.d", tmp);
-	ck_assert_uint_eq(count_files(path), c->n_files);
+	compare_dir(exp_dir, path, c->n_files);
+	snprintf(exp_dir, sizeof(exp_dir), "%s.expected-lists", c->name);
+	snprintf(path, sizeof(path), "%s/prefix_lists.d", tmp);
+	compare_dir(exp_dir, path, c->n_lists);
 
 	/* the report names everything, exactly as the golden says */
 	snprintf(golden, sizeof(golden), "%s.stderr", c->name);
@@ -271,6 +341,7 @@ START_TEST(test_import_golden)
 	snprintf(golden, sizeof(golden), "%s.local", c->name);
 	snprintf(path, sizeof(path), "%s/groups.d", tmp);
 	copy_dir_files(golden, path);
+	copy_local_lists(c->name, tmp);
 	cfg = load_tmp(tmp);
 	ck_assert_uint_ge(cfg->n_groups, c->n_files);
 	config_free(cfg);
@@ -294,6 +365,7 @@ static struct sg_config *import_and_load(const char *name, char *tmp, size_t len
 	snprintf(local, sizeof(local), "%s.local", name);
 	snprintf(path, sizeof(path), "%s/groups.d", tmp);
 	copy_dir_files(local, path);
+	copy_local_lists(name, tmp);
 	return load_tmp(tmp);
 }
 
@@ -356,7 +428,7 @@ START_TEST(test_import_odd_loads)
 
 	ck_assert_uint_eq(cfg->n_groups, 5);	/* 4 imported + the local bastion */
 	cl = group(cfg, "cluster");
-	lb = group(cfg, "Front-LB-prod");
+	lb = group(cfg, "front-lb-prod");
 	app = group(cfg, "app");
 	legacy = group(cfg, "legacy");
 
@@ -391,8 +463,13 @@ START_TEST(test_import_odd_loads)
 	ck_assert_int_eq(cl->ingress[7].port_lo, 1024);
 	ck_assert_int_eq(cl->ingress[8].proto, 50);
 	ck_assert_int_eq(cl->ingress[8].port_lo, -1);
-	/* egress: the 443 rule kept, the prefix-list-only one left out */
-	ck_assert_uint_eq(cl->n_egress, 1);
+	/* egress: the 443 rule, and the two prefix lists kept by id: they
+	 * load with the local definitions (odd.local-lists/) */
+	ck_assert_uint_eq(cl->n_egress, 3);
+	ck_assert_uint_eq(cl->egress[1].n_peers, 1);
+	ck_assert_int_eq(cl->egress[1].peers[0].plist_idx, config_find_plist(cfg, "s3"));
+	ck_assert_uint_eq(cl->egress[2].n_peers, 2);
+	ck_assert_int_eq(cl->egress[2].peers[1].plist_idx, config_find_plist(cfg, "partners"));
 
 	/* groups referencing each other */
 	ck_assert_uint_eq(lb->n_egress, 2);
@@ -416,7 +493,7 @@ START_TEST(test_import_names_roundtrip)
 {
 	char tmp[256];
 	struct sg_config *cfg = import_and_load("names", tmp, sizeof(tmp));
-	const struct sg_group *u = group(cfg, "n-c-d-gr-ppe");
+	const struct sg_group *u = group(cfg, "unicode-gruppe");
 
 	ck_assert_str_eq(u->description,
 			 "Beschreibung mit Umlauten, \xE2\x80\x9Cquotes\xE2\x80\x9D, a line\nbreak "
@@ -472,13 +549,13 @@ START_TEST(test_import_json)
 	ck_assert_str_eq(jt_get(&root, "exit_code")->str, "1");
 	groups = jt_get(&root, "groups");
 	ck_assert_uint_eq(groups->n, 4);
-	ck_assert_str_eq(jt_get(&groups->kids[1], "name")->str, "Front-LB-prod");
+	ck_assert_str_eq(jt_get(&groups->kids[1], "name")->str, "front-lb-prod");
 	ck_assert_str_eq(jt_get(&groups->kids[2], "egress_rules")->str, "default");
 	probs = jt_get(&root, "problems");
 	ck_assert_ptr_nonnull(probs);
 	ck_assert_uint_eq(probs->n, 11);
-	ck_assert(json_has_problem(probs, "prefix_list", "pl-0123456789abcdef0", "skipped"));
-	ck_assert(json_has_problem(probs, "prefix_list", "pl-00000000000000001", "skipped"));
+	ck_assert(json_has_problem(probs, "prefix_list", "pl-0123456789abcdef0", "kept"));
+	ck_assert(json_has_problem(probs, "prefix_list", "pl-00000000000000001", "kept"));
 	ck_assert(json_has_problem(probs, "unresolved_group", "sg-0c0000000000000ff", "kept"));
 	ck_assert(json_has_problem(probs, "unknown_protocol", "gre", "skipped"));
 	ck_assert(json_has_problem(probs, "unknown_group_name", "monitoring", "skipped"));
@@ -496,14 +573,14 @@ END_TEST
 
 START_TEST(test_import_bad)
 {
-	const char *name = bad_cases[_i];
+	const char *name = bad_cases[_i].name;
 	char tmp[256], path[4096], golden[256];
 	char *want, *got;
 	int rc;
 
 	enter_import_dir();
 	make_tmp(tmp, sizeof(tmp));
-	rc = import_case(name, tmp, false);
+	rc = import_case_args(name, tmp, false, bad_cases[_i].args);
 	ck_assert_int_eq(rc, 1);
 	snprintf(path, sizeof(path), "%s/groups.d", tmp);
 	ck_assert_uint_eq(count_files(path), 0);
@@ -537,6 +614,211 @@ START_TEST(test_import_usage)
 	ck_assert_int_eq(run_import(3, noarg, false, out, err), 2);
 	ck_assert_int_eq(run_import(2, help, false, out, err), 0);
 	ck_assert_int_eq(run_import(2, missing, false, out, err), 1);
+	rm_tree(tmp);
+}
+END_TEST
+
+/* ---- prefix lists, shapes, names --------------------------------------- */
+
+/* --prefix-lists: lists with entries are written and referenced by name,
+ * and load as the entries of the rules that name them */
+START_TEST(test_import_prefix_lists_load)
+{
+	char tmp[256];
+	struct sg_config *cfg = import_and_load("prefix-lists", tmp, sizeof(tmp));
+	const struct sg_group *web = group(cfg, "web"), *db = group(cfg, "db");
+	const struct sg_plist *pl;
+	const struct sg_plist_entry *e;
+	int office = config_find_plist(cfg, "office-ranges");
+
+	ck_assert_uint_eq(cfg->n_plists, 3);	/* 2 imported + the local s3 */
+	ck_assert_int_ge(office, 0);
+	ck_assert_int_eq(config_find_plist(cfg, "pl-0a1b2c3d"), office);
+	ck_assert_uint_eq(cfg->plists[office].n_entries, 2);	/* the duplicate went */
+	/* web: tcp/443 from 10.0.0.0/8 and the office list, one description */
+	ck_assert_uint_eq(web->n_ingress, 1);
+	ck_assert_uint_eq(web->ingress[0].n_peers, 3);
+	e = config_peer_entry(cfg, &web->ingress[0].peers[1], &pl);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(pl->id, "pl-0a1b2c3d");
+	ck_assert_str_eq(e->description, "HQ");
+	/* egress: S3 by its kept id (local definition), all to the v6 list */
+	ck_assert_uint_eq(web->n_egress, 2);
+	ck_assert_int_eq(web->egress[0].peers[0].plist_idx, config_find_plist(cfg, "s3"));
+	ck_assert_int_eq(web->egress[1].peers[0].plist_idx,
+			 config_find_plist(cfg, "pl-00000000000000002"));
+	ck_assert_uint_eq(db->ingress[0].n_peers, 3);	/* web, then 2 entries */
+	ck_assert_int_eq(db->ingress[0].peers[0].kind, SG_PEER_GROUP);
+	config_free(cfg);
+	rm_tree(tmp);
+}
+END_TEST
+
+/* The other shapes mean what AWS meant */
+START_TEST(test_import_shapes_load)
+{
+	char tmp[256];
+	struct sg_config *cfg;
+	const struct sg_group *g;
+
+	cfg = import_and_load("rules", tmp, sizeof(tmp));
+	ck_assert_uint_eq(cfg->n_groups, 2);
+	g = group(cfg, "sg-0d000000000000006");
+	ck_assert_uint_eq(g->n_ingress, 2);
+	ck_assert_uint_eq(g->n_egress, 1);
+	ck_assert_str_eq(g->ingress[0].description, "admins");
+	g = group(cfg, "sg-0d000000000000007");
+	ck_assert_int_eq(g->ingress[0].peers[0].group_idx,
+			 config_find_group(cfg, "sg-0d000000000000006"));
+	ck_assert(!g->egress_omitted);
+	ck_assert_uint_eq(g->n_egress, 0);
+	config_free(cfg);
+	rm_tree(tmp);
+
+	cfg = import_and_load("nulls", tmp, sizeof(tmp));
+	g = group(cfg, "go-sdk");
+	/* "IpPermissionsEgress": null is no outbound rule, never "all" */
+	ck_assert(!g->egress_omitted);
+	ck_assert_uint_eq(g->n_egress, 0);
+	ck_assert_uint_eq(g->n_ingress, 2);
+	ck_assert_ptr_null(g->description);
+	ck_assert_int_eq(g->ingress[1].proto, SG_PROTO_ALL);
+	ck_assert_uint_eq(group(cfg, "empty")->n_ingress, 0);
+	config_free(cfg);
+	rm_tree(tmp);
+
+	cfg = import_and_load("bad-ids", tmp, sizeof(tmp));
+	ck_assert_uint_eq(cfg->n_groups, 2);	/* the fixture with a bad id is skipped */
+	ck_assert_int_lt(config_find_group(cfg, "fixture"), 0);
+	ck_assert_uint_eq(group(cfg, "web")->ingress[0].n_peers, 1);
+	config_free(cfg);
+	rm_tree(tmp);
+
+	cfg = import_and_load("unicode", tmp, sizeof(tmp));
+	g = group(cfg, "securite-unicode");
+	ck_assert_str_eq(g->description, "Groupe de s\xC3\xA9" "curit\xC3\xA9 (AWS name: "
+			 "S\xC3\xA9" "curit\xC3\xA9 \xC3\x9Cn\xC3\xAF" "code)");
+	config_free(cfg);
+	rm_tree(tmp);
+}
+END_TEST
+
+START_TEST(test_import_name_map)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "web", "web" },
+		{ "Front_LB.v2", "Front_LB.v2" },
+		{ "S\xC3\xA9" "curit\xC3\xA9 \xC3\x9Cn\xC3\xAF" "code", "securite-unicode" },
+		{ "Stra\xC3\x9F" "e \xC5\x92uvre", "strasse-oeuvre" },
+		{ "\xC3\x86r\xC3\xB8 \xC3\x97 \xC3\x9Eing", "aero-thing" },
+		{ "\xC5\x81\xC3\xB3" "d\xC5\xBA \xE2\x80\x93 Ko\xC5\xA1ice", "lodz-kosice" },
+		{ "Front LB (prod)", "front-lb-prod" },
+		{ "  -- x --", "x" },
+		{ "\xE6\x97\xA5\xE6\x9C\xAC", "sg-0a000000" },
+		{ "1.2.3", "group-1.2.3" },
+		{ "", "sg-0a000000" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = imp_name_map(cases[i].in, "group-", "sg-0a000000");
+
+		ck_assert_ptr_nonnull(s);
+		ck_assert_msg(strcmp(s, cases[i].out) == 0, "%s -> %s, want %s", cases[i].in, s,
+			      cases[i].out);
+		free(s);
+	}
+}
+END_TEST
+
+/* An empty document is an account with no groups: exit 0, no file. */
+START_TEST(test_import_empty)
+{
+	char tmp[256], path[4096];
+	char *text;
+
+	enter_import_dir();
+	make_tmp(tmp, sizeof(tmp));
+	ck_assert_int_eq(import_case_args("empty", tmp, false, NULL), 0);
+	snprintf(path, sizeof(path), "%s/stdout", tmp);
+	text = read_all(path);
+	ck_assert_ptr_nonnull(strstr(text, "0 groups"));
+	free(text);
+	snprintf(path, sizeof(path), "%s/groups.d", tmp);
+	ck_assert_uint_eq(count_files(path), 0);
+	snprintf(path, sizeof(path), "%s/empty.json", tmp);
+	write_all(path, "{\"SecurityGroups\": []}\n");
+	{
+		char out[4096], err[4096], gd[4096];
+		char *argv[] = { (char *)"aws", path, (char *)"-o", gd, NULL };
+
+		snprintf(gd, sizeof(gd), "%s/groups.d", tmp);
+		snprintf(out, sizeof(out), "%s/stdout", tmp);
+		snprintf(err, sizeof(err), "%s/stderr", tmp);
+		ck_assert_int_eq(run_import(4, argv, false, out, err), 0);
+		text = read_all(out);
+		ck_assert_ptr_nonnull(strstr(text, "0 groups"));
+		free(text);
+	}
+	rm_tree(tmp);
+}
+END_TEST
+
+/* A UTF-8 byte-order mark (PowerShell's Out-File -Encoding utf8) is
+ * skipped, as RFC 8259 allows */
+START_TEST(test_import_utf8_bom)
+{
+	char tmp[256], in[1024], gd[1024], out[4096], err[4096], path[4096];
+	char *text, *doc;
+	struct stat st;
+
+	enter_import_dir();
+	make_tmp(tmp, sizeof(tmp));
+	text = read_all("single-group.json");
+	ck_assert_int_ge(asprintf(&doc, "\xEF\xBB\xBF%s", text), 0);
+	snprintf(in, sizeof(in), "%s/bom.json", tmp);
+	write_all(in, doc);
+	snprintf(gd, sizeof(gd), "%s/groups.d", tmp);
+	snprintf(out, sizeof(out), "%s/stdout", tmp);
+	snprintf(err, sizeof(err), "%s/stderr", tmp);
+	{
+		char *argv[] = { (char *)"aws", in, (char *)"-o", gd, NULL };
+
+		ck_assert_int_eq(run_import(4, argv, false, out, err), 0);
+	}
+	snprintf(path, sizeof(path), "%s/solo.yaml", gd);
+	ck_assert_int_eq(stat(path, &st), 0);
+	free(text);
+	free(doc);
+	rm_tree(tmp);
+}
+END_TEST
+
+/* -o creates missing parents; the lists go next to the groups */
+START_TEST(test_import_mkdir_parents)
+{
+	char tmp[256], gd[1024], path[4096], out[4096], err[4096];
+	char in[] = "prefix-lists.json";
+	const char *const *a = pl_args;
+	char *argv[16];
+	int argc = 0;
+	struct stat st;
+
+	enter_import_dir();
+	make_tmp(tmp, sizeof(tmp));
+	snprintf(gd, sizeof(gd), "%s/a/b/c/groups.d", tmp);
+	snprintf(out, sizeof(out), "%s/stdout", tmp);
+	snprintf(err, sizeof(err), "%s/stderr", tmp);
+	argv[argc++] = (char *)"aws";
+	argv[argc++] = in;
+	argv[argc++] = (char *)"-o";
+	argv[argc++] = gd;
+	for (; *a; a++)
+		argv[argc++] = (char *)*a;
+	argv[argc] = NULL;
+	ck_assert_int_eq(run_import(argc, argv, false, out, err), 1);
+	snprintf(path, sizeof(path), "%s/web.yaml", gd);
+	ck_assert_int_eq(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/a/b/c/prefix_lists.d/office-ranges.yaml", tmp);
+	ck_assert_int_eq(stat(path, &st), 0);
 	rm_tree(tmp);
 }
 END_TEST
@@ -594,6 +876,12 @@ static Suite *import_suite(void)
 	tcase_add_loop_test(tc, test_import_bad, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_import_usage);
+	tcase_add_test(tc, test_import_prefix_lists_load);
+	tcase_add_test(tc, test_import_shapes_load);
+	tcase_add_test(tc, test_import_name_map);
+	tcase_add_test(tc, test_import_empty);
+	tcase_add_test(tc, test_import_mkdir_parents);
+	tcase_add_test(tc, test_import_utf8_bom);
 	tcase_add_test(tc, test_json_hostile);
 	suite_add_tcase(s, tc);
 	return s;

@@ -55,6 +55,8 @@ static void t_setup(const char *sgd, const struct tfile *files)
 	ck_assert_ptr_nonnull(mkdtemp(tdir));
 	snprintf(path, sizeof(path), "%s/groups.d", tdir);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/prefix_lists.d", tdir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
 	if (sgd)
 		t_write("sgd.yaml", sgd, strlen(sgd));
 	for (; files && files->name; files++)
@@ -454,6 +456,84 @@ START_TEST(peer_shapes)
 }
 END_TEST
 
+/* A reference to a prefix list becomes the list's entries, in entry
+ * order, where the reference was; an edit of the list changes the
+ * entries of every rule that names it. */
+START_TEST(prefix_list_refs)
+{
+	static const struct tfile files[] = {
+		{ "prefix_lists.d/pl-0a1b2c3d.yaml",
+		  "name: office\nid: pl-0a1b2c3d\n"
+		  "entries:\n"
+		  "  - {cidr: 192.0.2.0/24, description: HQ}\n"
+		  "  - {cidr: \"2001:db8:1::/48\", description: HQ v6}\n"
+		  "  - 198.51.100.7\n" },
+		{ "groups.d/g.yaml",
+		  "ingress:\n"
+		  "  - {protocol: tcp, ports: 22, from: [10.0.0.0/8, office, h]}\n"
+		  "  - {protocol: icmp, from: [pl-0a1b2c3d, office]}\n"
+		  "egress:\n"
+		  "  - {protocol: all, to: [pl-0a1b2c3d]}\n" },
+		{ "groups.d/h.yaml", "{}\n" },
+		{ NULL, NULL },
+	};
+	struct sg_config *cfg;
+	const struct sg_rule *r;
+	const struct sg_plist *pl;
+	const struct sg_plist_entry *e;
+	int g;
+
+	t_setup("attach: [g]\n", files);
+	cfg = t_load_ok();
+	ck_assert_uint_eq(cfg->n_plists, 1);
+	ck_assert_int_eq(config_find_plist(cfg, "office"), 0);
+	ck_assert_int_eq(config_find_plist(cfg, "pl-0a1b2c3d"), 0);
+	ck_assert_int_eq(config_find_plist(cfg, "g"), -1);
+	ck_assert_str_eq(cfg->plists[0].file, "prefix_lists.d/pl-0a1b2c3d.yaml");
+	g = config_find_group(cfg, "g");
+	r = &cfg->groups[g].ingress[0];
+	ck_assert_uint_eq(r->n_peers, 5);
+	t_cidr_is(&r->peers[0].cidr, "10.0.0.0/8");
+	ck_assert_int_eq(r->peers[0].plist_idx, -1);
+	ck_assert_ptr_null(config_peer_entry(cfg, &r->peers[0], NULL));
+	t_cidr_is(&r->peers[1].cidr, "192.0.2.0/24");
+	t_cidr_is(&r->peers[2].cidr, "2001:db8:1::/48");
+	t_cidr_is(&r->peers[3].cidr, "198.51.100.7/32");
+	for (int i = 1; i <= 3; i++) {
+		ck_assert_int_eq(r->peers[i].kind, SG_PEER_CIDR);
+		ck_assert_int_eq(r->peers[i].plist_idx, 0);
+		ck_assert_ptr_null(r->peers[i].group_ref);
+		/* errors about the peer point at the reference */
+		ck_assert_int_eq(r->peers[i].pos.line, 2);
+		ck_assert_int_eq(r->peers[i].pos.col, 51);
+	}
+	e = config_peer_entry(cfg, &r->peers[2], &pl);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(pl->name, "office");
+	ck_assert_str_eq(e->description, "HQ v6");
+	ck_assert_int_eq(r->peers[4].kind, SG_PEER_GROUP);
+	ck_assert_int_eq(r->peers[4].group_idx, config_find_group(cfg, "h"));
+	/* icmp: the IPv4 entries only, once per reference */
+	r = &cfg->groups[g].ingress[1];
+	ck_assert_uint_eq(r->n_peers, 4);
+	t_cidr_is(&r->peers[2].cidr, "192.0.2.0/24");
+	r = &cfg->groups[g].egress[0];
+	ck_assert_uint_eq(r->n_peers, 3);
+	config_free(cfg);
+
+	/* the list edited: one entry gone, one new */
+	t_write("prefix_lists.d/pl-0a1b2c3d.yaml",
+		"name: office\nid: pl-0a1b2c3d\nentries: [192.0.2.0/24, 203.0.113.0/24]\n", 69);
+	cfg = t_load_ok();
+	r = &cfg->groups[config_find_group(cfg, "g")].ingress[0];
+	ck_assert_uint_eq(r->n_peers, 4);
+	t_cidr_is(&r->peers[2].cidr, "203.0.113.0/24");
+	ck_assert_ptr_null(config_peer_entry(cfg, &r->peers[2], &pl)->description);
+	config_free(cfg);
+	t_teardown();
+}
+END_TEST
+
 /* ---- host settings ---------------------------------------------------- */
 
 START_TEST(settings_non_default)
@@ -846,6 +926,7 @@ static Suite *load_suite(void)
 	tcase_add_test(tc, spec_example);
 	tcase_add_loop_test(tc, rule_shapes, 0, sizeof(shapes) / sizeof(shapes[0]));
 	tcase_add_test(tc, peer_shapes);
+	tcase_add_test(tc, prefix_list_refs);
 	tcase_add_test(tc, settings_non_default);
 	tcase_add_test(tc, settings_defaults);
 	tcase_add_test(tc, print_exact);

@@ -561,6 +561,91 @@ START_TEST(test_shipped_conf)
 }
 END_TEST
 
+/* explain with the words of one command line (split at spaces) */
+static char *explain_words(const struct sg_config *cfg, const char *words, bool json,
+			   bool *allowed)
+{
+	char buf[256], *argv[8], *s = NULL, *save = NULL;
+	int argc = 0;
+	struct sg_diags d;
+
+	snprintf(buf, sizeof(buf), "%s", words);
+	for (char *w = strtok_r(buf, " ", &save); w && argc < 8; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	diags_init(&d);
+	ck_assert_int_eq(render_explain(cfg, NULL, argc, argv, json, &s, allowed, &d), 0);
+	diags_free(&d);
+	return s;
+}
+
+/* show and explain name the prefix list and the entry a CIDR came from */
+START_TEST(test_prefix_list_render)
+{
+	const char *src = getenv("SRCDIR");
+	char dir[512];
+	struct sg_config *cfg = NULL;
+	struct sg_diags d;
+	bool allowed;
+	char *s;
+
+	snprintf(dir, sizeof(dir), "%s/tests/corpus/valid/prefix-lists", src ? src : ".");
+	diags_init(&d);
+	if (config_load(dir, &cfg, &d) < 0) {
+		diags_print(stderr, &d);
+		ck_abort_msg("the prefix-lists corpus case does not load");
+	}
+	diags_free(&d);
+	ck_assert_int_eq(render_show(cfg, NULL, false, &s), 0);
+	ck_assert_ptr_nonnull(strstr(s, "192.0.2.0/24 (prefix list office-ranges: HQ)"));
+	ck_assert_ptr_nonnull(strstr(s, "198.51.100.7/32 (prefix list office-ranges)"));
+	ck_assert_ptr_nonnull(strstr(s, "203.0.113.0/28 (prefix list monitoring: Prometheus"));
+	free(s);
+	ck_assert_int_eq(render_show(cfg, NULL, true, &s), 0);
+	assert_json(s);
+	ck_assert_ptr_nonnull(strstr(s, "\"peer\":\"192.0.2.0/24\",\"peer_group\":false,"
+				     "\"peer_members\":null,\"prefix_list\":\"office-ranges\","
+				     "\"prefix_list_id\":\"pl-0a1b2c3d\",\"prefix_list_entry\":\"HQ\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"peer\":\"10.0.0.0/8\",\"peer_group\":false,"
+				     "\"peer_members\":null,\"prefix_list\":null"));
+	free(s);
+
+	/* the entry that matched, by address */
+	s = explain_words(cfg, "in tcp 443 198.51.100.7", false, &allowed);
+	ck_assert(allowed);
+	ck_assert_ptr_nonnull(strstr(s, "ALLOWED by group web, ingress rule 1"));
+	ck_assert_ptr_nonnull(strstr(s, "from 198.51.100.7/32 (prefix list office-ranges)"));
+	free(s);
+	s = explain_words(cfg, "in tcp 443 2001:db8:1::5", true, &allowed);
+	assert_json(s);
+	ck_assert(allowed);
+	ck_assert_ptr_nonnull(strstr(s, "\"peer\":\"2001:db8:1::/48\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"prefix_list\":\"office-ranges\""));
+	free(s);
+	/* the next address is in no entry; 10.0.0.0/8 is the rule's own CIDR */
+	s = explain_words(cfg, "in tcp 443 198.51.100.8", false, &allowed);
+	ck_assert(!allowed);
+	free(s);
+	s = explain_words(cfg, "in tcp 443 10.1.2.3", false, &allowed);
+	ck_assert(allowed);
+	ck_assert_ptr_null(strstr(s, "prefix list"));
+	free(s);
+	/* an icmp rule takes the IPv4 entries, an icmpv6 rule the IPv6 ones */
+	s = explain_words(cfg, "in icmp 8 192.0.2.9", false, &allowed);
+	ck_assert(allowed);
+	ck_assert_ptr_nonnull(strstr(s, "ingress rule 3"));
+	ck_assert_ptr_nonnull(strstr(s, "(prefix list office-ranges: HQ)"));
+	free(s);
+	s = explain_words(cfg, "in icmpv6 128 2001:db8:1::1", false, &allowed);
+	ck_assert(allowed);
+	ck_assert_ptr_nonnull(strstr(s, "ingress rule 4"));
+	free(s);
+	s = explain_words(cfg, "out udp 53 203.0.113.1", false, &allowed);
+	ck_assert(!allowed);
+	free(s);
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *render_suite(void)
 {
 	Suite *s = suite_create("render");
@@ -575,6 +660,7 @@ static Suite *render_suite(void)
 	tcase_add_test(tc, test_explain_render);
 	tcase_add_test(tc, test_members_stats_diags);
 	tcase_add_test(tc, test_shipped_conf);
+	tcase_add_test(tc, test_prefix_list_render);
 	suite_add_tcase(s, tc);
 	return s;
 }
