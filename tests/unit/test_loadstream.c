@@ -342,7 +342,7 @@ static Suite *loadstream_suite(void)
 {
 	Suite *s = suite_create("loadstream");
 	TCase *tc = tcase_create("core");
-	tcase_set_timeout(tc, 300);	/* 70,000 rules under valgrind */
+	tcase_set_timeout(tc, 0);	/* no timer: meson's timeout is the hang guard */
 
 	tcase_add_test(tc, hook_streams_wanted_top_lists);
 	tcase_add_test(tc, hook_skips_repeats_scalars_and_later_documents);
