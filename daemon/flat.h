@@ -26,6 +26,7 @@
  * drops elements wholly contained in another element of the same set (the
  * container always matches first; their rule's counter stays 0) and puts
  * partial overlaps into additional layer sets, in4.tcp.range.1 ...
+ * (a peer group's: in.tcp.pg.G/1 ...; flat_pg_set_name says why '/').
  *
  * Limitations: groups attached to an interface keep their own chain of
  * one nft rule per (rule x peer), jumped to by `iifname "<if>"`: their
@@ -141,6 +142,11 @@ struct flat {
 int flat_build(const struct sg_config *cfg, struct flat **out);
 void flat_free(struct flat *f);
 bool flat_has_proto(const struct flat *f, enum sg_dir dir, int proto);
+/* The port set of peer group `group` (FLAT_PORT): "in.tcp.pg.<group>",
+ * its further overlap layers "in.tcp.pg.<group>/<layer>" (a group name
+ * never holds a '/').  0, -EINVAL (a '/' in group) or -ENAMETOOLONG. */
+int flat_pg_set_name(enum sg_dir dir, int proto, const char *group, int layer,
+		     char *buf, size_t len);
 /* "in.tcp", "out.p47" */
 int flat_chain_name(enum sg_dir dir, int proto, char *buf, size_t len);
 /* qsort/bsearch order of a set's elements: by key. */
