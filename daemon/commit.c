@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
+#include <linux/membarrier.h>
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/netfilter.h>
@@ -43,6 +46,7 @@ struct commit_ctx {
 	uint64_t skeleton;		/* the last full commit's (e->skeleton) */
 	bool skeleton_valid;
 	bool deferred;			/* post messages left out */
+	bool deletes;			/* the batch deletes elements */
 	const bool *excl;		/* by plan message: NLM_F_EXCL (commit_excl) */
 };
 
@@ -415,6 +419,7 @@ static int commit_plan_msg(struct commit_ctx *c, const struct sg_plan *plan,
 		return rc;
 	if (c->excl && c->excl[i])
 		((struct nlmsghdr *)nftnl_batch_buffer(c->b))->nlmsg_flags |= NLM_F_EXCL;
+	c->deletes |= plan->v[i].del;
 	if (digest)
 		c->digest = commit_digest(c->digest, nftnl_batch_buffer(c->b));
 	return commit_note(c, &plan->v[i].origin);
@@ -486,6 +491,32 @@ static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
 	commit_zero(c, PLAN_TABLE);
 	nftnl_batch_end(nftnl_batch_buffer(c->b), c->seq);
 	return commit_note(c, NULL);
+}
+
+/* Wait until no packet still runs rules older than the kernel's current
+ * ones.  A packet reads the generation once, when it enters a base chain,
+ * and keeps that generation's rules through every jump, but each set
+ * lookup sees the elements of the moment.  Deleting elements is safe for
+ * packets under the current rules (the deletions that follow a switch
+ * were chosen against them, commit_build), not for one still running the
+ * rules from before that switch: an allowance that moved from an element
+ * the deletion removes to a rule that packet does not have is in
+ * neither.  Such a packet is normally gone within microseconds, but a
+ * CPU stalled under it (an interrupt storm, a virtual CPU the host
+ * descheduled) can hold it across the switch and the deletion that
+ * follows: `engine_switch.sh`, case "kept", lost 1 allowed datagram in
+ * 3,000 reloads under one busy loop per CPU.  The packet path holds
+ * rcu_read_lock, and MEMBARRIER_CMD_GLOBAL is synchronize_rcu(): once it
+ * returns, every packet that started before it has left nftables.  Paid
+ * once after a commit that changed the rules, before the first deletion
+ * (measured 0.05-6 ms). */
+static void commit_quiesce(struct sg_engine *e)
+{
+	/* Tolerated failure (EINVAL with nohz_full, EPERM under a seccomp
+	 * filter without membarrier): the deletion goes ahead, with the
+	 * window as narrow as the kernel's scheduling makes it. */
+	(void)syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+	e->rules_moved = false;
 }
 
 static int commit_bufsize(struct sg_engine *e, int opt, size_t want)
@@ -668,6 +699,8 @@ static int commit_send(struct sg_engine *e, const struct sg_plan *plan,
 			  total, strerror(-rc));
 		goto out;
 	}
+	if (c.deletes && e->rules_moved)
+		commit_quiesce(e);
 	msg.msg_iov = iov;
 	msg.msg_iovlen = (size_t)n_iov;
 	/* the whole transaction in ONE sendmsg */
@@ -684,6 +717,8 @@ static int commit_send(struct sg_engine *e, const struct sg_plan *plan,
 		e->commits++;	/* one more generation (drift_resume) */
 		if (st) {
 			/* what the kernel's rules are now */
+			if (!e->skeleton_valid || e->skeleton != c.digest)
+				e->rules_moved = true;
 			e->skeleton = c.digest;
 			e->skeleton_valid = true;
 		}

@@ -116,11 +116,18 @@ dst, rate, stop, maxs = sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.ar
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[6], 0))
 import os
-t0 = time.monotonic(); n = 0
+t0 = time.monotonic(); n = 0; checked = 0.0
 while True:
     now = time.monotonic() - t0
-    if now > maxs or (n % 512 == 0 and os.path.exists(stop)):
+    # the stop file is looked at every 50 ms of the clock, not every N
+    # datagrams: a sender that fell behind under load catches up in
+    # bursts, and a count-based check could miss the file until maxs
+    if now > maxs:
         break
+    if now - checked >= 0.05:
+        checked = now
+        if os.path.exists(stop):
+            break
     want = int(now * rate)
     while n < want:
         n += 1

@@ -133,6 +133,8 @@ static struct model *model_new(void)
 	c->table = "sgd";
 	c->implicit.loopback = c->implicit.dhcp = true;
 	c->implicit.ipv6_nd = c->implicit.metadata = true;
+	/* every implicit allowance, ipv6_redirects (off by default) too */
+	c->implicit.ipv6_redirects = c->implicit.aws_dns = c->implicit.aws_ntp = true;
 	c->groups = m->groups;
 	c->n_groups = 3;
 	m->groups[0].name = "web";
