@@ -85,6 +85,9 @@ struct flat_elem {
 	uint8_t end[FLAT_KEY_MAX];	/* RANGE: inclusive end; ADDR, PORT: exclusive */
 	uint32_t ref;			/* index into flat.refs */
 	bool has_end;			/* ADDR, PORT: false at the top of the space */
+	/* ADDR, PORT, in a delta (engine_reuse.c): the kernel element
+	 * `end` (an interval end) alone, not the start `key` */
+	bool end_only;
 	/* test hook (sgd-apply --tamper): sent with a data attribute the
 	 * set does not take, so that the kernel refuses this element */
 	bool malformed;

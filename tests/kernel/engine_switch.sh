@@ -143,10 +143,16 @@ for case in $CASES; do
 	n=$COMMITS; [ "$case" = restart ] && n=$RESTARTS
 	echo "== $case: $n commits alternating $case-b / $case-a under a $RATE/s flow"
 	[ $((n % 2)) = 0 ] || { bad "COMMITS and RESTARTS must be even"; break; }
+	ta=$(date +%s%N)
 	apply "$WORK/$case-a" || { bad "$case: configuration A not committed"; continue; }
+	# the hang guard, from this machine's speed now: 20 times what n
+	# commits take at the pace of this one (a process and a commit), and
+	# at least 180 s; the flow runs until the commits end, or that long
+	guard=$(( ($(date +%s%N) - ta) * n * 20 / 1000000000 ))
+	[ "$guard" -ge 180 ] || guard=180
 	pre0=$(count pre) post0=$(count post)
 	rm -f "$WORK/stop" "$WORK/apply.err"
-	ip netns exec "$CL" python3 "$WORK/flow.py" send $A.1 "$RATE" "$WORK/stop" 120 $A.2 > "$WORK/sent" & SP=$!
+	ip netns exec "$CL" python3 "$WORK/flow.py" send $A.1 "$RATE" "$WORK/stop" "$guard" $A.2 > "$WORK/sent" & SP=$!
 	PIDS+=($SP)
 	sleep 0.3
 	t0=$(date +%s.%N)
@@ -155,14 +161,14 @@ for case in $CASES; do
 		rc=0
 		for i in $(seq "$RESTARTS"); do
 			c=a; [ $((i % 2)) = 1 ] && c=b
-			timeout 20 ip netns exec "$SRV" "$APPLY" "$WORK/$case-$c" \
+			timeout "$guard" ip netns exec "$SRV" "$APPLY" "$WORK/$case-$c" \
 				2>> "$WORK/apply.err" || { rc=$?; break; }
 		done
 	else
 		# the first commit of a process reads the sets back (it
 		# commits A again, the one in the kernel), the others are
 		# deltas from the process's own last commit
-		timeout 180 ip netns exec "$SRV" "$APPLY" --alternate "$WORK/$case-b" \
+		timeout "$guard" ip netns exec "$SRV" "$APPLY" --alternate "$WORK/$case-b" \
 			--repeat $((COMMITS + 1)) --pause 1 "$WORK/$case-a" 2> "$WORK/apply.err"
 		rc=$?
 	fi
