@@ -913,6 +913,65 @@ START_TEST(group_names_injective)
 }
 END_TEST
 
+/* The flat plan of web with the single ingress rule r, everything
+ * else of the model switched off. */
+static void reuse_plan(struct model *m, struct sg_rule *r, struct sg_plan *plan)
+{
+	m->groups[0].ingress = r;
+	m->groups[0].n_ingress = 1;
+	m->groups[0].n_egress = 0;
+	m->cfg.n_ifaces = 0;
+	m->cfg.n_failsafe = 0;
+	memset(&m->cfg.implicit, 0, sizeof(m->cfg.implicit));
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, plan), 0);
+}
+
+/* A kept interval (rbtree) set's delta is taken between its points:
+ * fd00:200::4/126 -> fd00:200::/125 shares the end fd00:200::8, which
+ * must be neither deleted nor added (deleting it after the no-op
+ * addition left fd00:200:: open to the top of the space). */
+START_TEST(reuse_shared_end)
+{
+	struct model *m = model_new();
+	struct sg_rule a = rule(SG_DIR_IN, SG_PROTO_ALL, 0, 0, NULL, 1, 3, "fd00:200::4/126", NULL);
+	struct sg_rule b = rule(SG_DIR_IN, SG_PROTO_ALL, 0, 0, NULL, 1, 3, "fd00:200::/125", NULL);
+	struct sg_plan old, plan, pre;
+	size_t i, k, dels = 0, adds = 0;
+
+	reuse_plan(m, &a, &old);
+	reuse_plan(m, &b, &plan);
+	plan_init(&pre);
+	ck_assert_int_eq(engine_flat_reuse(old.flat, &plan, &pre), 0);
+	for (k = 0; k < 2; k++) {
+		const struct sg_plan *p = k ? &pre : &plan;
+
+		for (i = 0; i < p->n; i++) {
+			const struct plan_msg *msg = &p->v[i];
+			const struct flat_elem *el;
+
+			if (msg->kind != PLAN_FLATELEMS || strcmp(msg->o.fset->name, "in6.all"))
+				continue;
+			ck_assert_uint_eq(msg->count, 1);
+			el = &msg->o.fset->v[msg->first];
+			/* a start alone, no end: ::4 goes, ::0 comes */
+			ck_assert(!el->has_end && !el->end_only);
+			ck_assert_uint_eq(el->key[15], msg->del ? 4 : 0);
+			dels += msg->del;
+			adds += !msg->del;
+		}
+	}
+	ck_assert_uint_eq(dels, 1);
+	ck_assert_uint_eq(adds, 1);
+	plan_free(&old);
+	plan_free(&plan);
+	pre.flat = NULL;	/* (the sets are plan's) */
+	plan_free(&pre);
+	free(a.peers);
+	free(b.peers);
+	model_free(m);
+}
+END_TEST
+
 static Suite *compile_suite(void)
 {
 	Suite *s = suite_create("compile");
@@ -933,6 +992,7 @@ static Suite *compile_suite(void)
 	tcase_add_test(tc, flat_msg_size);
 	tcase_add_test(tc, pg_layer_names_distinct);
 	tcase_add_test(tc, group_names_injective);
+	tcase_add_test(tc, reuse_shared_end);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
