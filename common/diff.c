@@ -168,6 +168,12 @@ static void flat_config(struct diff_list *l, const struct sg_config *cfg)
 		 cfg->implicit.ipv6_nd ? "true" : "false");
 	list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "implicit.metadata: %s",
 		 cfg->implicit.metadata ? "true" : "false");
+	list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "implicit.ipv6_redirects: %s",
+		 cfg->implicit.ipv6_redirects ? "true" : "false");
+	list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "implicit.aws_dns: %s",
+		 cfg->implicit.aws_dns ? "true" : "false");
+	list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "implicit.aws_ntp: %s",
+		 cfg->implicit.aws_ntp ? "true" : "false");
 	list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "log_denied: %s",
 		 cfg->log_denied ? "true" : "false");
 	list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "on_drift: %s",

@@ -27,14 +27,37 @@ static const struct sg_implicit_rule implicit_rules[] = {
 	  "DHCPv6 client (server replies)" },
 	{ "dhcp", SG_DIR_OUT, AF_INET6, SG_PROTO_UDP, 547, -1, "any",
 	  "DHCPv6 client (requests)" },
+	/* RFC 4861: a neighbour discovery message is only valid with hop
+	 * limit 255 (it never crossed a router); the kernel rule checks it,
+	 * a real one always has it, so explain needs no hop limit */
 	{ "ipv6_nd", SG_DIR_IN, AF_INET6, SG_PROTO_ICMPV6, -1, 133, "any",
-	  "neighbour discovery, router solicitation/advertisement, redirect", 137 },
+	  "router solicitation/advertisement, neighbour solicitation/advertisement "
+	  "(hop limit 255)", 136 },
 	{ "ipv6_nd", SG_DIR_OUT, AF_INET6, SG_PROTO_ICMPV6, -1, 133, "any",
-	  "neighbour discovery, router solicitation/advertisement, redirect", 137 },
-	{ "metadata", SG_DIR_OUT, AF_INET, SG_PROTO_ALL, -1, -1,
+	  "router solicitation/advertisement, neighbour solicitation/advertisement "
+	  "(hop limit 255)", 136 },
+	{ "ipv6_redirects", SG_DIR_IN, AF_INET6, SG_PROTO_ICMPV6, -1, 137, "any",
+	  "redirect (hop limit 255)" },
+	{ "ipv6_redirects", SG_DIR_OUT, AF_INET6, SG_PROTO_ICMPV6, -1, 137, "any",
+	  "redirect (hop limit 255)" },
+	/* the AWS link-local services, each with its own switch; the replies
+	 * come back as established, so egress only */
+	{ "metadata", SG_DIR_OUT, AF_INET, SG_PROTO_TCP, 80, -1,
 	  "169.254.169.254/32", "instance metadata service" },
-	{ "metadata", SG_DIR_OUT, AF_INET6, SG_PROTO_ALL, -1, -1,
+	{ "metadata", SG_DIR_OUT, AF_INET6, SG_PROTO_TCP, 80, -1,
 	  "fd00:ec2::254/128", "instance metadata service" },
+	{ "aws_dns", SG_DIR_OUT, AF_INET, SG_PROTO_UDP, 53, -1,
+	  "169.254.169.253/32", "Amazon DNS server" },
+	{ "aws_dns", SG_DIR_OUT, AF_INET, SG_PROTO_TCP, 53, -1,
+	  "169.254.169.253/32", "Amazon DNS server" },
+	{ "aws_dns", SG_DIR_OUT, AF_INET6, SG_PROTO_UDP, 53, -1,
+	  "fd00:ec2::253/128", "Amazon DNS server" },
+	{ "aws_dns", SG_DIR_OUT, AF_INET6, SG_PROTO_TCP, 53, -1,
+	  "fd00:ec2::253/128", "Amazon DNS server" },
+	{ "aws_ntp", SG_DIR_OUT, AF_INET, SG_PROTO_UDP, 123, -1,
+	  "169.254.169.123/32", "Amazon Time Sync Service" },
+	{ "aws_ntp", SG_DIR_OUT, AF_INET6, SG_PROTO_UDP, 123, -1,
+	  "fd00:ec2::123/128", "Amazon Time Sync Service" },
 };
 
 const struct sg_implicit_rule *explain_implicit_rules(size_t *n)
@@ -53,6 +76,12 @@ bool explain_implicit_enabled(const struct sg_config *cfg, const char *name)
 		return cfg->implicit.ipv6_nd;
 	if (!strcmp(name, "metadata"))
 		return cfg->implicit.metadata;
+	if (!strcmp(name, "ipv6_redirects"))
+		return cfg->implicit.ipv6_redirects;
+	if (!strcmp(name, "aws_dns"))
+		return cfg->implicit.aws_dns;
+	if (!strcmp(name, "aws_ntp"))
+		return cfg->implicit.aws_ntp;
 	return false;
 }
 

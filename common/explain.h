@@ -39,7 +39,7 @@ enum sg_match_kind {
 
 struct sg_match {
 	enum sg_match_kind kind;
-	const char *implicit;	/* "loopback", "dhcp", "ipv6_nd", "metadata" */
+	const char *implicit;	/* an implicit: key ("loopback", "aws_dns" ...) */
 	int group_idx;		/* SG_MATCH_RULE; else -1 */
 	enum sg_dir dir;
 	int rule_index;		/* 1-based within the group's ingress/egress
@@ -89,7 +89,7 @@ struct sg_implicit_rule {
 	enum sg_dir dir;
 	int family;		/* AF_INET, AF_INET6, or 0 for both */
 	int proto;		/* SG_PROTO_ALL or a protocol */
-	int port;		/* udp destination port, or -1 */
+	int port;		/* tcp/udp destination port, or -1 */
 	int icmp_type;		/* icmpv6 type, or -1 */
 	const char *peer;	/* address text ("169.254.169.254/32"), "lo"
 				 * for the loopback interface, or "any" */

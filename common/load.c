@@ -519,7 +519,10 @@ static struct sg_config *load_cfg_new(const char *dir)
 		return NULL;
 	cfg->dir = strdup(dir);
 	cfg->table = strdup("sgd");
-	cfg->implicit = (struct sg_implicit){ true, true, true, true };
+	cfg->implicit = (struct sg_implicit){
+		.loopback = true, .dhcp = true, .ipv6_nd = true, .metadata = true,
+		.ipv6_redirects = false, .aws_dns = true, .aws_ntp = true,
+	};
 	cfg->on_drift = SG_DRIFT_REPAIR;
 	if (!cfg->dir || !cfg->table) {
 		config_free(cfg);

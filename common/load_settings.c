@@ -142,17 +142,21 @@ static int load_ifaces(struct ld_ctx *c, const struct yt_node *v)
 
 static void load_implicit(struct ld_ctx *c, const struct yt_node *v)
 {
-	static const char *const keys[] = { "loopback", "dhcp", "ipv6_nd", "metadata" };
+	static const char *const keys[] = { "loopback", "dhcp", "ipv6_nd", "metadata",
+					    "ipv6_redirects", "aws_dns", "aws_ntp" };
 	struct sg_implicit *im = &c->cfg->implicit;
-	bool *dst[] = { &im->loopback, &im->dhcp, &im->ipv6_nd, &im->metadata };
+	bool *dst[] = { &im->loopback, &im->dhcp, &im->ipv6_nd, &im->metadata,
+			&im->ipv6_redirects, &im->aws_dns, &im->aws_ntp };
+	const size_t n = sizeof(keys) / sizeof(keys[0]);
 
 	if (v->kind != YT_MAP) {
 		diags_add(c->d, &v->pos, "implicit: expected a mapping (loopback, dhcp, "
-			  "ipv6_nd, metadata), got %s", yt_describe(v));
+			  "ipv6_nd, metadata, ipv6_redirects, aws_dns, aws_ntp), got %s",
+			  yt_describe(v));
 		return;
 	}
-	load_check_keys(c, v, keys, 4, NULL);
-	for (size_t i = 0; i < 4; i++) {
+	load_check_keys(c, v, keys, n, NULL);
+	for (size_t i = 0; i < n; i++) {
 		const struct yt_node *x = load_get(v, keys[i], NULL);
 
 		if (x)

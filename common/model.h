@@ -154,11 +154,16 @@ struct sg_iface {
 
 enum sg_drift { SG_DRIFT_REPAIR = 0, SG_DRIFT_WARN = 1 };
 
+/* The allowances AWS gives every instance whatever its security groups
+ * (docs/configuration.md, "implicit"), each switchable. */
 struct sg_implicit {
 	bool loopback;
 	bool dhcp;
-	bool ipv6_nd;
-	bool metadata;
+	bool ipv6_nd;		/* icmpv6 133-136, hop limit 255 */
+	bool metadata;		/* tcp/80 to 169.254.169.254, fd00:ec2::254 */
+	bool ipv6_redirects;	/* icmpv6 137, hop limit 255; default false */
+	bool aws_dns;		/* udp+tcp/53 to 169.254.169.253, fd00:ec2::253 */
+	bool aws_ntp;		/* udp/123 to 169.254.169.123, fd00:ec2::123 */
 };
 
 struct sg_config {
@@ -169,7 +174,7 @@ struct sg_config {
 	size_t n_attach;
 	struct sg_iface *ifaces;
 	size_t n_ifaces;
-	struct sg_implicit implicit;	/* all true by default */
+	struct sg_implicit implicit;	/* true by default but ipv6_redirects */
 	bool log_denied;
 	enum sg_drift on_drift;
 	struct sg_rule *failsafe;	/* ingress rules, always allowed */

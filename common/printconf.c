@@ -184,9 +184,12 @@ static void print_settings(FILE *f, const struct sg_config *cfg)
 		fputs(": ", f);
 		print_refs(f, cfg->ifaces[i].groups, cfg->ifaces[i].n_groups);
 	}
-	fprintf(f, "implicit: {loopback: %s, dhcp: %s, ipv6_nd: %s, metadata: %s}\n",
+	fprintf(f, "implicit: {loopback: %s, dhcp: %s, ipv6_nd: %s, metadata: %s, "
+		"ipv6_redirects: %s, aws_dns: %s, aws_ntp: %s}\n",
 		print_bool(cfg->implicit.loopback), print_bool(cfg->implicit.dhcp),
-		print_bool(cfg->implicit.ipv6_nd), print_bool(cfg->implicit.metadata));
+		print_bool(cfg->implicit.ipv6_nd), print_bool(cfg->implicit.metadata),
+		print_bool(cfg->implicit.ipv6_redirects), print_bool(cfg->implicit.aws_dns),
+		print_bool(cfg->implicit.aws_ntp));
 	fprintf(f, "log_denied: %s\n", print_bool(cfg->log_denied));
 	fprintf(f, "on_drift: %s\n", cfg->on_drift == SG_DRIFT_WARN ? "warn" : "repair");
 	if (cfg->control_group) {

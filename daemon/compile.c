@@ -4,7 +4,8 @@
  * compile_rules.c).
  *
  * Base chain layout (input; output mirrors it with daddr/oif):
- *   implicit allowances (loopback, dhcp, ipv6 nd, metadata), each switchable
+ *   implicit allowances (loopback, dhcp, ipv6 nd and redirects, metadata,
+ *   aws dns and ntp), each switchable
  *   ct state established,related counter accept
  *   ct state invalid drop
  *   failsafe rules (input only)
@@ -27,6 +28,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include "plan.h"
 #include "flat.h"
+#include "explain.h"
 #include "nlbuild.h"
 #include "nft_abi.h"
 
@@ -108,12 +110,110 @@ static int compile_dhcp_rule(struct sg_plan *plan, enum sg_dir dir, int af,
 	return compile_add_rule(plan, r, rc, "implicit dhcp");
 }
 
+/* icmpv6 types lo-hi with hop limit 255, both directions. */
+static int compile_nd_rule(struct sg_plan *plan, enum sg_dir dir, const char *name,
+			   int lo, int hi, const char *comment)
+{
+	const uint8_t hoplimit = 255;
+	char tag[48], what[48];
+	struct nftnl_rule *r;
+	int rc;
+
+	snprintf(tag, sizeof(tag), "sgd1 I %s %s", dir == SG_DIR_IN ? "in" : "out", name);
+	snprintf(what, sizeof(what), "implicit %s", name);
+	r = plan_rule_new(plan, compile_base[dir], tag, comment);
+	if (!r)
+		return -ENOMEM;
+	/* meta nfproto ipv6 meta l4proto icmpv6 icmpv6 type 133-136
+	 *   ip6 hoplimit 255 counter accept  (type 137: ipv6_redirects) */
+	rc = nlb_match_nfproto(r, NFPROTO_IPV6);
+	if (!rc)
+		rc = nlb_match_l4proto(r, SG_PROTO_ICMPV6);
+	if (!rc)
+		rc = nlb_match_byte(r, ABI_ICMP_TYPE_OFF, lo, hi);
+	if (!rc)
+		rc = nlb_payload(r, NFT_PAYLOAD_NETWORK_HEADER, ABI_IP6_HOPLIMIT_OFF, 1);
+	if (!rc)
+		rc = nlb_cmp(r, NFT_CMP_EQ, &hoplimit, 1);
+	if (!rc)
+		rc = nlb_counter(r);
+	if (!rc)
+		rc = nlb_verdict(r, NF_ACCEPT, NULL);
+	return compile_add_rule(plan, r, rc, what);
+}
+
+/* An AWS link-local service an instance may always reach: one protocol
+ * and port at one address.  common/explain.c lists the same allowances
+ * (and says whether each is switched on). */
+struct compile_service {
+	const char *name, *comment;	/* name: its implicit: key */
+	int af, proto, port;
+	uint8_t addr[16];
+};
+
+static const struct compile_service compile_services[] = {
+	{ "metadata",
+	  "implicit: instance metadata service", AF_INET, SG_PROTO_TCP, 80,
+	  { 169, 254, 169, 254 } },
+	{ "metadata",
+	  "implicit: instance metadata service", AF_INET6, SG_PROTO_TCP, 80,
+	  { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54 } },
+	{ "aws_dns",
+	  "implicit: Amazon DNS server", AF_INET, SG_PROTO_UDP, 53,
+	  { 169, 254, 169, 253 } },
+	{ "aws_dns",
+	  "implicit: Amazon DNS server", AF_INET, SG_PROTO_TCP, 53,
+	  { 169, 254, 169, 253 } },
+	{ "aws_dns",
+	  "implicit: Amazon DNS server", AF_INET6, SG_PROTO_UDP, 53,
+	  { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x53 } },
+	{ "aws_dns",
+	  "implicit: Amazon DNS server", AF_INET6, SG_PROTO_TCP, 53,
+	  { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x53 } },
+	{ "aws_ntp",
+	  "implicit: Amazon Time Sync Service", AF_INET, SG_PROTO_UDP, 123,
+	  { 169, 254, 169, 123 } },
+	{ "aws_ntp",
+	  "implicit: Amazon Time Sync Service", AF_INET6, SG_PROTO_UDP, 123,
+	  { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x01, [15] = 0x23 } },
+};
+
+static int compile_service_rule(struct sg_plan *plan, const struct compile_service *sv)
+{
+	bool v4 = sv->af == AF_INET;
+	char tag[48], what[48];
+	struct nftnl_rule *r;
+	int rc;
+
+	snprintf(tag, sizeof(tag), "sgd1 I out %s", sv->name);
+	snprintf(what, sizeof(what), "implicit %s", sv->name);
+	r = plan_rule_new(plan, compile_base[SG_DIR_OUT], tag, sv->comment);
+	if (!r)
+		return -ENOMEM;
+	/* meta nfproto ipv4 ip daddr 169.254.169.254 meta l4proto tcp
+	 *   th dport 80 counter accept  (and the like) */
+	rc = nlb_match_nfproto(r, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	if (!rc)
+		rc = v4 ? nlb_match_addr(r, ABI_IP4_DADDR_OFF, sv->addr, 4, 32) :
+			  nlb_match_addr(r, ABI_IP6_DADDR_OFF, sv->addr, 16, 128);
+	if (!rc)
+		rc = nlb_match_l4proto(r, (uint8_t)sv->proto);
+	if (!rc)
+		rc = nlb_match_port(r, ABI_TH_DPORT_OFF, sv->port, sv->port);
+	if (!rc)
+		rc = nlb_counter(r);
+	if (!rc)
+		rc = nlb_verdict(r, NF_ACCEPT, NULL);
+	return compile_add_rule(plan, r, rc, what);
+}
+
 static int compile_implicit(struct sg_plan *plan, const struct sg_config *cfg,
 			    enum sg_dir dir)
 {
 	const char *chain = compile_base[dir];
 	bool in = dir == SG_DIR_IN;
 	struct nftnl_rule *r;
+	size_t k;
 	int rc;
 
 	if (cfg->implicit.loopback) {
@@ -142,53 +242,31 @@ static int compile_implicit(struct sg_plan *plan, const struct sg_config *cfg,
 		if (rc)
 			return rc;
 	}
+	/* RFC 4861: neighbour discovery is valid only with hop limit 255 */
 	if (cfg->implicit.ipv6_nd) {
-		r = plan_rule_new(plan, chain, in ? "sgd1 I in ipv6_nd" :
-				  "sgd1 I out ipv6_nd",
-				  "implicit: ipv6 neighbour/router discovery");
-		if (!r)
-			return -ENOMEM;
-		/* meta nfproto ipv6 meta l4proto icmpv6 icmpv6 type 133-137 counter accept */
-		rc = nlb_match_nfproto(r, NFPROTO_IPV6);
-		if (!rc)
-			rc = nlb_match_l4proto(r, SG_PROTO_ICMPV6);
-		if (!rc)
-			rc = nlb_match_byte(r, ABI_ICMP_TYPE_OFF, 133, 137);
-		if (!rc)
-			rc = nlb_counter(r);
-		if (!rc)
-			rc = nlb_verdict(r, NF_ACCEPT, NULL);
-		rc = compile_add_rule(plan, r, rc, "implicit ipv6_nd");
+		rc = compile_nd_rule(plan, dir, "ipv6_nd", 133, 136,
+				     "implicit: ipv6 neighbour/router discovery");
 		if (rc)
 			return rc;
 	}
-	if (cfg->implicit.metadata && !in) {
-		static const uint8_t md4[4] = { 169, 254, 169, 254 };
-		static const uint8_t md6[16] = { 0xfd, 0x00, 0x0e, 0xc2,
-			[14] = 0x02, [15] = 0x54 };
-		int k;
+	if (cfg->implicit.ipv6_redirects) {
+		rc = compile_nd_rule(plan, dir, "ipv6_redirects", 137, 137,
+				     "implicit: ipv6 redirect");
+		if (rc)
+			return rc;
+	}
+	/* the AWS link-local services: the replies come back as
+	 * established, so only output needs them */
+	if (in)
+		return 0;
+	for (k = 0; k < sizeof(compile_services) / sizeof(*compile_services); k++) {
+		const struct compile_service *sv = &compile_services[k];
 
-		/* the replies come back as established: only output needs it */
-		for (k = 0; k < 2; k++) {
-			r = plan_rule_new(plan, chain, "sgd1 I out metadata",
-					  "implicit: instance metadata service");
-			if (!r)
-				return -ENOMEM;
-			/* meta nfproto ipv4 ip daddr 169.254.169.254 counter accept
-			 * meta nfproto ipv6 ip6 daddr fd00:ec2::254 counter accept */
-			rc = nlb_match_nfproto(r, k == 0 ? NFPROTO_IPV4 : NFPROTO_IPV6);
-			if (!rc)
-				rc = k == 0 ?
-				     nlb_match_addr(r, ABI_IP4_DADDR_OFF, md4, 4, 32) :
-				     nlb_match_addr(r, ABI_IP6_DADDR_OFF, md6, 16, 128);
-			if (!rc)
-				rc = nlb_counter(r);
-			if (!rc)
-				rc = nlb_verdict(r, NF_ACCEPT, NULL);
-			rc = compile_add_rule(plan, r, rc, "implicit metadata");
-			if (rc)
-				return rc;
-		}
+		if (!explain_implicit_enabled(cfg, sv->name))
+			continue;
+		rc = compile_service_rule(plan, sv);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

@@ -52,6 +52,26 @@ int flat_chain_name(enum sg_dir dir, int proto, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* A group name holds letters, digits, '_', '.' and '-', never '/'
+ * (load_group_name_valid): everything between the prefix and the first
+ * '/' is the group, so two groups, or two layers of one group, can never
+ * share a name.  A '.' before the layer would not do: layer 1 of group
+ * "a" and group "a.1" were both in.tcp.pg.a.1, and the kernel merged
+ * their ports into one set.  nft prints '/' in a name unquoted. */
+int flat_pg_set_name(enum sg_dir dir, int proto, const char *group, int layer,
+		     char *buf, size_t len)
+{
+	const char *d = dir == SG_DIR_IN ? "in" : "out";
+	const char *pn = proto == SG_PROTO_TCP ? "tcp" : "udp";
+	int n;
+
+	if (strchr(group, '/'))
+		return -EINVAL;
+	n = layer == 0 ? snprintf(buf, len, "%s.%s.pg.%s", d, pn, group) :
+			 snprintf(buf, len, "%s.%s.pg.%s/%d", d, pn, group, layer);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 bool flat_has_proto(const struct flat *f, enum sg_dir dir, int proto)
 {
 	if (proto < 0 || proto > 255)
@@ -299,14 +319,9 @@ static struct flat_set *flat_new_set(struct build_ctx *c, enum flat_kind kind,
 	s->peer_gi = peer_gi;
 	s->klen = af == AF_INET ? 4 : 16;
 	if (kind == FLAT_PORT) {
-		int n = layer == 0 ?
-			snprintf(s->name, sizeof(s->name), "%s.%s.pg.%s", d, pn,
-				 c->cfg->groups[peer_gi].name) :
-			snprintf(s->name, sizeof(s->name), "%s.%s.pg.%s.%d", d, pn,
-				 c->cfg->groups[peer_gi].name, layer);
-
 		s->klen = 2;
-		if (n < 0 || (size_t)n >= sizeof(s->name)) {
+		if (flat_pg_set_name(dir, proto, c->cfg->groups[peer_gi].name, layer,
+				     s->name, sizeof(s->name))) {
 			f->n_sets--;
 			return NULL;
 		}

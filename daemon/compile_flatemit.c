@@ -464,8 +464,11 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	for (i = m->first; i < m->first + m->count && i < s->n; i++) {
 		const struct flat_elem *el = &s->v[i];
-		struct nlattr *e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+		struct nlattr *e;
 
+		if (el->end_only)
+			goto end;
+		e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 		/* { addr . port }, { addr . port - addr . port } or { cidr } */
 		nlb_put_data(nlh, NFTA_SET_ELEM_KEY, el->key, s->klen);
 		if (s->kind == FLAT_RANGE)
@@ -478,6 +481,7 @@ int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
 			nlb_put_data(nlh, NFTA_SET_ELEM_DATA, &junk, sizeof(junk));
 		}
 		mnl_attr_nest_end(nlh, e);
+end:
 		if ((s->kind == FLAT_ADDR || s->kind == FLAT_PORT) && el->has_end) {
 			/* the exclusive end of the block or port range */
 			e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
@@ -499,8 +503,7 @@ int compile_flat_locate(const struct sg_plan *plan, const struct plan_msg *m,
 	const struct flat_ref *ref = NULL;
 	char *buf = malloc(32768);
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	size_t i = m->first;
-	bool second = false;	/* the end element of an ADDR/PORT block */
+	size_t i = m->first, sub = 0;
 	int n;
 
 	if (!buf)
@@ -521,22 +524,24 @@ int compile_flat_locate(const struct sg_plan *plan, const struct plan_msg *m,
 			continue;
 		mnl_attr_for_each_nested(el, attr) {
 			size_t start = (size_t)((const char *)el - buf);
+			/* the nests flat element i was sent as: its start
+			 * (unless end_only), then the end of an ADDR or PORT
+			 * block */
+			size_t nests;
 
 			if (i >= s->n)
 				break;
+			nests = !s->v[i].end_only + ((s->kind == FLAT_ADDR ||
+				 s->kind == FLAT_PORT) && s->v[i].has_end);
 			if (offset >= start && offset < start + el->nla_len) {
 				if (s->v[i].ref < plan->flat->n_refs)
 					ref = &plan->flat->refs[s->v[i].ref];
 				break;
 			}
-			/* ADDR and PORT blocks send an end element after the start */
-			if ((s->kind == FLAT_ADDR || s->kind == FLAT_PORT) &&
-			    s->v[i].has_end && !second) {
-				second = true;
-				continue;
+			if (++sub >= nests) {
+				sub = 0;
+				i++;
 			}
-			second = false;
-			i++;
 		}
 	}
 	free(buf);

@@ -163,6 +163,13 @@ static void plan_flat_text(char *buf, size_t cap, const struct plan_msg *m)
 	off = (size_t)snprintf(buf, cap, "set %s: %zu elements", s->name, m->count);
 	for (i = m->first; i < m->first + m->count && off + 100 < cap; i++) {
 		off += (size_t)snprintf(buf + off, cap - off, "\n  ");
+		if (s->v[i].end_only) {
+			off += (size_t)snprintf(buf + off, cap - off, "end ");
+			for (k = 0; k < s->klen; k++)
+				off += (size_t)snprintf(buf + off, cap - off, "%02x",
+							s->v[i].end[k]);
+			continue;
+		}
 		for (k = 0; k < s->klen; k++)
 			off += (size_t)snprintf(buf + off, cap - off, "%02x", s->v[i].key[k]);
 		if ((s->kind == FLAT_ADDR || s->kind == FLAT_PORT) && !s->v[i].has_end)

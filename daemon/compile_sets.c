@@ -29,6 +29,11 @@
 #include "nlbuild.h"
 #include "nft_abi.h"
 
+/* Distinct groups never share a name: the suffix (_v4, _v6, _v4_hosts,
+ * _v6_hosts: none is a suffix of another) and the prefix peer_ are fixed,
+ * so the group is what lies between; the same for in_<group> and
+ * out_<group>, which no flat chain (in.tcp) or base chain (input) can
+ * equal.  The flat port sets: flat_pg_set_name. */
 int compile_set_name(const struct sg_config *cfg, int gi, int af, bool hosts,
 		     char *buf, size_t len)
 {

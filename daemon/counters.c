@@ -44,7 +44,8 @@ struct counters_ctx {
 static const char *counters_implicit_name(const char *s)
 {
 	static const char *const names[] = { "loopback", "dhcp", "ipv6_nd",
-					     "metadata" };
+					     "metadata", "ipv6_redirects",
+					     "aws_dns", "aws_ntp" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)

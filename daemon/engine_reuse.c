@@ -116,6 +116,94 @@ static int reuse_delta(const struct flat_set *old, const struct flat_set *new_,
 	return rc;
 }
 
+/* An rbtree interval set (ADDR, PORT) holds points, not blocks: each
+ * block is a start element and, unless it reaches the top of the space,
+ * an interval-end element, and two blocks can share a point ([a, b) and
+ * [c, b) end at the same b).  A delta of blocks would then add b (already
+ * there: a no-op) before the deletions remove it, and the set would hold
+ * [c, top of the space): `diff_explain.sh` found fd00:200::/125 so
+ * widened to fd00:200::/16 and beyond after a reload from
+ * fd00:200::4/126.  So the delta of these sets is taken between their
+ * points, and a point both sides have is never touched. */
+struct reuse_point {
+	uint8_t key[FLAT_KEY_MAX];
+	bool end;		/* an interval end; else a block's start */
+	uint32_t ref;
+};
+
+static int reuse_point_cmp(const void *pa, const void *pb)
+{
+	const struct reuse_point *a = pa, *b = pb;
+	int c = memcmp(a->key, b->key, sizeof(a->key));
+
+	return c ? c : (int)a->end - (int)b->end;
+}
+
+/* s's points, sorted; *out is malloc'd.  0 or -ENOMEM. */
+static int reuse_points(const struct flat_set *s, struct reuse_point **out, size_t *n)
+{
+	struct reuse_point *v = malloc((2 * s->n + 1) * sizeof(*v));
+	size_t i, k = 0;
+
+	*out = v;
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < s->n; i++) {
+		memcpy(v[k].key, s->v[i].key, sizeof(v[k].key));
+		v[k].end = false;
+		v[k++].ref = s->v[i].ref;
+		if (!s->v[i].has_end)
+			continue;
+		memcpy(v[k].key, s->v[i].end, sizeof(v[k].key));
+		v[k].end = true;
+		v[k++].ref = s->v[i].ref;
+	}
+	qsort(v, k, sizeof(*v), reuse_point_cmp);
+	*n = k;
+	return 0;
+}
+
+/* A point as a flat element of a delta (compile_flat_msg sends it). */
+static int reuse_push_point(struct flat_set *s, const struct reuse_point *p)
+{
+	struct flat_elem el;
+
+	memset(&el, 0, sizeof(el));
+	el.ref = p->ref;
+	if (p->end) {
+		memcpy(el.end, p->key, sizeof(el.end));
+		el.has_end = el.end_only = true;
+	} else {
+		memcpy(el.key, p->key, sizeof(el.key));
+	}
+	return reuse_push(s, &el);
+}
+
+/* del: old's points minus new's; add: new's minus old's. */
+static int reuse_delta_points(const struct flat_set *old, const struct flat_set *new_,
+			      struct flat_set *del, struct flat_set *add)
+{
+	struct reuse_point *po = NULL, *pn = NULL;
+	size_t no = 0, nn = 0, i = 0, k = 0;
+	int rc = reuse_points(old, &po, &no);
+
+	if (!rc)
+		rc = reuse_points(new_, &pn, &nn);
+	while (!rc && (i < no || k < nn)) {
+		int c = i == no ? 1 : k == nn ? -1 : reuse_point_cmp(&po[i], &pn[k]);
+
+		if (c < 0)
+			rc = reuse_push_point(del, &po[i++]);
+		else if (c > 0)
+			rc = reuse_push_point(add, &pn[k++]);
+		else
+			i++, k++;
+	}
+	free(po);
+	free(pn);
+	return rc;
+}
+
 static int reuse_add_msgs(struct sg_plan *plan, struct plan_msg **v, size_t *n,
 			  size_t *cap, const struct flat_set *s, bool del)
 {
@@ -182,7 +270,10 @@ int engine_flat_reuse(const struct flat *old_flat, struct sg_plan *plan,
 		*add = *s;
 		del->v = add->v = NULL;
 		del->n = add->n = del->cap = add->cap = 0;
-		rc = reuse_delta(old, s, del, add, &over);
+		over = false;
+		rc = s->kind == FLAT_ADDR || s->kind == FLAT_PORT ?
+		     reuse_delta_points(old, s, del, add) :
+		     reuse_delta(old, s, del, add, &over);
 		if (!rc && (over || (s->kind == FLAT_RANGE && del->n > REUSE_MAX_DROPS) ||
 				  (s->kind == FLAT_EXACT && del->n + add->n > s->n))) {
 			/* cheaper to create the set again (see above): a

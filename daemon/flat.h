@@ -26,6 +26,7 @@
  * drops elements wholly contained in another element of the same set (the
  * container always matches first; their rule's counter stays 0) and puts
  * partial overlaps into additional layer sets, in4.tcp.range.1 ...
+ * (a peer group's: in.tcp.pg.G/1 ...; flat_pg_set_name says why '/').
  *
  * Limitations: groups attached to an interface keep their own chain of
  * one nft rule per (rule x peer), jumped to by `iifname "<if>"`: their
@@ -84,6 +85,9 @@ struct flat_elem {
 	uint8_t end[FLAT_KEY_MAX];	/* RANGE: inclusive end; ADDR, PORT: exclusive */
 	uint32_t ref;			/* index into flat.refs */
 	bool has_end;			/* ADDR, PORT: false at the top of the space */
+	/* ADDR, PORT, in a delta (engine_reuse.c): the kernel element
+	 * `end` (an interval end) alone, not the start `key` */
+	bool end_only;
 	/* test hook (sgd-apply --tamper): sent with a data attribute the
 	 * set does not take, so that the kernel refuses this element */
 	bool malformed;
@@ -141,6 +145,11 @@ struct flat {
 int flat_build(const struct sg_config *cfg, struct flat **out);
 void flat_free(struct flat *f);
 bool flat_has_proto(const struct flat *f, enum sg_dir dir, int proto);
+/* The port set of peer group `group` (FLAT_PORT): "in.tcp.pg.<group>",
+ * its further overlap layers "in.tcp.pg.<group>/<layer>" (a group name
+ * never holds a '/').  0, -EINVAL (a '/' in group) or -ENAMETOOLONG. */
+int flat_pg_set_name(enum sg_dir dir, int proto, const char *group, int layer,
+		     char *buf, size_t len);
 /* "in.tcp", "out.p47" */
 int flat_chain_name(enum sg_dir dir, int proto, char *buf, size_t len);
 /* qsort/bsearch order of a set's elements: by key. */

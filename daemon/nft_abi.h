@@ -24,6 +24,7 @@ enum nft_abi {
 	ABI_IP4_DADDR_OFF = 16,
 	ABI_IP6_SADDR_OFF = 8,		/* struct ipv6hdr */
 	ABI_IP6_DADDR_OFF = 24,
+	ABI_IP6_HOPLIMIT_OFF = 7,
 	ABI_TH_SPORT_OFF = 0,		/* tcp/udp/sctp/dccp header */
 	ABI_TH_DPORT_OFF = 2,
 	ABI_ICMP_TYPE_OFF = 0,		/* icmp and icmpv6 */

@@ -204,6 +204,9 @@ struct sg_engine {
 	bool skeleton_valid;
 	bool post_pending;	/* commit_plan left the plan's post messages
 				 * out: commit_plan_post must follow */
+	bool rules_moved;	/* a commit changed the rules since the last
+				 * grace period: packets may still run the
+				 * older ones (commit_quiesce) */
 	bool adopted;		/* the first commit read the kernel's sets
 				 * back (engine_adopt.c), or tried to */
 	unsigned long commits;	/* transactions the kernel accepted */

@@ -65,8 +65,8 @@ grep -q '10.200.0.8/29 . 1100-1150' "$WORK/list.txt" &&
 n=$(grep -c '10.200.0.2 . 2600' "$WORK/list.txt")
 [ "$n" = 1 ] && ok "two identical elements from two rules: one element" ||
 	bad "10.200.0.2 . 2600 appears $n times"
-grep -A4 'set in.tcp.pg.grp.1 ' "$WORK/list.txt" | grep -q '4050-4200' &&
-	ok "peer-group port ranges: the partial overlap in layer set in.tcp.pg.grp.1" ||
+grep -A4 'set in.tcp.pg.grp/1 ' "$WORK/list.txt" | grep -q '4050-4200' &&
+	ok "peer-group port ranges: the partial overlap in layer set in.tcp.pg.grp/1" ||
 	bad "no peer-group layer set: $(grep -n 'pg' "$WORK/list.txt")"
 grep -q 'meta l4proto vmap @in.proto' "$WORK/list.txt" &&
 	ok "protocol dispatch by verdict map" || bad "no vmap rule"
@@ -144,5 +144,51 @@ srv nft list table inet sgd | grep -q 'range.1' && bad "old layer set survived" 
 	ok "the old sets are gone"
 apply "$C" && ok "back to the flat configuration" || bad "reload back failed"
 expect pass "tcp/2200 from .3 again" probe tcp $A.3 $S4 2200
+
+# A kept interval (rbtree) set holds points: a block's start and its
+# interval end.  A new block that shares its end with an old one (here
+# .4/30 -> .0/29, and ports 4054-4057 -> 4050-4057) must keep that end:
+# deleted with the old block after the new one was added (a no-op), it
+# left the new block open to the top of the space (found by
+# diff_explain.sh: fd00:200::/125 admitted everything from fd00:200::).
+# Once by one process (its own last commit is the old side), once by a
+# new process (it reads the old side back from the kernel).
+echo "# kept interval sets: a new block sharing its end with an old one"
+for d in e1 e2; do
+	mkdir -p "$WORK/$d/groups.d"
+	echo "attach: [e]" > "$WORK/$d/sgd.yaml"
+	printf 'name: grp\nmembers: [%s.9]\n' $A > "$WORK/$d/groups.d/grp.yaml"
+done
+cat > "$WORK/e1/groups.d/e.yaml" <<Y
+name: e
+ingress:
+  - {protocol: all, from: [$A.4/30, "fd00:200::4/126"]}
+  - {protocol: tcp, ports: 4154-4157, from: [grp]}
+Y
+cat > "$WORK/e2/groups.d/e.yaml" <<Y
+name: e
+ingress:
+  - {protocol: all, from: [$A.0/29, "fd00:200::/125"]}
+  - {protocol: tcp, ports: 4150-4157, from: [grp]}
+Y
+shared_end_ok() {
+	local how=$1
+	srv nft list table inet sgd > "$WORK/e.txt"
+	grep -A4 'set in4.all ' "$WORK/e.txt" | grep -q 'elements = { 10.200.0.0/29 ' &&
+		grep -A4 'set in6.all ' "$WORK/e.txt" | grep -q 'elements = { fd00:200::/125 ' &&
+		grep -A4 'set in.tcp.pg.grp ' "$WORK/e.txt" | grep -q 'elements = { 4150-4157 ' &&
+		ok "$how: the sets hold exactly the new blocks" ||
+		bad "$how: the sets are not the new blocks: $(grep 'elements' "$WORK/e.txt" | tr -s '\t ' ' ')"
+	expect pass "$how: tcp/4150 from .9 (grp)" probe tcp $A.9 $S4 4150
+	expect drop "$how: tcp/4300 from .9 (grp, past the shared end)" probe tcp $A.9 $S4 4300
+	expect pass "$how: tcp/4300 from .7 (in .0/29)" probe tcp $A.7 $S4 4300
+	expect drop "$how: tcp/4300 from .8 (past the shared end)" probe tcp $A.8 $S4 4300
+	expect drop "$how: tcp/4300 from fd00:200::9 (past the shared end)" probe tcp fd00:200::9 $S6 4300
+}
+apply --alternate "$WORK/e1" --repeat 3 "$WORK/e2" && apply --alternate "$WORK/e2" --repeat 2 "$WORK/e1" &&
+	ok "e2, e1, e2 by one process, then e1 and e2 by another" || bad "the commits failed"
+shared_end_ok "the same process"
+apply "$WORK/e1" && apply "$WORK/e2" && ok "e1, then e2 by a new process" || bad "the commits failed"
+shared_end_ok "a new process"
 
 lab_summary

@@ -9,6 +9,9 @@
  *                         or its first set element when the rule is flat
  *                         (a data attribute the set does not take), so the
  *                         kernel refuses the batch
+ *     --dup-set SET       declare set SET twice, as two groups whose names
+ *                         encoded to one set name once did: the second
+ *                         declaration must fail the batch (NLM_F_EXCL)
  *     --alternate DIR2    with --repeat: commit CONFDIR and DIR2 in turn
  *     --repeat N          commit N times (default 1)
  *     --pause MS          with --repeat: sleep MS milliseconds between commits
@@ -25,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <libnftnl/common.h>
 #include "config.h"
 #include "engine.h"
 #include "plan.h"
@@ -33,7 +38,7 @@
 #include "nlbuild.h"
 
 struct tool {
-	const char *confdir, *alternate, *tamper;
+	const char *confdir, *alternate, *tamper, *dup_set;
 	const char *mgroup, *mold, *mnew;
 	int repeat, pause_ms;
 	bool plan, counters, timing;
@@ -137,6 +142,47 @@ static int tool_tamper(struct sg_plan *plan, const char *spec)
 	return -ENOENT;
 }
 
+/* Declare set `name` a second time, right after its declaration. */
+static int tool_dup_set(struct sg_plan *plan, const char *name)
+{
+	struct plan_origin origin = { .pos = { 0 } };
+	char buf[8192];
+	struct nlmsghdr *nlh;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < plan->n; i++) {
+		struct nftnl_set *copy;
+		struct plan_msg m;
+
+		if (plan->v[i].kind != PLAN_SET ||
+		    strcmp(nftnl_set_get_str(plan->v[i].o.set, NFTNL_SET_NAME), name) != 0)
+			continue;
+		/* a copy through its own netlink form (libnftnl exports no
+		 * clone) */
+		copy = nftnl_set_alloc();
+		if (!copy)
+			return -ENOMEM;
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET, 0, 0);
+		nftnl_set_nlmsg_build_payload(nlh, plan->v[i].o.set);
+		if (nftnl_set_nlmsg_parse(nlh, copy) < 0) {
+			nftnl_set_free(copy);
+			return -EINVAL;
+		}
+		snprintf(origin.what, sizeof(origin.what), "set %.80s (again)", name);
+		rc = plan_add(plan, PLAN_SET, copy, &origin);
+		if (rc)
+			return rc;
+		m = plan->v[plan->n - 1];
+		memmove(&plan->v[i + 2], &plan->v[i + 1],
+			(plan->n - 2 - i) * sizeof(*plan->v));
+		plan->v[i + 1] = m;
+		return 0;
+	}
+	fprintf(stderr, "sgd-apply: no set %s in the plan\n", name);
+	return -ENOENT;
+}
+
 static double tool_ms(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) * 1e3 +
@@ -208,12 +254,14 @@ static int tool_run(const struct tool *t)
 		rc = tool_load(t->alternate, &cfg[1], &mem[1]);
 	if (rc)
 		goto out;
-	if (t->plan || t->tamper) {
+	if (t->plan || t->tamper || t->dup_set) {
 		struct sg_plan plan;
 
 		rc = compile_config(cfg[0], &mem[0], &plan);
 		if (!rc && t->tamper)
 			rc = tool_tamper(&plan, t->tamper);
+		if (!rc && t->dup_set)
+			rc = tool_dup_set(&plan, t->dup_set);
 		if (!rc && t->plan)
 			rc = plan_print(stdout, &plan);
 		if (!rc && !t->plan) {
@@ -287,6 +335,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "plan", no_argument, NULL, 'p' },
 		{ "tamper", required_argument, NULL, 't' },
+		{ "dup-set", required_argument, NULL, 'd' },
 		{ "alternate", required_argument, NULL, 'a' },
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "members", required_argument, NULL, 'm' },
@@ -302,6 +351,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'p': t.plan = true; break;
 		case 't': t.tamper = optarg; break;
+		case 'd': t.dup_set = optarg; break;
 		case 'a': t.alternate = optarg; break;
 		case 'r': t.repeat = atoi(optarg); break;
 		case 'c': t.counters = true; break;
@@ -323,7 +373,7 @@ int main(int argc, char **argv)
 	t.confdir = argv[optind];
 	return tool_run(&t);
 usage:
-	fprintf(stderr, "usage: sgd-apply [--plan] [--tamper GROUP:in|out:N] "
+	fprintf(stderr, "usage: sgd-apply [--plan] [--tamper GROUP:in|out:N] [--dup-set SET] "
 		"[--alternate DIR2 --repeat N [--pause MS]] [--members GROUP OLD NEW] "
 		"[--counters] [--time] CONFDIR\n");
 	return 2;

@@ -21,6 +21,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include "plan.h"
 #include "flat.h"
+#include "loader.h"
 
 /* ---- building models by hand ---- */
 
@@ -132,6 +133,8 @@ static struct model *model_new(void)
 	c->table = "sgd";
 	c->implicit.loopback = c->implicit.dhcp = true;
 	c->implicit.ipv6_nd = c->implicit.metadata = true;
+	/* every implicit allowance, ipv6_redirects (off by default) too */
+	c->implicit.ipv6_redirects = c->implicit.aws_dns = c->implicit.aws_ntp = true;
 	c->groups = m->groups;
 	c->n_groups = 3;
 	m->groups[0].name = "web";
@@ -745,6 +748,230 @@ START_TEST(flat_map)
 }
 END_TEST
 
+/* Issue 18, finding 1: group "a" with two partially overlapping port
+ * ranges (a second layer) and group "a.1" got one kernel set between
+ * them, in.tcp.pg.a.1.  Every set and chain the plan declares has a name
+ * of its own, and each port set holds only its group's ports. */
+START_TEST(pg_layer_names_distinct)
+{
+	struct model *m = model_new();
+	struct sg_rule v[3];
+	struct sg_plan plan;
+	const char *want[3] = { "in.tcp.pg.a", "in.tcp.pg.a/1", "in.tcp.pg.a.1" };
+	size_t i, k, found = 0;
+
+	m->groups[1].name = "a";
+	m->groups[2].name = "a.1";
+	v[0] = rule(SG_DIR_IN, SG_PROTO_TCP, 1000, 2000, NULL, 1, 3, "@1", NULL);
+	v[1] = rule(SG_DIR_IN, SG_PROTO_TCP, 1500, 2500, NULL, 2, 4, "@1", NULL);
+	v[2] = rule(SG_DIR_IN, SG_PROTO_TCP, 7777, 7777, NULL, 3, 5, "@2", NULL);
+	m->groups[0].ingress = v;
+	m->groups[0].n_ingress = 3;
+	m->cfg.n_ifaces = 0;
+	model_member(m, 2, "10.0.0.5");
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	for (i = 0; i < plan.n; i++) {
+		const char *a, *b;
+
+		if (plan.v[i].kind != PLAN_SET && plan.v[i].kind != PLAN_CHAIN)
+			continue;
+		a = plan.v[i].kind == PLAN_SET ?
+		    nftnl_set_get_str(plan.v[i].o.set, NFTNL_SET_NAME) :
+		    nftnl_chain_get_str(plan.v[i].o.chain, NFTNL_CHAIN_NAME);
+		for (k = 0; k < 3; k++)
+			found += plan.v[i].kind == PLAN_SET && strcmp(a, want[k]) == 0;
+		for (k = i + 1; k < plan.n; k++) {
+			if (plan.v[k].kind != plan.v[i].kind)
+				continue;
+			b = plan.v[k].kind == PLAN_SET ?
+			    nftnl_set_get_str(plan.v[k].o.set, NFTNL_SET_NAME) :
+			    nftnl_chain_get_str(plan.v[k].o.chain, NFTNL_CHAIN_NAME);
+			ck_assert_msg(strcmp(a, b) != 0, "two declarations of %s", a);
+		}
+	}
+	ck_assert_uint_eq(found, 3);
+	/* a.1's port set holds 7777 alone, a's two layers 1000-2000 and
+	 * 1500-2500 (port keys are big endian) */
+	for (i = 0; i < plan.flat->n_sets; i++) {
+		const struct flat_set *fs = &plan.flat->sets[i];
+		unsigned lo;
+
+		if (fs->kind != FLAT_PORT)
+			continue;
+		ck_assert_uint_eq(fs->n, 1);
+		lo = (unsigned)fs->v[0].key[0] << 8 | fs->v[0].key[1];
+		if (strcmp(fs->name, "in.tcp.pg.a.1") == 0)
+			ck_assert_uint_eq(lo, 7777);
+		else if (strcmp(fs->name, "in.tcp.pg.a") == 0)
+			ck_assert_uint_eq(lo, 1000);
+		else if (strcmp(fs->name, "in.tcp.pg.a/1") == 0)
+			ck_assert_uint_eq(lo, 1500);
+		else
+			ck_abort_msg("unexpected port set %s", fs->name);
+	}
+	plan_free(&plan);
+	for (i = 0; i < 3; i++)
+		free(v[i].peers);
+	model_free(m);
+}
+END_TEST
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every name a group can give a kernel object (port sets of every
+ * layer, peer sets, chains), for every valid group name of up to four
+ * characters over an alphabet chosen to build the suffixes and
+ * separators ("a.1", "a_v4", "h-v6_hosts" ...), plus longer awkward
+ * ones: no two (group, object) pairs share a name. */
+START_TEST(group_names_injective)
+{
+	static const char alpha[] = "a1._-v4h";
+	static const char *const extra[] = {
+		"a_v4_hosts", "a_v6_hosts", "a_hosts", "v4_hosts", "a.1.1",
+		"a.1/1", "in", "in.tcp", "pg.a", "a_v4_v4", "x-1.2_v6",
+	};
+	size_t na = sizeof(alpha) - 1, cap = 8192, n_names = 0, n = 0, i;
+	char **names = calloc(cap, sizeof(*names));
+	char **objs;
+	struct sg_config cfg;
+	struct sg_group *groups;
+	size_t len;
+
+	for (len = 1; len <= 4; len++) {
+		size_t total = 1, c;
+
+		for (i = 0; i < len; i++)
+			total *= na;
+		for (c = 0; c < total; c++) {
+			char buf[8];
+			size_t x = c;
+
+			for (i = 0; i < len; i++, x /= na)
+				buf[i] = alpha[x % na];
+			buf[len] = '\0';
+			if (load_group_name_valid(buf))
+				names[n_names++] = strdup(buf);
+		}
+	}
+	for (i = 0; i < sizeof(extra) / sizeof(*extra); i++)
+		if (load_group_name_valid(extra[i]))
+			names[n_names++] = strdup(extra[i]);
+	ck_assert_uint_lt(n_names, cap);
+	ck_assert_uint_gt(n_names, 1000);
+	memset(&cfg, 0, sizeof(cfg));
+	groups = calloc(n_names, sizeof(*groups));
+	for (i = 0; i < n_names; i++)
+		groups[i].name = names[i];
+	cfg.groups = groups;
+	cfg.n_groups = n_names;
+	objs = calloc(n_names * 22, sizeof(*objs));
+	for (i = 0; i < n_names; i++) {
+		char buf[320];
+		int d, p, layer, af, h;
+
+		for (d = 0; d < 2; d++)
+			for (p = 0; p < 2; p++)
+				for (layer = 0; layer < 4; layer++) {
+					ck_assert_int_eq(flat_pg_set_name(d, p ? SG_PROTO_UDP :
+						SG_PROTO_TCP, names[i], layer, buf,
+						sizeof(buf)), 0);
+					objs[n++] = strdup(buf);
+				}
+		for (af = 0; af < 2; af++)
+			for (h = 0; h < 2; h++) {
+				ck_assert_int_eq(compile_set_name(&cfg, (int)i, af ? AF_INET6 :
+						 AF_INET, h, buf, sizeof(buf)), 0);
+				objs[n++] = strdup(buf);
+			}
+		for (d = 0; d < 2; d++) {
+			ck_assert_int_eq(compile_chain_name(&cfg, (int)i, d, buf,
+							    sizeof(buf)), 0);
+			objs[n++] = strdup(buf);
+		}
+	}
+	qsort(objs, n, sizeof(*objs), str_ptr_cmp);
+	for (i = 1; i < n; i++)
+		ck_assert_msg(strcmp(objs[i - 1], objs[i]) != 0, "two objects named %s",
+			      objs[i]);
+	/* a '/' cannot be encoded: it is the layer separator */
+	{
+		char buf[64];
+
+		ck_assert_int_eq(flat_pg_set_name(SG_DIR_IN, SG_PROTO_TCP, "a/1", 0, buf,
+						  sizeof(buf)), -EINVAL);
+	}
+	for (i = 0; i < n; i++)
+		free(objs[i]);
+	for (i = 0; i < n_names; i++)
+		free(names[i]);
+	free(objs);
+	free(names);
+	free(groups);
+}
+END_TEST
+
+/* The flat plan of web with the single ingress rule r, everything
+ * else of the model switched off. */
+static void reuse_plan(struct model *m, struct sg_rule *r, struct sg_plan *plan)
+{
+	m->groups[0].ingress = r;
+	m->groups[0].n_ingress = 1;
+	m->groups[0].n_egress = 0;
+	m->cfg.n_ifaces = 0;
+	m->cfg.n_failsafe = 0;
+	memset(&m->cfg.implicit, 0, sizeof(m->cfg.implicit));
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, plan), 0);
+}
+
+/* A kept interval (rbtree) set's delta is taken between its points:
+ * fd00:200::4/126 -> fd00:200::/125 shares the end fd00:200::8, which
+ * must be neither deleted nor added (deleting it after the no-op
+ * addition left fd00:200:: open to the top of the space). */
+START_TEST(reuse_shared_end)
+{
+	struct model *m = model_new();
+	struct sg_rule a = rule(SG_DIR_IN, SG_PROTO_ALL, 0, 0, NULL, 1, 3, "fd00:200::4/126", NULL);
+	struct sg_rule b = rule(SG_DIR_IN, SG_PROTO_ALL, 0, 0, NULL, 1, 3, "fd00:200::/125", NULL);
+	struct sg_plan old, plan, pre;
+	size_t i, k, dels = 0, adds = 0;
+
+	reuse_plan(m, &a, &old);
+	reuse_plan(m, &b, &plan);
+	plan_init(&pre);
+	ck_assert_int_eq(engine_flat_reuse(old.flat, &plan, &pre), 0);
+	for (k = 0; k < 2; k++) {
+		const struct sg_plan *p = k ? &pre : &plan;
+
+		for (i = 0; i < p->n; i++) {
+			const struct plan_msg *msg = &p->v[i];
+			const struct flat_elem *el;
+
+			if (msg->kind != PLAN_FLATELEMS || strcmp(msg->o.fset->name, "in6.all"))
+				continue;
+			ck_assert_uint_eq(msg->count, 1);
+			el = &msg->o.fset->v[msg->first];
+			/* a start alone, no end: ::4 goes, ::0 comes */
+			ck_assert(!el->has_end && !el->end_only);
+			ck_assert_uint_eq(el->key[15], msg->del ? 4 : 0);
+			dels += msg->del;
+			adds += !msg->del;
+		}
+	}
+	ck_assert_uint_eq(dels, 1);
+	ck_assert_uint_eq(adds, 1);
+	plan_free(&old);
+	plan_free(&plan);
+	pre.flat = NULL;	/* (the sets are plan's) */
+	plan_free(&pre);
+	free(a.peers);
+	free(b.peers);
+	model_free(m);
+}
+END_TEST
+
 static Suite *compile_suite(void)
 {
 	Suite *s = suite_create("compile");
@@ -763,6 +990,9 @@ static Suite *compile_suite(void)
 	tcase_add_test(tc, long_comment_fits_udata);
 	tcase_add_test(tc, flat_map);
 	tcase_add_test(tc, flat_msg_size);
+	tcase_add_test(tc, pg_layer_names_distinct);
+	tcase_add_test(tc, group_names_injective);
+	tcase_add_test(tc, reuse_shared_end);
 	tcase_set_timeout(tc, 0);	/* no timer: meson's timeout is the hang guard */
 	suite_add_tcase(s, tc);
 	return s;

@@ -412,20 +412,65 @@ START_TEST(test_implicit_switches)
 	expect_drop(on, NULL, "in udp 67 192.0.2.1");
 	expect_implicit(on, "in icmpv6 135 fe80::1", "ipv6_nd");
 	expect_implicit(on, "out icmpv6 133 ff02::2", "ipv6_nd");
+	expect_implicit(on, "in icmpv6 136 fe80::1", "ipv6_nd");
 	expect_drop(on, NULL, "in icmpv6 128 fe80::1");
+	/* a redirect only with implicit.ipv6_redirects (default false) */
+	expect_drop(on, NULL, "in icmpv6 137 fe80::1");
+	expect_drop(on, NULL, "in icmpv6 132 fe80::1");
+	expect_drop(on, NULL, "in icmpv6 138 fe80::1");
 	expect_implicit(on, "in tcp 5000 127.0.0.1", "loopback");
 	expect_implicit(on, "in tcp 5000 ::1", "loopback");
 	expect_implicit(on, "in tcp 5000 192.0.2.1 -i lo", "loopback");
 	expect_drop(on, NULL, "in tcp 5000 127.0.0.1 -i eth0");
 	expect_drop(on, NULL, "in tcp 80 169.254.169.254");	/* metadata: outbound */
-	expect_implicit(on, "out udp 53 169.254.169.254", "metadata");
+	/* the metadata service is tcp/80 and nothing else (issue 18) */
+	expect_implicit(on, "out tcp 80 169.254.169.254", "metadata");
+	expect_implicit(on, "out tcp 80 fd00:ec2::254", "metadata");
+	expect_drop(on, NULL, "out udp 53 169.254.169.254");
+	expect_drop(on, NULL, "out tcp 443 169.254.169.254");
+	expect_drop(on, NULL, "out udp 80 169.254.169.254");
+	expect_drop(on, NULL, "out 47 169.254.169.254");
+	expect_drop(on, NULL, "out tcp 80 169.254.169.253");
+	/* the Amazon DNS server: udp and tcp 53; the time service: udp 123 */
+	expect_implicit(on, "out udp 53 169.254.169.253", "aws_dns");
+	expect_implicit(on, "out tcp 53 169.254.169.253", "aws_dns");
+	expect_implicit(on, "out udp 53 fd00:ec2::253", "aws_dns");
+	expect_implicit(on, "out tcp 53 fd00:ec2::253", "aws_dns");
+	expect_drop(on, NULL, "out udp 54 169.254.169.253");
+	expect_drop(on, NULL, "out udp 53 169.254.169.123");
+	expect_drop(on, NULL, "in udp 53 169.254.169.253");
+	expect_implicit(on, "out udp 123 169.254.169.123", "aws_ntp");
+	expect_implicit(on, "out udp 123 fd00:ec2::123", "aws_ntp");
+	expect_drop(on, NULL, "out tcp 123 169.254.169.123");
+	expect_drop(on, NULL, "out udp 123 169.254.169.253");
 
 	expect_drop(off, NULL, "in udp 68 192.0.2.1");
 	expect_drop(off, NULL, "in icmpv6 135 fe80::1");
 	expect_drop(off, NULL, "in tcp 5000 127.0.0.1");
 	expect_drop(off, NULL, "out tcp 80 169.254.169.254");
+	/* metadata off leaves the DNS and time services on */
+	expect_implicit(off, "out udp 53 169.254.169.253", "aws_dns");
+	expect_implicit(off, "out udp 123 169.254.169.123", "aws_ntp");
 	config_free(on);
 	config_free(off);
+}
+END_TEST
+
+/* Each new switch alone: ipv6_redirects on, aws_dns and aws_ntp off. */
+START_TEST(test_implicit_aws_switches)
+{
+	struct sg_config *cfg = load_cfg(
+		"attach: []\n"
+		"implicit: {ipv6_redirects: true, aws_dns: false, aws_ntp: false}\n", NULL);
+
+	expect_implicit(cfg, "in icmpv6 137 fe80::1", "ipv6_redirects");
+	expect_implicit(cfg, "out icmpv6 137 fe80::1", "ipv6_redirects");
+	expect_implicit(cfg, "in icmpv6 135 fe80::1", "ipv6_nd");
+	expect_drop(cfg, NULL, "out udp 53 169.254.169.253");
+	expect_drop(cfg, NULL, "out tcp 53 fd00:ec2::253");
+	expect_drop(cfg, NULL, "out udp 123 169.254.169.123");
+	expect_implicit(cfg, "out tcp 80 169.254.169.254", "metadata");
+	config_free(cfg);
 }
 END_TEST
 
@@ -527,6 +572,7 @@ static Suite *explain_suite(void)
 	tcase_add_test(tc, test_failsafe_and_union);
 	tcase_add_test(tc, test_interfaces);
 	tcase_add_test(tc, test_implicit_switches);
+	tcase_add_test(tc, test_implicit_aws_switches);
 	tcase_add_test(tc, test_parse_errors);
 	tcase_add_test(tc, test_parse_messages);
 	tcase_add_test(tc, test_parse_readonly_argv);

@@ -602,7 +602,8 @@ START_TEST(settings_defaults)
 		"table: sgd\n"
 		"attach: []\n"
 		"interfaces: {}\n"
-		"implicit: {loopback: true, dhcp: true, ipv6_nd: true, metadata: true}\n"
+		"implicit: {loopback: true, dhcp: true, ipv6_nd: true, metadata: true, "
+		"ipv6_redirects: false, aws_dns: true, aws_ntp: true}\n"
 		"log_denied: false\n"
 		"on_drift: repair\n"
 		"failsafe: []\n");
@@ -638,7 +639,8 @@ START_TEST(print_exact)
 		"attach: [\"null\"]\n"
 		"interfaces:\n"
 		"  \"eth@1\": []\n"
-		"implicit: {loopback: true, dhcp: true, ipv6_nd: true, metadata: true}\n"
+		"implicit: {loopback: true, dhcp: true, ipv6_nd: true, metadata: true, "
+		"ipv6_redirects: false, aws_dns: true, aws_ntp: true}\n"
 		"log_denied: false\n"
 		"on_drift: repair\n"
 		"failsafe: []\n"
@@ -674,6 +676,45 @@ static void t_big_sgd(const char *head, const char *unit, size_t n, const char *
 	t_write("sgd.yaml", buf, (size_t)(p - buf));
 	free(buf);
 }
+
+/* The implicit allowances of issue 18: ipv6_redirects (default false),
+ * aws_dns and aws_ntp (default true); bad values and unknown keys are
+ * reported at file:line:column. */
+START_TEST(implicit_aws_keys)
+{
+	struct sg_config *cfg;
+	char *t;
+
+	t_setup("implicit:\n"
+		"  ipv6_redirects: true\n"
+		"  aws_dns: false\n"
+		"  aws_ntp: FALSE\n", NULL);
+	cfg = t_load_ok();
+	ck_assert(cfg->implicit.ipv6_redirects);
+	ck_assert(!cfg->implicit.aws_dns && !cfg->implicit.aws_ntp);
+	ck_assert(cfg->implicit.loopback && cfg->implicit.dhcp && cfg->implicit.ipv6_nd &&
+		  cfg->implicit.metadata);
+	config_free(cfg);
+	t_teardown();
+
+	t_setup("attach: []\n", NULL);
+	cfg = t_load_ok();
+	ck_assert(!cfg->implicit.ipv6_redirects);
+	ck_assert(cfg->implicit.aws_dns && cfg->implicit.aws_ntp);
+	config_free(cfg);
+	t_teardown();
+
+	t_setup("implicit:\n"
+		"  aws_dns: maybe\n"
+		"  ipv6_redirect: true\n", NULL);
+	t = t_load_err();
+	ck_assert_msg(strstr(t, "sgd.yaml:2:12: ") != NULL, "%s", t);
+	ck_assert_msg(strstr(t, "sgd.yaml:3:3: ") != NULL, "%s", t);
+	ck_assert_msg(strstr(t, "ipv6_redirects") != NULL, "%s", t);	/* the suggestion */
+	free(t);
+	t_teardown();
+}
+END_TEST
 
 START_TEST(hostile_deep_flow)
 {
@@ -930,6 +971,7 @@ static Suite *load_suite(void)
 	tcase_add_test(tc, settings_non_default);
 	tcase_add_test(tc, settings_defaults);
 	tcase_add_test(tc, print_exact);
+	tcase_add_test(tc, implicit_aws_keys);
 	tcase_add_test(tc, hostile_deep_flow);
 	tcase_add_test(tc, hostile_deep_block);
 	tcase_add_test(tc, depth_limit_exact);
