@@ -175,7 +175,8 @@ for case in $CASES; do
 	t1=$(date +%s.%N)
 	sleep 0.3
 	touch "$WORK/stop"
-	timeout 10 tail --pid=$SP -f /dev/null
+	timeout 600 tail --pid=$SP -f /dev/null
+	kill -0 $SP 2>/dev/null && bad "$case: the flow did not stop"
 	# under load the last datagrams can still be queued on the veth: wait
 	# until both counters stand still (bounded), else a datagram counted
 	# by "post" but read after "pre" would hide a drop
