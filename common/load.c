@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "loader.h"
+#include "safeopen.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -373,17 +374,17 @@ static int load_list_groups(struct ld_ctx *c, int dirfd, char ***names, size_t *
 {
 	DIR *dir;
 	struct dirent *de;
+	char why[160];
 	int fd, r = 0;
 
 	*names = NULL;
 	*n = 0;
-	fd = openat(dirfd, "groups.d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = safeopen_dir(dirfd, "groups.d", why, sizeof(why));
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (fd == -ENOENT)
 			return 0;	/* no groups.d: a host with no groups */
-		r = -errno;
-		diags_add_file(c->d, "groups.d", "cannot open: %s", strerror(-r));
-		return r;
+		diags_add_file(c->d, "groups.d", "%s", why);
+		return fd;
 	}
 	dir = fdopendir(fd);
 	if (!dir) {

@@ -29,6 +29,13 @@ struct membatch;
 #define SGD_CLIENT_DEADLINE_MS	5000	/* whole request, accept to reply */
 #define SGD_MAX_CLIENTS		1024
 #define SGD_MAX_BUFFERED	(64u << 20)	/* request bytes of all clients */
+/* members.d files (membersd.c, docs/fleet.md): a bigger file is not
+ * applied (its last valid version stays); a longer line is a bad line. */
+#define SGD_MEMBERSD_MAX_BYTES	(16u << 20)
+#define SGD_MEMBERSD_MAX_LINE	1024
+/* Largest file sgd reads whole from its state dir (the run-time members
+ * snapshot of a million entries is ~40 MB). */
+#define SGD_STATE_MAX_FILE	(256u << 20)
 
 /* Files and directories under the state dir (see state.c, snapshot.c,
  * confirm.c). */
@@ -271,9 +278,13 @@ int state_write_durable(const char *path, const void *data, size_t len);
 /* Write dir/name atomically: temp file, fsync, rename, fsync dir. */
 int state_write_file(const char *dir, const char *name, const void *data,
 		     size_t len);
-/* Read a whole regular file (NUL-terminated; len may be NULL).  0,
- * -ENOENT, -EISDIR (not a regular file), -errno. */
+/* Read a whole regular file (NUL-terminated; len may be NULL), opened
+ * O_NOFOLLOW | O_NONBLOCK, at most SGD_STATE_MAX_FILE bytes.  0, -ENOENT,
+ * -ELOOP (a symlink), -EISDIR (not a regular file), -EFBIG, -errno. */
 int state_read_path(const char *path, char **out, size_t *len);
+/* The same from an open fd, at most max bytes (memory stays bounded by
+ * max whatever the file's size or growth).  0, -EISDIR, -EFBIG, -errno. */
+int state_read_fd(int fd, size_t max, char **out, size_t *len);
 /* The same for dir/name. */
 int state_read_file(const char *dir, const char *name, char **out, size_t *len);
 int state_fsync_dir(const char *dir);

@@ -27,7 +27,7 @@
 
 int state_fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int r = 0;
 
 	if (fd < 0)
@@ -43,7 +43,9 @@ int state_write_durable(const char *path, const void *data, size_t len)
 	const char *p = data;
 	int fd, r = 0;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* O_NOFOLLOW: a link planted under the state dir is refused, never
+	 * followed to truncate its target. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
 	while (len) {
@@ -83,52 +85,78 @@ int state_write_file(const char *dir, const char *name, const void *data,
 	return state_fsync_dir(dir);
 }
 
-int state_read_path(const char *path, char **out, size_t *len)
+int state_read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	struct stat st;
 	char *buf;
-	size_t got = 0;
-	int fd, r = 0;
+	size_t got = 0, cap;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
+	if (!S_ISREG(st.st_mode))
 		return -EISDIR;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
+	if ((unsigned long long)st.st_size > max)
+		return -EFBIG;
+	/* sized from fstat, one byte more to notice a file that grew past
+	 * max while read: memory stays bounded whatever the file does */
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap + 1);
+	if (!buf)
 		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+	for (;;) {
+		ssize_t n;
 
+		if (got == cap) {
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *nb;
+
+			if (ncap <= cap) {
+				free(buf);
+				return -EFBIG;
+			}
+			nb = realloc(buf, ncap + 1);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = read(fd, buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			/* 0: it shrank while we read: take what is there */
-			r = n < 0 ? -errno : 0;
-			break;
+		if (n < 0) {
+			int r = -errno;
+
+			free(buf);
+			return r;
 		}
+		if (n == 0)
+			break;
 		got += (size_t)n;
 	}
-	close(fd);
-	if (r < 0) {
+	if (got > max) {
 		free(buf);
-		return r;
+		return -EFBIG;
 	}
 	buf[got] = 0;
 	*out = buf;
 	if (len)
 		*len = got;
 	return 0;
+}
+
+int state_read_path(const char *path, char **out, size_t *len)
+{
+	int fd, r;
+
+	/* Never through a link, never blocking on a FIFO (state.h). */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = state_read_fd(fd, SGD_STATE_MAX_FILE, out, len);
+	close(fd);
+	return r;
 }
 
 int state_read_file(const char *dir, const char *name, char **out, size_t *len)
