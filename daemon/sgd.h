@@ -28,6 +28,11 @@ struct membatch;
 
 #define SGD_CLIENT_DEADLINE_MS	5000	/* whole request, accept to reply */
 #define SGD_MAX_CLIENTS		1024
+/* Slots only root and control_group members may use, and the most
+ * connections one unprivileged uid may hold (control.c): a flood by a
+ * read-only user never evicts or locks out root. */
+#define SGD_PRIV_RESERVED	64
+#define SGD_MAX_CLIENTS_PER_UID	32
 #define SGD_MAX_BUFFERED	(64u << 20)	/* request bytes of all clients */
 /* members.d files (membersd.c, docs/fleet.md): a bigger file is not
  * applied (its last valid version stays); a longer line is a bad line. */
@@ -72,6 +77,7 @@ struct sgd_client {
 	gid_t *groups;		/* SO_PEERGROUPS; may be NULL */
 	size_t n_groups;
 	long long deadline_ms;	/* CLOCK_MONOTONIC */
+	bool priv;		/* root or control_group when accepted */
 	struct proto_decoder dec;
 	struct proto_buf out;	/* reply being sent */
 	size_t out_off;
@@ -114,10 +120,15 @@ struct sgd {
 	bool quit;
 	dev_t sock_dev;			/* to unlink only our own socket */
 	ino_t sock_ino;
+	/* control.c: the private directory the socket was bound in, until
+	 * its group is set at start (then NULL); the group it got. */
+	char *sock_private;
+	gid_t sock_gid;
 
 	struct sgd_client *clients;	/* head = oldest */
 	struct sgd_client *clients_tail;
 	size_t n_clients;
+	size_t n_unpriv;		/* clients that are not priv */
 	struct sgd_client *dead;	/* closed, freed after the event batch */
 	bool accept_paused;		/* out of file descriptors */
 	size_t buffered;		/* decoder memory of all clients */
@@ -174,7 +185,9 @@ int control_open(struct sgd *d);
 void control_close(struct sgd *d);
 /* Queue a reply for c and start sending it. */
 void control_reply(struct sgd *d, struct sgd_client *c, struct proto_resp *r);
-/* Resolve cfg->control_group and give the socket to it.  0 or -errno. */
+/* Resolve cfg->control_group; at start, give the socket to it (once:
+ * a reload that changes control_group only logs that the socket keeps
+ * its group until a restart).  0 or -errno. */
 int control_apply_group(struct sgd *d);
 bool control_client_may_mutate(const struct sgd *d, const struct sgd_client *c);
 /* Free clients closed during the last event batch (their watch pointers
