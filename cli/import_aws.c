@@ -230,7 +230,7 @@ static int imp_print_json(const char *file, const char *dir, const struct imp_re
 	r = out_finish(&b, &text);
 	if (r < 0)
 		return r;
-	fputs(text, stdout);
+	(void)out_write_text(stdout, text, strlen(text));
 	free(text);
 	return 0;
 }

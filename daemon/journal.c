@@ -163,7 +163,8 @@ int journal_open(struct journal *j, const char *dir, const char *name,
 		j->fd = -1;
 		return -ENAMETOOLONG;
 	}
-	j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* O_NOFOLLOW: never through a link planted in the state dir */
+	j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (j->fd < 0)
 		return -errno;
 	rc = journal_slurp(j->fd, &buf, &len);

@@ -150,6 +150,8 @@ struct sgd {
 	time_t confirm_deadline;	/* 0 = none pending (rounded up) */
 	long long confirm_deadline_ms;	/* CLOCK_REALTIME ms, 0 = none */
 
+	char *state_dir_real;		/* opt.state_dir after state_init */
+
 	/* sd_notify */
 	int notify_fd;
 	struct sockaddr_un notify_addr;

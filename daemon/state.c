@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,17 +168,70 @@ int state_read_file(const char *dir, const char *name, char **out, size_t *len)
 	return state_read_path(path, out, len);
 }
 
+/* Is path (absolute, no links: a realpath) safe to keep root's state
+ * in?  The directory itself must be owned by sgd's user and writable by
+ * nobody else; each parent owned by root (or sgd's user) and writable by
+ * nobody else, unless it has the sticky bit (like /tmp: others cannot
+ * rename or remove what is not theirs).  Otherwise another user could
+ * plant links that sgd would follow as root.  0, or -EPERM logged. */
+static int state_check_dir(struct sgd *d, const char *path)
+{
+	char p[PATH_MAX], *slash;
+	uid_t me = geteuid();
+	struct stat st;
+	bool self = true;
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (;;) {
+		if (lstat(p[0] ? p : "/", &st) < 0) {
+			int r = -errno;
+
+			sgd_log(d, "state dir %s: %s: %s", path, p[0] ? p : "/",
+				strerror(-r));
+			return r;
+		}
+		if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != me) ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		     (self || !(st.st_mode & S_ISVTX)))) {
+			sgd_log(d, "state dir %s: refusing it: %s is owned by uid %u "
+				"with mode %04o; the state dir and each of its "
+				"parents must be owned by root and not writable by "
+				"group or others (a parent may be if it is sticky, "
+				"like /tmp)", path, p[0] ? p : "/",
+				(unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+			return -EPERM;
+		}
+		if (!p[0] || strcmp(p, "/") == 0)
+			return 0;
+		slash = strrchr(p, '/');
+		*slash = 0;
+		self = false;
+	}
+}
+
 int state_init(struct sgd *d)
 {
 	char path[4096];
+	int r;
 
 	if (mkdir(d->opt.state_dir, 0700) < 0 && errno != EEXIST) {
-		int r = -errno;
-
+		r = -errno;
 		sgd_log(d, "cannot create the state dir %s: %s",
 			d->opt.state_dir, strerror(-r));
 		return r;
 	}
+	/* Links resolved once, here, where every component is checked;
+	 * afterwards every file under it is opened O_NOFOLLOW. */
+	d->state_dir_real = realpath(d->opt.state_dir, NULL);
+	if (!d->state_dir_real) {
+		r = -errno;
+		sgd_log(d, "state dir %s: %s", d->opt.state_dir, strerror(-r));
+		return r;
+	}
+	r = state_check_dir(d, d->state_dir_real);
+	if (r < 0)
+		return r;
+	d->opt.state_dir = d->state_dir_real;
 	/* A staging copy left by a crash is never used again. */
 	(void)snapshot_remove(snapshot_path(d, SGD_STATE_STAGING, path,
 					    sizeof(path)));
