@@ -240,6 +240,7 @@ static void sgd_fini(struct sgd *d)
 	free(d->last_reload_error);
 	free(d->notice);
 	free(d->state_dir_real);
+	dispatch_fini(d);
 }
 
 int main(int argc, char **argv)

@@ -34,6 +34,10 @@ struct membatch;
 #define SGD_PRIV_RESERVED	64
 #define SGD_MAX_CLIENTS_PER_UID	32
 #define SGD_MAX_BUFFERED	(64u << 20)	/* request bytes of all clients */
+/* `diff` re-reads and validates the whole configuration: for callers who
+ * may not change the firewall, at most once per this many ms (dispatch.c);
+ * meanwhile they get the last answer. */
+#define SGD_DIFF_CACHE_MS	1000
 /* members.d files (membersd.c, docs/fleet.md): a bigger file is not
  * applied (its last valid version stays); a longer line is a bad line. */
 #define SGD_MEMBERSD_MAX_BYTES	(16u << 20)
@@ -82,6 +86,16 @@ struct sgd_client {
 	struct proto_buf out;	/* reply being sent */
 	size_t out_off;
 	bool replying;		/* request taken; only sending remains */
+};
+
+/* dispatch.c: the last `diff` answered to a caller who may not change
+ * the firewall, per variant (--json, --exit-code). */
+struct sgd_diff_cache {
+	bool valid;
+	long long at_ms;		/* CLOCK_MONOTONIC */
+	char cfg_hash[17];		/* running config it was made against */
+	time_t last_reload;
+	struct proto_resp r;
 };
 
 /* Run-time members of one group, by name (indices change on reload). */
@@ -159,6 +173,7 @@ struct sgd {
 	uint64_t watchdog_usec;
 
 	struct sgd_drift *drift;	/* drift.c; NULL when not watching */
+	struct sgd_diff_cache diff_cache[4];	/* dispatch.c */
 	/* membatch.c: member indexes, journal, pending batch; NULL until
 	 * first used */
 	struct membatch *mb;
@@ -208,6 +223,8 @@ void dispatch_fail(struct proto_resp *r, bool json, int code, const char *fmt, .
  * stderr). */
 void dispatch_diags(struct proto_resp *r, bool json, int code,
 		    const struct sg_diags *dg);
+/* Free what dispatch.c keeps in d (the diff cache). */
+void dispatch_fini(struct sgd *d);
 /* Success: text (human) or {"ok": true, "message": text} (json). */
 void dispatch_ok(struct proto_resp *r, bool json, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
