@@ -39,14 +39,16 @@ int state_fsync_dir(const char *dir)
 	return r;
 }
 
-int state_write_durable(const char *path, const void *data, size_t len)
+/* Write data to name in the directory dfd (created 0600, truncated),
+ * fsync it.  O_NOFOLLOW: a link planted there is refused, never followed
+ * to truncate its target. */
+static int state_write_at(int dfd, const char *name, const void *data, size_t len)
 {
 	const char *p = data;
 	int fd, r = 0;
 
-	/* O_NOFOLLOW: a link planted under the state dir is refused, never
-	 * followed to truncate its target. */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
 	if (fd < 0)
 		return -errno;
 	while (len) {
@@ -68,22 +70,40 @@ int state_write_durable(const char *path, const void *data, size_t len)
 	return r;
 }
 
+int state_write_durable(const char *path, const void *data, size_t len)
+{
+	return state_write_at(AT_FDCWD, path, data, len);
+}
+
+/* The directory dir itself, never through a link. */
+static int state_open_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
 int state_write_file(const char *dir, const char *name, const void *data,
 		     size_t len)
 {
-	char tmp[4096], dst[4096];
-	int r;
+	char tmp[NAME_MAX + 1];
+	int dfd, r;
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	r = state_write_durable(tmp, data, len);
-	if (r == 0 && rename(tmp, dst) < 0)
+	if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	dfd = state_open_dir(dir);
+	if (dfd < 0)
+		return dfd;
+	/* everything relative to the directory opened once */
+	r = state_write_at(dfd, tmp, data, len);
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
 		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return state_fsync_dir(dir);
+	if (r < 0)
+		(void)unlinkat(dfd, tmp, 0);
+	else if (fsync(dfd) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
 }
 
 int state_read_fd(int fd, size_t max, char **out, size_t *len)
@@ -162,10 +182,17 @@ int state_read_path(const char *path, char **out, size_t *len)
 
 int state_read_file(const char *dir, const char *name, char **out, size_t *len)
 {
-	char path[4096];
+	int dfd, fd, r;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return state_read_path(path, out, len);
+	dfd = state_open_dir(dir);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	r = fd < 0 ? -errno : state_read_fd(fd, SGD_STATE_MAX_FILE, out, len);
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return r;
 }
 
 /* Is path (absolute, no links: a realpath) safe to keep root's state
