@@ -498,7 +498,7 @@ static int log_on_packet(const struct nflog_msg *m, void *data)
 	if (r < 0)
 		return r;
 	/* one line, flushed at once: readers of a pipe see it immediately */
-	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
+	if (out_write_text(stdout, text, strlen(text)) < 0 || fflush(stdout) == EOF) {
 		c->write_err = errno ? -errno : -EIO;
 		free(text);
 		return c->write_err;

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "import_aws.h"
 #include "render.h"
+#include "out.h"
 #include "sgctl.h"
 
 /* --json: {"ok":..,"errors":[..]} from the same loader check_run uses. */
@@ -30,7 +31,7 @@ static int check_json(struct sgctl *c, const char *confdir)
 	config_free(cfg);
 	if (rr < 0)
 		return sgctl_fail(NULL, SGCTL_EXIT_FAILED, "out of memory");
-	fputs(text, stdout);
+	(void)out_write_text(stdout, text, strlen(text));
 	free(text);
 	return r < 0 ? SGCTL_EXIT_FAILED : SGCTL_EXIT_OK;
 }

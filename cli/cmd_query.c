@@ -119,7 +119,7 @@ int cmd_version(struct sgctl *c, int argc, char **argv)
 		out_putc(&b, '\n');
 		if (out_finish(&b, &s) < 0)
 			return sgctl_fail(NULL, SGCTL_EXIT_FAILED, "out of memory");
-		fputs(s, stdout);
+		(void)out_write_text(stdout, s, strlen(s));
 		free(s);
 	} else {
 		printf("sgctl %s\n", SGD_VERSION);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "out.h"
 #include "sgctl.h"
 
 /* Map a failed exchange to an exit code: unreachable (3) when it never
@@ -54,9 +55,9 @@ int sgctl_call(struct sgctl *c, const char *cmd, int argc, char **argv,
 		return sgctl_fail(c, remote_fail_code(stage), "%s",
 				  errmsg[0] ? errmsg : strerror(-r));
 	if (resp.out && resp.out_len)
-		fwrite(resp.out, 1, resp.out_len, stdout);
+		(void)out_write_text(stdout, resp.out, resp.out_len);
 	if (resp.err && resp.err_len)
-		fwrite(resp.err, 1, resp.err_len, stderr);
+		(void)out_write_text(stderr, resp.err, resp.err_len);
 	fflush(stdout);
 	code = resp.exit_code;
 	if (code < 0 || code > 3)

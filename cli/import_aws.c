@@ -15,6 +15,7 @@
  * in the file) and makes the exit code 1; see docs/import-aws.md.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,25 @@ static const char *imp_dir_name(enum sg_dir d)
 	return d == SG_DIR_IN ? "ingress" : "egress";
 }
 
+/* printf to f for a terminal: AWS names, descriptions and messages may
+ * hold control characters, written as \xNN (out_write_text). */
+static void imp_say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void imp_say(FILE *f, const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	(void)out_write_text(f, s, (size_t)n);
+	free(s);
+}
+
 /* One line per problem on stderr, naming the group and the thing. */
 static void imp_print_problems(const char *file, const struct imp_result *res)
 {
@@ -176,10 +196,10 @@ static void imp_print_problems(const char *file, const struct imp_result *res)
 	for (i = 0; i < res->n_problems; i++) {
 		p = &res->problems[i];
 		if (p->dir < 0)
-			fprintf(stderr, "sgctl: import aws: %s: %s (%s): %s\n", file,
+			imp_say(stderr, "sgctl: import aws: %s: %s (%s): %s\n", file,
 				p->group_id, p->group_name, p->message);
 		else
-			fprintf(stderr, "sgctl: import aws: %s: %s (%s): %s permission %d: %s\n",
+			imp_say(stderr, "sgctl: import aws: %s: %s (%s): %s permission %d: %s\n",
 				file, p->group_id, p->group_name,
 				imp_dir_name((enum sg_dir)p->dir), p->permission, p->message);
 	}
@@ -276,7 +296,7 @@ static int imp_print_json(const char *file, const char *dir, const struct imp_re
 	r = out_finish(&b, &text);
 	if (r < 0)
 		return r;
-	fputs(text, stdout);
+	(void)out_write_text(stdout, text, strlen(text));
 	free(text);
 	return 0;
 }
@@ -323,7 +343,7 @@ static int imp_parse_args(int argc, char **argv, struct imp_args *a)
 			}
 		} else if (opts && (strcmp(s, "-o") == 0 || strcmp(s, "--output") == 0)) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "sgctl: import aws: %s needs a directory\n", s);
+				imp_say(stderr, "sgctl: import aws: %s needs a directory\n", s);
 				return 2;
 			}
 			a->dir = argv[++i];
@@ -332,12 +352,12 @@ static int imp_parse_args(int argc, char **argv, struct imp_args *a)
 		} else if (opts && strcmp(s, "--") == 0) {
 			opts = false;
 		} else if (opts && s[0] == '-' && s[1] != '\0') {
-			fprintf(stderr, "sgctl: import aws: unknown option %s\n", s);
+			imp_say(stderr, "sgctl: import aws: unknown option %s\n", s);
 			return 2;
 		} else if (!a->file) {
 			a->file = s;
 		} else {
-			fprintf(stderr, "sgctl: import aws: unexpected argument %s\n", s);
+			imp_say(stderr, "sgctl: import aws: unexpected argument %s\n", s);
 			return 2;
 		}
 	}
@@ -536,7 +556,7 @@ int import_aws_main(int argc, char **argv, bool json)
 		if (r < 0) {
 			snprintf(msg, sizeof(msg), "%s/%s: %s", a.dir, res.groups[i].file,
 				 strerror(-r));
-			fprintf(stderr, "sgctl: import aws: %s\n", msg);
+			imp_say(stderr, "sgctl: import aws: %s\n", msg);
 			if (json)
 				imp_print_json(a.file, a.dir, &res, written, msg, 1);
 			imp_result_free(&res);
@@ -544,7 +564,7 @@ int import_aws_main(int argc, char **argv, bool json)
 		}
 		written++;
 		if (!json)
-			printf("wrote %s/%s from %s (%s)\n", a.dir, res.groups[i].file,
+			imp_say(stdout, "wrote %s/%s from %s (%s)\n", a.dir, res.groups[i].file,
 			       res.groups[i].aws_id, res.groups[i].aws_name);
 	}
 	if (imp_write_lists(&a, &res, json, msg, sizeof(msg)) < 0) {
@@ -561,7 +581,7 @@ int import_aws_main(int argc, char **argv, bool json)
 	imp_result_free(&res);
 	return code;
 fail:
-	fprintf(stderr, "sgctl: import aws: %s\n", msg);
+	imp_say(stderr, "sgctl: import aws: %s\n", msg);
 	if (json)
 		imp_print_json(a.file, a.dir, NULL, 0, msg, 1);
 	imp_result_free(&res);

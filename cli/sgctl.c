@@ -151,7 +151,9 @@ static int sgctl_vfail(struct sgctl *c, int code, const char *fmt, va_list ap)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "sgctl: %s\n", msg);
+	fputs("sgctl: ", stderr);
+	(void)out_write_text(stderr, msg, strlen(msg));
+	fputc('\n', stderr);
 	if (c && c->json)
 		out_print_json_error(stdout, code, msg);
 	return code;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "loader.h"
+#include "safeopen.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -375,17 +376,17 @@ static int load_list_dir(struct ld_ctx *c, int dirfd, const char *sub, size_t ma
 {
 	DIR *dir;
 	struct dirent *de;
+	char why[160];
 	int fd, r = 0;
 
 	*names = NULL;
 	*n = 0;
-	fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = safeopen_dir(dirfd, sub, why, sizeof(why));
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (fd == -ENOENT)
 			return 0;	/* no groups.d: a host with no groups */
-		r = -errno;
-		diags_add_file(c->d, sub, "cannot open: %s", strerror(-r));
-		return r;
+		diags_add_file(c->d, sub, "%s", why);
+		return fd;
 	}
 	dir = fdopendir(fd);
 	if (!dir) {

@@ -298,6 +298,76 @@ int table_init(struct out_table *t, size_t ncols, const char *const *headers)
 	return table_add(t, headers);
 }
 
+/* Is p (n bytes left) a control character: C0 (other than keep), DEL,
+ * or a C1 control encoded in UTF-8 (U+0080..U+009F, C2 80..C2 9F)?
+ * Returns its length (1 or 2), 0 when it is not one. */
+static size_t out_ctrl_len(const unsigned char *p, size_t n, const char *keep)
+{
+	if ((*p < 0x20 && !(keep && *p && strchr(keep, *p))) || *p == 0x7f)
+		return 1;
+	if (*p == 0xc2 && n > 1 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2;
+	return 0;
+}
+
+/* s with every control character but those in keep as \xNN (a C1
+ * control's two bytes each), into b. */
+static void out_esc(struct out_buf *b, const char *s, size_t n, const char *keep)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *run = p;
+
+	while (p < end) {
+		size_t k = out_ctrl_len(p, (size_t)(end - p), keep);
+
+		if (!k) {
+			p++;
+			continue;
+		}
+		if (p > run)
+			out_printf(b, "%.*s", (int)(p - run), (const char *)run);
+		for (size_t i = 0; i < k; i++)
+			out_printf(b, "\\x%02x", p[i]);
+		p += k;
+		run = p;
+	}
+	if (p > run)
+		out_printf(b, "%.*s", (int)(p - run), (const char *)run);
+}
+
+void out_puts_esc(struct out_buf *b, const char *s)
+{
+	out_esc(b, s, strlen(s), NULL);
+}
+
+char *out_esc_dup(const char *s)
+{
+	struct out_buf b;
+	char *r;
+
+	out_init(&b);
+	out_esc(&b, s, strlen(s), NULL);
+	return out_finish(&b, &r) < 0 ? NULL : r;
+}
+
+int out_write_text(FILE *f, const char *s, size_t n)
+{
+	struct out_buf b;
+	char *r;
+	size_t len;
+	int rc;
+
+	out_init(&b);
+	out_esc(&b, s, n, "\n\t");
+	rc = out_finish(&b, &r);
+	if (rc < 0)
+		return rc;
+	len = strlen(r);
+	rc = fwrite(r, 1, len, f) == len ? 0 : -EIO;
+	free(r);
+	return rc;
+}
+
 int table_add(struct out_table *t, const char *const *row)
 {
 	size_t i;
@@ -314,7 +384,8 @@ int table_add(struct out_table *t, const char *const *row)
 		t->cap = cap;
 	}
 	for (i = 0; i < t->ncols; i++) {
-		char *s = strdup(row[i] ? row[i] : "-");
+		/* a cell is one line: no control character is written raw */
+		char *s = out_esc_dup(row[i] ? row[i] : "-");
 
 		if (!s) {
 			while (i-- > 0)

@@ -31,6 +31,19 @@ void out_printf(struct out_buf *b, const char *fmt, ...)
  * -ENOMEM (then *res = NULL).  The buffer is empty afterwards either way. */
 int out_finish(struct out_buf *b, char **res);
 
+/* Text for a terminal or a log: control characters (C0, DEL, C1) are
+ * written as \xNN, so a name, a description or a process name can
+ * neither move the cursor, ring, retitle a terminal nor start a forged
+ * line.  out_puts_esc escapes them all (one field of a line);
+ * out_esc_dup the same into a malloc'd string (NULL: no memory);
+ * out_write_text keeps newline and tab (a whole rendered text, at the
+ * edge where sgctl writes it).  JSON needs none of this: json_escape
+ * writes them as JSON requires. */
+void out_puts_esc(struct out_buf *b, const char *s);
+char *out_esc_dup(const char *s);
+/* 0, -ENOMEM or -EIO. */
+int out_write_text(FILE *f, const char *s, size_t n);
+
 /* JSON writer.  Commas and key/value separators are placed automatically;
  * nesting deeper than JSON_MAX_DEPTH sets b->err to -EOVERFLOW. */
 #define JSON_MAX_DEPTH 32

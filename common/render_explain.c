@@ -62,10 +62,14 @@ static void explain_match_text(struct out_buf *b, const struct sg_config *cfg,
 		   fmt_ports(r, portb, sizeof(portb)),
 		   mt->dir == SG_DIR_IN ? "from" : "to",
 		   fmt_peer(cfg, m, &r->peers[mt->peer_idx], peerb, sizeof(peerb)));
-	if (r->description)
-		out_printf(b, " \"%s\"", r->description);
-	else if (r->implicit_default)
+	if (r->description) {
+		/* one line: a newline in a description starts none */
+		out_puts(b, " \"");
+		out_puts_esc(b, r->description);
+		out_putc(b, '"');
+	} else if (r->implicit_default) {
 		out_puts(b, " (default egress)");
+	}
 }
 
 static void explain_json_probe(struct json_w *j, const struct sg_probe *p)

@@ -120,13 +120,16 @@ static void status_text_drift(struct out_buf *b, const struct sg_status *st)
 			   st->drift_detected == 1 ? "" : "s", st->drift_repaired,
 			   mode ? mode : "-");
 	if (st->last_drift) {
-		if (st->last_drift_pid)
-			out_printf(b, "              last at %s by pid %ld (%s): %s\n",
+		if (st->last_drift_pid) {
+			/* the process name is anyone's choice (prctl, exec) */
+			out_printf(b, "              last at %s by pid %ld (",
 				   fmt_time(st->last_drift, tb, sizeof(tb)),
-				   st->last_drift_pid, st->last_drift_process ?
-				   st->last_drift_process : "?",
-				   st->last_drift_summary ? st->last_drift_summary : "?");
-		else
+				   st->last_drift_pid);
+			out_puts_esc(b, st->last_drift_process ?
+				     st->last_drift_process : "?");
+			out_printf(b, "): %s\n", st->last_drift_summary ?
+				   st->last_drift_summary : "?");
+		} else
 			out_printf(b, "              last at %s (unknown process): %s\n",
 				   fmt_time(st->last_drift, tb, sizeof(tb)),
 				   st->last_drift_summary ? st->last_drift_summary : "?");

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "safeopen.h"
 #include "yaml_tree.h"
 
 struct yt_ctx {
@@ -33,34 +34,18 @@ int yt_read_file(int dirfd, const char *path, const char *file,
 		 char **buf, size_t *len, struct sg_diags *d)
 {
 	struct stat st;
-	char *b = NULL;
+	char *b = NULL, why[160];
 	size_t n = 0;
 	int fd, r;
 
 	*buf = NULL;
 	*len = 0;
-	/* O_NONBLOCK: a FIFO named *.yaml must not hang the loader */
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	/* O_NOFOLLOW, O_NONBLOCK, owner and mode rules: safeopen.h */
+	fd = safeopen_path(dirfd, path, (off_t)SG_MAX_FILE_SIZE, &st, why, sizeof(why));
 	if (fd < 0) {
-		r = -errno;
-		diags_add_file(d, file, "cannot open: %s", strerror(-r));
+		r = fd;
+		diags_add_file(d, file, "%s", why);
 		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		diags_add_file(d, file, "cannot stat: %s", strerror(-r));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		diags_add_file(d, file, "not a regular file");
-		goto out;
-	}
-	if (st.st_size > (off_t)SG_MAX_FILE_SIZE) {
-		r = -EFBIG;
-		diags_add_file(d, file, "file is %lld bytes, over the limit of %u bytes",
-			       (long long)st.st_size, SG_MAX_FILE_SIZE);
-		goto out;
 	}
 	/* sized from fstat; grows (up to one byte past the cap, to notice a
 	 * file that grew past it meanwhile) if the file grows while read */

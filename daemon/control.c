@@ -7,6 +7,14 @@
  * SGD_CLIENT_DEADLINE_MS without delaying anyone else.  Requests larger
  * than PROTO_MAX_REQUEST are refused from the frame header, before their
  * bytes are buffered.  Who may change things is decided by SO_PEERCRED.
+ *
+ * Slots: at most SGD_MAX_CLIENTS at once.  An unprivileged uid (neither
+ * root nor control_group) holds at most SGD_MAX_CLIENTS_PER_UID of them
+ * (its next connection is closed at once), all unprivileged clients
+ * together leave SGD_PRIV_RESERVED free, and when sgd is full the oldest
+ * unprivileged client is evicted first: a privileged one is evicted only
+ * for another privileged one.  So a connection flood by a read-only user
+ * (a 0666 socket) costs root neither its connection nor its request.
  */
 #include <errno.h>
 #include <grp.h>
@@ -21,6 +29,8 @@
 
 #include "membatch.h"
 #include "sgd.h"
+
+#define SGD_ACCEPT_BATCH 64
 
 static int mkdir_parent(const char *path)
 {
@@ -78,13 +88,90 @@ static int control_probe(const char *path, pid_t *pid)
 static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev);
 static void control_on_timer(struct sgd *d, struct sgd_watch *w, uint32_t ev);
 
+/* Remove the private directory of control_bind_private (and the
+ * socket's second name in it). */
+static void control_private_done(struct sgd *d)
+{
+	char p[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
+
+	if (!d->sock_private)
+		return;
+	snprintf(p, sizeof(p), "%s/sock", d->sock_private);
+	(void)unlink(p);
+	(void)rmdir(d->sock_private);
+	free(d->sock_private);
+	d->sock_private = NULL;
+}
+
+/* Bind fd in a fresh 0700 directory next to the socket path, set the
+ * mode there (nobody else can reach that name), listen, then link it to
+ * the real path: link(2) never follows a link and fails if the name was
+ * taken meanwhile (another sgd starting at the same time).  The private
+ * name stays until control_apply_group sets the group the same way, at
+ * start.  0 or -errno (logged); st gets the socket's inode. */
+static int control_bind_private(struct sgd *d, int fd, struct stat *st)
+{
+	const char *path = d->opt.sock_path;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)], *slash;
+	mode_t old;
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.sgd.XXXXXX/sock",
+		     slash ? (slash == dir ? "" : dir) : ".") >=
+	    (int)sizeof(sa.sun_path)) {
+		sgd_log(d, "%s: socket path too long", path);
+		return -ENAMETOOLONG;
+	}
+	*strrchr(sa.sun_path, '/') = 0;
+	if (!mkdtemp(sa.sun_path)) {
+		r = -errno;
+		sgd_log(d, "%s: cannot create a private directory next to it: %s",
+			path, strerror(-r));
+		return r;
+	}
+	d->sock_private = strdup(sa.sun_path);
+	if (!d->sock_private) {
+		(void)rmdir(sa.sun_path);
+		return -ENOMEM;
+	}
+	strcat(sa.sun_path, "/sock");
+	/* Created 0660 from the start: no window with a wider mode. */
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r == 0 && (chmod(sa.sun_path, 0660) < 0 || listen(fd, 512) < 0 ||
+		       lstat(sa.sun_path, st) < 0))
+		r = -1;
+	if (r < 0) {
+		r = -errno;
+		sgd_log(d, "bind %s: %s", path, strerror(-r));
+		control_private_done(d);
+		return r;
+	}
+	if (link(sa.sun_path, path) < 0) {
+		r = -errno;
+		if (r == -EEXIST)
+			sgd_log(d, "%s: another sgd started at the same time; "
+				"refusing to start", path);
+		else
+			sgd_log(d, "link %s: %s", path, strerror(-r));
+		control_private_done(d);
+		return r;
+	}
+	return 0;
+}
+
 int control_open(struct sgd *d)
 {
 	const char *path = d->opt.sock_path;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 	pid_t pid = 0;
-	mode_t old;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -116,7 +203,8 @@ int control_open(struct sgd *d)
 		sgd_log(d, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	/* Nobody answers: a stale socket from a previous run. */
+	/* Nobody answers: a stale socket from a previous run (or anything
+	 * else of that name: unlink removes a link, never its target). */
 	if (unlink(path) < 0 && errno != ENOENT) {
 		r = -errno;
 		sgd_log(d, "cannot remove stale socket %s: %s", path, strerror(-r));
@@ -125,23 +213,8 @@ int control_open(struct sgd *d)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* Created 0660 from the start: no window with a wider mode. */
-	old = umask(0117);
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
+	r = control_bind_private(d, fd, &st);
 	if (r < 0) {
-		r = -errno;
-		close(fd);
-		if (r == -EADDRINUSE)
-			sgd_log(d, "%s: another sgd started at the same time; "
-				"refusing to start", path);
-		else
-			sgd_log(d, "bind %s: %s", path, strerror(-r));
-		return r;
-	}
-	if (chmod(path, 0660) < 0 || listen(fd, 512) < 0 || stat(path, &st) < 0) {
-		r = -errno;
-		sgd_log(d, "%s: %s", path, strerror(-r));
 		close(fd);
 		return r;
 	}
@@ -163,27 +236,47 @@ int control_open(struct sgd *d)
 int control_apply_group(struct sgd *d)
 {
 	const char *name = d->cfg ? d->cfg->control_group : NULL;
+	char p[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
 	struct group *g;
+	int r = 0;
 
 	d->have_control_gid = false;
-	if (!name)
-		return 0;
-	g = getgrnam(name);
-	if (!g) {
-		sgd_log(d, "control_group %s: no such group; only root may "
-			"change the firewall", name);
-		return -ENOENT;
+	if (name) {
+		g = getgrnam(name);
+		if (!g) {
+			sgd_log(d, "control_group %s: no such group; only root "
+				"may change the firewall", name);
+			r = -ENOENT;
+		} else {
+			d->control_gid = g->gr_gid;
+			d->have_control_gid = true;
+		}
 	}
-	d->control_gid = g->gr_gid;
-	d->have_control_gid = true;
-	if (d->listen.fd >= 0 && chown(d->opt.sock_path, (uid_t)-1, g->gr_gid) < 0) {
-		int r = -errno;
-
-		sgd_log(d, "chown %s to group %s: %s", d->opt.sock_path, name,
-			strerror(-r));
+	if (!d->sock_private) {
+		/* Set once, at start: never again through a path someone in
+		 * the socket's directory could have swapped for a link. */
+		if (d->listen.fd >= 0 && d->have_control_gid &&
+		    d->control_gid != d->sock_gid)
+			sgd_log(d, "control_group %s: the socket %s keeps group %ld "
+				"until sgd restarts (members of %s are allowed "
+				"changes as soon as they can connect)", name,
+				d->opt.sock_path, (long)d->sock_gid, name);
 		return r;
 	}
-	return 0;
+	d->sock_gid = 0;
+	if (d->have_control_gid && d->listen.fd >= 0) {
+		/* The private name: in a 0700 directory only root reaches. */
+		snprintf(p, sizeof(p), "%s/sock", d->sock_private);
+		if (chown(p, (uid_t)-1, d->control_gid) < 0) {
+			r = -errno;
+			sgd_log(d, "chown %s to group %s: %s", d->opt.sock_path,
+				name, strerror(-r));
+		} else {
+			d->sock_gid = d->control_gid;
+		}
+	}
+	control_private_done(d);
+	return r;
 }
 
 bool control_client_may_mutate(const struct sgd *d, const struct sgd_client *c)
@@ -233,6 +326,8 @@ static void client_close(struct sgd *d, struct sgd_client *c)
 	else
 		d->clients_tail = c->prev;
 	d->n_clients--;
+	if (!c->priv)
+		d->n_unpriv--;
 	if (d->accept_paused && loop_mod(d, &d->listen, EPOLLIN) == 0)
 		d->accept_paused = false;
 	c->prev = NULL;
@@ -436,9 +531,75 @@ static void client_creds(struct sgd_client *c)
 	 * count: a refusal, never a wrong grant. */
 }
 
+/* The oldest unprivileged client, or NULL; *same gets how many clients
+ * uid holds (uid (uid_t)-1: not counted). */
+static struct sgd_client *client_oldest_unpriv(struct sgd *d, uid_t uid,
+					       size_t *same)
+{
+	struct sgd_client *c, *oldest = NULL;
+
+	*same = 0;
+	for (c = d->clients; c; c = c->next) {
+		if (c->priv)
+			continue;
+		if (!oldest)
+			oldest = c;
+		if (c->uid == uid)
+			(*same)++;
+	}
+	return oldest;
+}
+
+/* May the new client c (not yet listed) have a slot?  Evicts whom it
+ * must (see the top of this file); false: c is turned away. */
+static bool client_admit(struct sgd *d, struct sgd_client *c)
+{
+	struct sgd_client *victim;
+	size_t same;
+
+	victim = client_oldest_unpriv(d, c->priv ? (uid_t)-1 : c->uid, &same);
+	if (!c->priv && same >= SGD_MAX_CLIENTS_PER_UID) {
+		sgd_debug(d, "uid %ld already has %d connections: pid %ld "
+			  "turned away", (long)c->uid, SGD_MAX_CLIENTS_PER_UID,
+			  (long)c->pid);
+		return false;
+	}
+	if (!c->priv && d->n_unpriv >= SGD_MAX_CLIENTS - SGD_PRIV_RESERVED) {
+		/* the unprivileged share is full: its oldest makes room */
+		sgd_debug(d, "unprivileged clients at their limit (%d), dropping "
+			  "the oldest (pid %ld uid %ld)",
+			  SGD_MAX_CLIENTS - SGD_PRIV_RESERVED, (long)victim->pid,
+			  (long)victim->uid);
+		client_close(d, victim);
+		return true;
+	}
+	if (d->n_clients < SGD_MAX_CLIENTS)
+		return true;
+	/* Full.  Evict the oldest unprivileged client, not the newcomer:
+	 * otherwise 1024 silent connections would lock everyone out until
+	 * their deadline, again and again.  A privileged client only ever
+	 * makes room for another privileged one. */
+	if (!victim && c->priv)
+		victim = d->clients;
+	if (!victim) {
+		sgd_debug(d, "too many clients (%d), all privileged: pid %ld uid "
+			  "%ld turned away", SGD_MAX_CLIENTS, (long)c->pid,
+			  (long)c->uid);
+		return false;
+	}
+	sgd_debug(d, "too many clients (%d), dropping the oldest%s (pid %ld)",
+		  SGD_MAX_CLIENTS, victim->priv ? "" : " unprivileged",
+		  (long)victim->pid);
+	client_close(d, victim);
+	return true;
+}
+
 static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 {
-	for (;;) {
+	/* A bounded batch: under a connection flood, the clients already
+	 * accepted (root's request among them) are served between batches;
+	 * the level-triggered listen fd brings the rest. */
+	for (int batch = 0; batch < SGD_ACCEPT_BATCH; batch++) {
 		struct sgd_client *c;
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -459,15 +620,6 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 				sgd_log(d, "accept: %s", strerror(errno));
 			return;
 		}
-		if (d->n_clients >= SGD_MAX_CLIENTS) {
-			/* Evict the oldest client, not the newcomer: otherwise
-			 * 1024 silent connections would lock everyone (root
-			 * included) out until their deadline, again and again. */
-			sgd_debug(d, "too many clients (%d), dropping the oldest "
-				  "(pid %ld)", SGD_MAX_CLIENTS,
-				  (long)d->clients->pid);
-			client_close(d, d->clients);
-		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -476,6 +628,13 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 		c->w.fd = fd;
 		c->w.fn = client_on_event;
 		client_creds(c);
+		c->priv = control_client_may_mutate(d, c);
+		if (!client_admit(d, c)) {
+			close(fd);
+			free(c->groups);
+			free(c);
+			continue;
+		}
 		proto_decoder_init(&c->dec, PROTO_MAX_REQUEST);
 		c->deadline_ms = loop_now_ms() + SGD_CLIENT_DEADLINE_MS;
 		if (loop_add(d, &c->w, EPOLLIN) < 0) {
@@ -491,6 +650,8 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 			d->clients = c;
 		d->clients_tail = c;
 		d->n_clients++;
+		if (!c->priv)
+			d->n_unpriv++;
 		if (d->clients == c)
 			timer_rearm(d);
 	}
@@ -520,6 +681,7 @@ void control_close(struct sgd *d)
 {
 	struct stat st;
 
+	control_private_done(d);
 	while (d->clients)
 		client_close(d, d->clients);
 	control_reap(d);
@@ -527,7 +689,7 @@ void control_close(struct sgd *d)
 		close(d->listen.fd);
 		d->listen.fd = -1;
 		/* Only our own socket: a successor may already own the path. */
-		if (stat(d->opt.sock_path, &st) == 0 && st.st_dev == d->sock_dev &&
+		if (lstat(d->opt.sock_path, &st) == 0 && st.st_dev == d->sock_dev &&
 		    st.st_ino == d->sock_ino)
 			unlink(d->opt.sock_path);
 	}

@@ -234,8 +234,73 @@ static void cmd_reload(struct sgd *d, const struct proto_req *req, bool json,
 	diags_free(&dg);
 }
 
-static void cmd_diff(struct sgd *d, const struct proto_req *req, bool json,
-		     struct proto_resp *r)
+/* A copy of src into dst (emptied first).  0 or -ENOMEM. */
+static int resp_copy(struct proto_resp *dst, const struct proto_resp *src)
+{
+	proto_resp_free(dst);
+	memset(dst, 0, sizeof(*dst));
+	dst->exit_code = src->exit_code;
+	if (src->out && !(dst->out = malloc(src->out_len + 1)))
+		return -ENOMEM;
+	if (src->out) {
+		memcpy(dst->out, src->out, src->out_len + 1);
+		dst->out_len = src->out_len;
+	}
+	if (src->err && !(dst->err = malloc(src->err_len + 1))) {
+		proto_resp_free(dst);
+		return -ENOMEM;
+	}
+	if (src->err) {
+		memcpy(dst->err, src->err, src->err_len + 1);
+		dst->err_len = src->err_len;
+	}
+	return 0;
+}
+
+void dispatch_fini(struct sgd *d)
+{
+	for (size_t i = 0; i < sizeof(d->diff_cache) / sizeof(d->diff_cache[0]); i++) {
+		proto_resp_free(&d->diff_cache[i].r);
+		d->diff_cache[i].valid = false;
+	}
+}
+
+static void cmd_diff_compute(struct sgd *d, const struct proto_req *req, bool json,
+			     struct proto_resp *r);
+
+/* diff re-reads and validates all of CONFDIR: a read-only user (socket
+ * opened wider) asking in a loop would keep sgd busy.  Such callers share
+ * one answer per SGD_DIFF_CACHE_MS and per variant; it is made again
+ * sooner when the running configuration changed.  Root and control_group
+ * members always get a fresh one. */
+static void cmd_diff(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, bool json, struct proto_resp *r)
+{
+	bool exit_code = req->flags & PROTO_F_EXIT_CODE;
+	struct sgd_diff_cache *dc = &d->diff_cache[(json ? 1 : 0) + (exit_code ? 2 : 0)];
+	long long now = loop_now_ms();
+
+	if (control_client_may_mutate(d, c)) {
+		cmd_diff_compute(d, req, json, r);
+		return;
+	}
+	if (dc->valid && now - dc->at_ms < SGD_DIFF_CACHE_MS &&
+	    dc->last_reload == d->last_reload &&
+	    strcmp(dc->cfg_hash, d->cfg_hash) == 0 && resp_copy(r, &dc->r) == 0) {
+		sgd_debug(d, "diff for uid %ld: the answer of %lld ms ago (at most "
+			  "one per %d ms for read-only callers)", (long)c->uid,
+			  now - dc->at_ms, SGD_DIFF_CACHE_MS);
+		return;
+	}
+	cmd_diff_compute(d, req, json, r);
+	dc->valid = resp_copy(&dc->r, r) == 0;
+	dc->at_ms = now;
+	dc->last_reload = d->last_reload;
+	memcpy(dc->cfg_hash, d->cfg_hash, sizeof(dc->cfg_hash));
+}
+
+static void cmd_diff_compute(struct sgd *d, const struct proto_req *req, bool json,
+			     struct proto_resp *r)
 {
 	struct sg_config *cfg = NULL;
 	struct sg_members m = { 0 };
@@ -406,7 +471,7 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 	else if (strcmp(cmd, "show") == 0)
 		cmd_show(d, json, r);
 	else if (strcmp(cmd, "diff") == 0)
-		cmd_diff(d, req, json, r);
+		cmd_diff(d, c, req, json, r);
 	else if (strcmp(cmd, "explain") == 0)
 		cmd_explain(d, req, json, r);
 	else if (strcmp(cmd, "members") == 0)

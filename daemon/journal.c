@@ -163,9 +163,22 @@ int journal_open(struct journal *j, const char *dir, const char *name,
 		j->fd = -1;
 		return -ENAMETOOLONG;
 	}
-	j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (j->fd < 0)
-		return -errno;
+	/* relative to the directory, O_NOFOLLOW: never through a link planted
+	 * in the state dir */
+	{
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd < 0) {
+			j->fd = -1;
+			return -errno;
+		}
+		j->fd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			       0600);
+		rc = j->fd < 0 ? -errno : 0;
+		close(dfd);
+		if (rc < 0)
+			return rc;
+	}
 	rc = journal_slurp(j->fd, &buf, &len);
 	if (rc == 0)
 		rc = journal_replay(j, buf, len, fn, arg, n_bad, msg, msg_len);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "engine.h"
 #include "membatch.h"
+#include "out.h"
 #include "sgd.h"
 
 static void log_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -26,9 +27,15 @@ static void log_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 
 static void log_v(const char *fmt, va_list ap)
 {
 	char line[4096];
+	char *safe;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "sgd: %s\n", line);
+	/* One message is one line: a control character from a client's
+	 * request, a file or a process name is written as \xNN, never raw
+	 * (no forged "sgd: ..." line, no terminal escape in the journal). */
+	safe = out_esc_dup(line);
+	fprintf(stderr, "sgd: %s\n", safe ? safe : line);
+	free(safe);
 }
 
 void sgd_log(struct sgd *d, const char *fmt, ...)
@@ -232,6 +239,8 @@ static void sgd_fini(struct sgd *d)
 	membatch_fini(d);
 	free(d->last_reload_error);
 	free(d->notice);
+	free(d->state_dir_real);
+	dispatch_fini(d);
 }
 
 int main(int argc, char **argv)

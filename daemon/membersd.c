@@ -15,6 +15,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,82 +26,162 @@
 
 #include "config.h"
 #include "engine.h"
+#include "safeopen.h"
 #include "sgd.h"
+
+/* Open CONFDIR/members.d/fname by the config-file rules (safeopen.h).
+ * The fd, -ENOENT (no directory or no file: empty), or -errno with why. */
+static int membersd_open(struct sgd *d, const char *fname, char *why, size_t wl)
+{
+	int cfd, mfd, fd;
+
+	cfd = open(d->opt.confdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cfd < 0) {
+		snprintf(why, wl, "cannot open %s: %s", d->opt.confdir,
+			 strerror(errno));
+		return -errno;
+	}
+	mfd = safeopen_dir(cfd, "members.d", why, wl);
+	close(cfd);
+	if (mfd < 0)
+		return mfd;
+	fd = safeopen_file(mfd, fname, (off_t)SGD_MEMBERSD_MAX_BYTES, NULL, why, wl);
+	close(mfd);
+	return fd;
+}
+
+/* One line of a members.d file (comment stripped here); the diag names
+ * the file and the line, never the content: the file may hold anything,
+ * and status is shown to read-only users. */
+static int membersd_line(char *p, struct sg_pos *pos, struct sg_cidr_list *out,
+			 const struct sg_cidr *find, int *line, struct sg_diags *dg)
+{
+	struct sg_cidr c;
+	char *hash, *end;
+	int r;
+
+	hash = strchr(p, '#');
+	if (hash)
+		*hash = 0;
+	while (*p == ' ' || *p == '\t' || *p == '\r')
+		p++;
+	end = p + strlen(p);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = 0;
+	if (!*p)
+		return 0;
+	r = cidr_parse(p, &c);
+	if (r == -ERANGE) {
+		diags_add(dg, pos, "host bits set past the prefix length (use the "
+			  "network address)");
+		return -EINVAL;
+	}
+	if (r < 0) {
+		diags_add(dg, pos, "not an IPv4/IPv6 address or CIDR");
+		return -EINVAL;
+	}
+	if (find && line && !*line && cidr_cmp(&c, find) == 0)
+		*line = pos->line;
+	if (out && cidr_list_add(out, &c) < 0)
+		return -ENOMEM;
+	return 0;
+}
 
 /* Read CONFDIR/members.d/fname into out.  With find, *line gets the
  * line where find is (0 if absent).  A missing file is empty.  Errors
- * are diags with members.d/FNAME:LINE. */
+ * are diags with members.d/FNAME[:LINE].  Memory: one buffer of
+ * SGD_MEMBERSD_MAX_LINE bytes, plus out (the file is at most
+ * SGD_MEMBERSD_MAX_BYTES, checked before and while reading). */
 int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		  const struct sg_cidr *find, int *line, struct sg_diags *dg)
 {
-	char dir[4096], path[4608], rel[512], *text = NULL, *p, *next;
+	char rel[512], why[200], buf[SGD_MEMBERSD_MAX_LINE + 1];
 	struct sg_pos pos = { 0 };
-	struct stat st;
-	int r, lineno = 0, bad = 0;
+	size_t have = 0;
+	unsigned long long total = 0;
+	bool skipping = false;
+	int fd, r = 0, bad = 0;
 
-	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
 	snprintf(rel, sizeof(rel), "members.d/%s", fname);
 	if (line)
 		*line = 0;
-	/* A FIFO or device would block or never end the read: only a
-	 * regular file (or a link to one) is a members file. */
-	snprintf(path, sizeof(path), "%s/%s", dir, fname);
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		diags_add_file(dg, rel, "not a regular file");
-		return -EINVAL;
-	}
-	r = state_read_file(dir, fname, &text, NULL);
-	if (r == -ENOENT)
+	fd = membersd_open(d, fname, why, sizeof(why));
+	if (fd == -ENOENT)
 		return 0;
-	if (r < 0) {
-		diags_add_file(dg, rel, "cannot read: %s", strerror(-r));
-		return r;
+	if (fd < 0) {
+		diags_add_file(dg, rel, "%s", why);
+		return fd;
 	}
 	pos.file = rel;
-	for (p = text; p; p = next) {
-		struct sg_cidr c;
-		char *hash, *end;
+	pos.col = 1;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		char *p, *nl;
+		bool eof;
 
-		next = strchr(p, '\n');
-		if (next)
-			*next++ = 0;
-		lineno++;
-		hash = strchr(p, '#');
-		if (hash)
-			*hash = 0;
-		while (*p == ' ' || *p == '\t' || *p == '\r')
-			p++;
-		end = p + strlen(p);
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t' ||
-				   end[-1] == '\r'))
-			*--end = 0;
-		if (!*p)
+		if (n < 0 && errno == EINTR)
 			continue;
-		pos.line = lineno;
-		pos.col = 1;
-		r = cidr_parse(p, &c);
-		if (r < 0) {
-			if (r == -ERANGE) {
-				char cb[64];
-
-				diags_add(dg, &pos, "'%s' has host bits set; "
-					  "did you mean %s?", p,
-					  cidr_format(&c, cb, sizeof(cb)));
-			} else {
-				diags_add(dg, &pos, "'%s' is not an IPv4/IPv6 "
-					  "address or CIDR", p);
-			}
-			bad++;
-			continue;
+		if (n < 0) {
+			r = -errno;
+			diags_add_file(dg, rel, "cannot read: %s", strerror(-r));
+			break;
 		}
-		if (find && line && !*line && cidr_cmp(&c, find) == 0)
-			*line = lineno;
-		if (out && cidr_list_add(out, &c) < 0) {
-			free(text);
-			return -ENOMEM;
+		total += (unsigned long long)n;
+		if (total > SGD_MEMBERSD_MAX_BYTES) {
+			/* it grew past the limit while read */
+			r = -EFBIG;
+			diags_add_file(dg, rel, "file is over the limit of %u bytes",
+				       SGD_MEMBERSD_MAX_BYTES);
+			break;
+		}
+		eof = n == 0;
+		have += (size_t)n;
+		buf[have] = 0;
+		p = buf;
+		while ((nl = memchr(p, '\n', have - (size_t)(p - buf))) || (eof && p < buf + have)) {
+			if (nl)
+				*nl = 0;
+			pos.line++;
+			if (!skipping) {
+				if (strlen(p) != (size_t)((nl ? nl : buf + have) - p)) {
+					diags_add(dg, &pos, "contains a NUL byte");
+					bad++;
+				} else {
+					r = membersd_line(p, &pos, out, find, line, dg);
+					if (r == -ENOMEM)
+						break;
+					bad += r < 0;
+					r = 0;
+				}
+			}
+			skipping = false;
+			p = nl ? nl + 1 : buf + have;
+		}
+		if (r == -ENOMEM)
+			break;
+		have -= (size_t)(p - buf);
+		memmove(buf, p, have);
+		if (eof)
+			break;
+		if (have == sizeof(buf) - 1) {
+			/* a line longer than any address: bad, and the rest
+			 * of it is skipped unread into nothing */
+			if (!skipping) {
+				struct sg_pos lp = pos;
+
+				lp.line++;
+				diags_add(dg, &lp, "line longer than %d bytes",
+					  SGD_MEMBERSD_MAX_LINE);
+				bad++;
+				/* counted when its newline comes */
+				skipping = true;
+			}
+			have = 0;
 		}
 	}
-	free(text);
+	close(fd);
+	if (r < 0)
+		return r;
 	return bad ? -EINVAL : 0;
 }
 
@@ -150,8 +231,13 @@ int membersd_load(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 	r = membersd_read(d, fname, &now, NULL, NULL, dg);
 	if (r == 0) {
 		r = good_set(d, fname, &now);
-	} else if (r != -ENOMEM) {
-		/* Bad lines, or unreadable: the last valid version stays. */
+	} else {
+		/* Bad lines, unreadable, refused, too big, even out of memory
+		 * while read: the last valid version stays.  So no members.d
+		 * file can fail a start, a reload or a rollback. */
+		if (r == -ENOMEM)
+			diags_add_file(dg, "members.d", "%s: out of memory while "
+				       "reading it", fname);
 		g = membership_rt_find(&d->membersd_good, fname);
 		use = g ? &g->addrs : NULL;
 		kept = 1;

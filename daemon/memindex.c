@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "memindex.h"
+#include "siphash.h"
 
 static int memidx_fam(int family)
 {
@@ -48,25 +49,21 @@ static bool memidx_same(const struct sg_cidr *a, const struct sg_cidr *b)
 	       memcmp(a->addr.bytes, b->addr.bytes, 16) == 0;
 }
 
-static size_t memidx_hash(const struct sg_cidr *c)
+/* Keyed (siphash.h): members come from members.d files and clients, so
+ * an unkeyed hash would let them choose colliding addresses. */
+static size_t memidx_hash(const struct memidx *x, const struct sg_cidr *c)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
+	uint8_t k[18];
 
-	/* FNV-1a over the key, then a final mix: the low bits pick the slot */
-	h = (h ^ (uint64_t)c->family) * 1099511628211ULL;
-	h = (h ^ c->prefix) * 1099511628211ULL;
-	for (i = 0; i < 16; i++)
-		h = (h ^ c->addr.bytes[i]) * 1099511628211ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (size_t)h;
+	k[0] = (uint8_t)c->family;
+	k[1] = c->prefix;
+	memcpy(k + 2, c->addr.bytes, 16);
+	return (size_t)sip_hash24(&x->key, k, sizeof(k));
 }
 
 static size_t memidx_lookup(const struct memidx *x, const struct sg_cidr *n)
 {
-	size_t m = x->cap - 1, i = memidx_hash(n) & m;
+	size_t m = x->cap - 1, i = memidx_hash(x, n) & m;
 
 	while (x->slot[i].used && !memidx_same(&x->slot[i].c, n))
 		i = (i + 1) & m;
@@ -111,7 +108,7 @@ static void memidx_unslot(struct memidx *x, size_t i)
 		j = (j + 1) & m;
 		if (!x->slot[j].used)
 			return;
-		k = memidx_hash(&x->slot[j].c) & m;
+		k = memidx_hash(x, &x->slot[j].c) & m;
 		/* move j into the hole unless its home lies in (i, j] */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
@@ -218,6 +215,8 @@ int memidx_init(struct memidx *x, struct sg_cidr_list *list)
 
 	memset(x, 0, sizeof(*x));
 	x->list = list;
+	/* a weaker (clock) key only before the kernel's pool is ready */
+	(void)sip_key_random(&x->key);
 	/* sized once for the whole list: no rehash while it is indexed */
 	x->cap = 32;
 	while (x->cap < 2 * (list->n + 1))

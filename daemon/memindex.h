@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "engine.h"
 #include "model.h"
+#include "siphash.h"
 
 enum memidx_origin {
 	MEMIDX_STATIC = 1,	/* YAML members: or members.d (counted) */
@@ -44,6 +45,7 @@ struct memidx {
 	size_t n;
 	uint32_t plen[2][129];	/* members per family (v4, v6) and prefix */
 	struct sg_cidr_list *list;
+	struct sip_key key;	/* random per index (memidx_init) */
 };
 
 /* Kernel set-element operations (engine.h), in order. */

@@ -28,7 +28,23 @@ struct membatch;
 
 #define SGD_CLIENT_DEADLINE_MS	5000	/* whole request, accept to reply */
 #define SGD_MAX_CLIENTS		1024
+/* Slots only root and control_group members may use, and the most
+ * connections one unprivileged uid may hold (control.c): a flood by a
+ * read-only user never evicts or locks out root. */
+#define SGD_PRIV_RESERVED	64
+#define SGD_MAX_CLIENTS_PER_UID	32
 #define SGD_MAX_BUFFERED	(64u << 20)	/* request bytes of all clients */
+/* `diff` re-reads and validates the whole configuration: for callers who
+ * may not change the firewall, at most once per this many ms (dispatch.c);
+ * meanwhile they get the last answer. */
+#define SGD_DIFF_CACHE_MS	1000
+/* members.d files (membersd.c, docs/fleet.md): a bigger file is not
+ * applied (its last valid version stays); a longer line is a bad line. */
+#define SGD_MEMBERSD_MAX_BYTES	(16u << 20)
+#define SGD_MEMBERSD_MAX_LINE	1024
+/* Largest file sgd reads whole from its state dir (the run-time members
+ * snapshot of a million entries is ~40 MB). */
+#define SGD_STATE_MAX_FILE	(256u << 20)
 
 /* Files and directories under the state dir (see state.c, snapshot.c,
  * confirm.c). */
@@ -65,10 +81,21 @@ struct sgd_client {
 	gid_t *groups;		/* SO_PEERGROUPS; may be NULL */
 	size_t n_groups;
 	long long deadline_ms;	/* CLOCK_MONOTONIC */
+	bool priv;		/* root or control_group when accepted */
 	struct proto_decoder dec;
 	struct proto_buf out;	/* reply being sent */
 	size_t out_off;
 	bool replying;		/* request taken; only sending remains */
+};
+
+/* dispatch.c: the last `diff` answered to a caller who may not change
+ * the firewall, per variant (--json, --exit-code). */
+struct sgd_diff_cache {
+	bool valid;
+	long long at_ms;		/* CLOCK_MONOTONIC */
+	char cfg_hash[17];		/* running config it was made against */
+	time_t last_reload;
+	struct proto_resp r;
 };
 
 /* Run-time members of one group, by name (indices change on reload). */
@@ -107,10 +134,15 @@ struct sgd {
 	bool quit;
 	dev_t sock_dev;			/* to unlink only our own socket */
 	ino_t sock_ino;
+	/* control.c: the private directory the socket was bound in, until
+	 * its group is set at start (then NULL); the group it got. */
+	char *sock_private;
+	gid_t sock_gid;
 
 	struct sgd_client *clients;	/* head = oldest */
 	struct sgd_client *clients_tail;
 	size_t n_clients;
+	size_t n_unpriv;		/* clients that are not priv */
 	struct sgd_client *dead;	/* closed, freed after the event batch */
 	bool accept_paused;		/* out of file descriptors */
 	size_t buffered;		/* decoder memory of all clients */
@@ -132,6 +164,8 @@ struct sgd {
 	time_t confirm_deadline;	/* 0 = none pending (rounded up) */
 	long long confirm_deadline_ms;	/* CLOCK_REALTIME ms, 0 = none */
 
+	char *state_dir_real;		/* opt.state_dir after state_init */
+
 	/* sd_notify */
 	int notify_fd;
 	struct sockaddr_un notify_addr;
@@ -139,6 +173,7 @@ struct sgd {
 	uint64_t watchdog_usec;
 
 	struct sgd_drift *drift;	/* drift.c; NULL when not watching */
+	struct sgd_diff_cache diff_cache[4];	/* dispatch.c */
 	/* membatch.c: member indexes, journal, pending batch; NULL until
 	 * first used */
 	struct membatch *mb;
@@ -167,7 +202,9 @@ int control_open(struct sgd *d);
 void control_close(struct sgd *d);
 /* Queue a reply for c and start sending it. */
 void control_reply(struct sgd *d, struct sgd_client *c, struct proto_resp *r);
-/* Resolve cfg->control_group and give the socket to it.  0 or -errno. */
+/* Resolve cfg->control_group; at start, give the socket to it (once:
+ * a reload that changes control_group only logs that the socket keeps
+ * its group until a restart).  0 or -errno. */
 int control_apply_group(struct sgd *d);
 bool control_client_may_mutate(const struct sgd *d, const struct sgd_client *c);
 /* Free clients closed during the last event batch (their watch pointers
@@ -186,6 +223,8 @@ void dispatch_fail(struct proto_resp *r, bool json, int code, const char *fmt, .
  * stderr). */
 void dispatch_diags(struct proto_resp *r, bool json, int code,
 		    const struct sg_diags *dg);
+/* Free what dispatch.c keeps in d (the diff cache). */
+void dispatch_fini(struct sgd *d);
 /* Success: text (human) or {"ok": true, "message": text} (json). */
 void dispatch_ok(struct proto_resp *r, bool json, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -271,9 +310,13 @@ int state_write_durable(const char *path, const void *data, size_t len);
 /* Write dir/name atomically: temp file, fsync, rename, fsync dir. */
 int state_write_file(const char *dir, const char *name, const void *data,
 		     size_t len);
-/* Read a whole regular file (NUL-terminated; len may be NULL).  0,
- * -ENOENT, -EISDIR (not a regular file), -errno. */
+/* Read a whole regular file (NUL-terminated; len may be NULL), opened
+ * O_NOFOLLOW | O_NONBLOCK, at most SGD_STATE_MAX_FILE bytes.  0, -ENOENT,
+ * -ELOOP (a symlink), -EISDIR (not a regular file), -EFBIG, -errno. */
 int state_read_path(const char *path, char **out, size_t *len);
+/* The same from an open fd, at most max bytes (memory stays bounded by
+ * max whatever the file's size or growth).  0, -EISDIR, -EFBIG, -errno. */
+int state_read_fd(int fd, size_t max, char **out, size_t *len);
 /* The same for dir/name. */
 int state_read_file(const char *dir, const char *name, char **out, size_t *len);
 int state_fsync_dir(const char *dir);

@@ -19,7 +19,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "safeopen.h"
 #include "sgd.h"
+
+/* The subdirectories of a configuration that a copy holds. */
+static const char *const snapshot_subdirs[] = { "groups.d", "prefix_lists.d" };
+#define SNAPSHOT_NSUB (sizeof(snapshot_subdirs) / sizeof(snapshot_subdirs[0]))
 
 const char *snapshot_path(const struct sgd *d, const char *name, char *buf,
 			  size_t len)
@@ -28,15 +33,21 @@ const char *snapshot_path(const struct sgd *d, const char *name, char *buf,
 	return buf;
 }
 
-static int copy_file(const char *src, const char *dst)
+/* Read name in the directory dfd by the config-file rules (safeopen.h):
+ * never through a link, never blocking, never more than the loader's
+ * cap.  0, or -errno with the reason in why. */
+static int read_conf(int dfd, const char *name, char **data, size_t *len,
+		     char *why, size_t wl)
 {
-	char *data = NULL;
-	size_t len = 0;
-	int r = state_read_path(src, &data, &len);
+	int fd = safeopen_file(dfd, name, (off_t)SG_MAX_FILE_SIZE, NULL, why, wl);
+	int r;
 
-	if (r == 0)
-		r = state_write_durable(dst, data, len);
-	free(data);
+	if (fd < 0)
+		return fd;
+	r = state_read_fd(fd, SG_MAX_FILE_SIZE, data, len);
+	close(fd);
+	if (r < 0)
+		snprintf(why, wl, "cannot read: %s", strerror(-r));
 	return r;
 }
 
@@ -54,33 +65,39 @@ static void names_free(char **v, size_t n)
 	free(v);
 }
 
-/* The sorted names of the regular, non-hidden files in dir (only the
- * *.yaml ones with yaml_only, as the loader reads them).  A missing dir
- * is an empty list. */
-static int list_files(const char *dir, bool yaml_only, char ***out, size_t *n)
+/* The sorted non-hidden names in the directory dfd that are not
+ * directories (only the *.yaml ones with yaml_only, as the loader reads
+ * them).  Links and special files are listed: whoever opens them judges
+ * them (a copy refuses them, a removal unlinks them). */
+static int list_files(int dfd, bool yaml_only, char ***out, size_t *n)
 {
 	struct dirent *e;
 	char **v = NULL, **nv;
 	size_t cap = 0;
 	DIR *dp;
+	int fd;
 
 	*out = NULL;
 	*n = 0;
-	dp = opendir(dir);
-	if (!dp)
-		return errno == ENOENT ? 0 : -errno;
+	fd = dup(dfd);
+	if (fd < 0)
+		return -errno;
+	dp = fdopendir(fd);
+	if (!dp) {
+		close(fd);
+		return -errno;
+	}
+	rewinddir(dp);
 	while ((e = readdir(dp))) {
-		char path[4096];
 		struct stat st;
-
 		size_t l = strlen(e->d_name);
 
 		if (e->d_name[0] == '.')
 			continue;
 		if (yaml_only && (l <= 5 || strcmp(e->d_name + l - 5, ".yaml") != 0))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISDIR(st.st_mode))
 			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -106,81 +123,120 @@ nomem:
 	return -ENOMEM;
 }
 
-/* The subdirectories of a configuration that a copy holds. */
-static const char *const snapshot_subdirs[] = { "groups.d", "prefix_lists.d" };
-#define SNAPSHOT_NSUB (sizeof(snapshot_subdirs) / sizeof(snapshot_subdirs[0]))
+/* Unlink every non-directory entry of dfd (links themselves, never what
+ * they point to), then rmdir name in parent. */
+static int remove_dir_at(int parent, const char *name)
+{
+	char **names;
+	size_t n, i;
+	int fd, r;
+
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		/* Not a directory (a link or a file in its place): remove the
+		 * name only. */
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlinkat(parent, name, 0) < 0 ? -errno : 0;
+		return -errno;
+	}
+	r = list_files(fd, false, &names, &n);
+	for (i = 0; r == 0 && i < n; i++)
+		(void)unlinkat(fd, names[i], 0);
+	if (r == 0)
+		names_free(names, n);
+	for (size_t k = 0; r == 0 && k < SNAPSHOT_NSUB; k++)
+		r = remove_dir_at(fd, snapshot_subdirs[k]);
+	close(fd);
+	if (r == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
+}
 
 int snapshot_remove(const char *dir)
 {
-	char sub[4096], path[4096];
-	char **names;
-	size_t n, i;
-	int r;
+	char parent[4096], *slash;
+	int pfd, r;
 
-	for (size_t k = 0; k < SNAPSHOT_NSUB; k++) {
-		snprintf(sub, sizeof(sub), "%s/%s", dir, snapshot_subdirs[k]);
-		r = list_files(sub, false, &names, &n);
-		if (r < 0)
-			return r;
-		for (i = 0; i < n; i++)
-			if (snprintf(path, sizeof(path), "%s/%s", sub, names[i]) <
-			    (int)sizeof(path))
-				unlink(path);
-		names_free(names, n);
-		if (rmdir(sub) < 0 && errno != ENOENT)
-			return -errno;
-	}
-	r = list_files(dir, false, &names, &n);
-	if (r < 0)
-		return r;
-	for (i = 0; i < n; i++)
-		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) <
-		    (int)sizeof(path))
-			unlink(path);
-	names_free(names, n);
-	if (rmdir(dir) < 0 && errno != ENOENT)
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		return remove_dir_at(AT_FDCWD, dir);
+	*slash = 0;
+	pfd = open(slash == parent ? "/" : parent,
+		   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
 		return -errno;
-	return 0;
+	r = remove_dir_at(pfd, slash + 1);
+	close(pfd);
+	return r;
 }
 
-/* Copy the *.yaml files of src/name into dst/name (created). */
-static int copy_subdir(const char *src, const char *dst, const char *name,
+/* Copy the file name of the directory sfd into dst/rel. */
+static int copy_one(int sfd, const char *name, const char *dst, const char *rel,
+		    struct sg_diags *diags)
+{
+	char to[4096], why[200];
+	char *data = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_conf(sfd, name, &data, &len, why, sizeof(why));
+	if (r < 0) {
+		if (r == -ENOENT && strcmp(rel, "sgd.yaml") == 0)
+			diags_add_file(diags, rel, "missing: every configuration "
+				       "directory needs an sgd.yaml (it may be "
+				       "just \"attach: []\")");
+		else
+			diags_add_file(diags, rel, "%s", why);
+		return r;
+	}
+	snprintf(to, sizeof(to), "%s/%s", dst, rel);
+	r = state_write_durable(to, data, len);
+	free(data);
+	if (r < 0)
+		diags_add_file(diags, to, "cannot write: %s", strerror(-r));
+	return r;
+}
+
+/* Copy the *.yaml files of the directory name in sfd (absent: none) into
+ * dst/name, created. */
+static int copy_subdir(int sfd, const char *dst, const char *name,
 		       struct sg_diags *diags)
 {
-	char from[4096], to[4096], sub[4096];
+	char sub[4096], rel[4096], why[200];
 	char **names = NULL;
 	size_t n = 0, i;
-	int r;
+	int r, gfd;
 
 	snprintf(sub, sizeof(sub), "%s/%s", dst, name);
 	if (mkdir(sub, 0700) < 0)
 		return -errno;
-	snprintf(sub, sizeof(sub), "%s/%s", src, name);
-	r = list_files(sub, true, &names, &n);
-	if (r < 0) {
-		diags_add_file(diags, name, "cannot list %s: %s", sub, strerror(-r));
-		return r;
+	gfd = safeopen_dir(sfd, name, why, sizeof(why));
+	if (gfd == -ENOENT)
+		return state_fsync_dir(sub);	/* none: e.g. a host with no groups */
+	if (gfd < 0) {
+		diags_add_file(diags, name, "%s", why);
+		return gfd;
 	}
+	r = list_files(gfd, true, &names, &n);
+	if (r < 0)
+		diags_add_file(diags, name, "cannot list: %s", strerror(-r));
 	for (i = 0; i < n && r == 0; i++) {
-		snprintf(from, sizeof(from), "%s/%s/%s", src, name, names[i]);
-		snprintf(to, sizeof(to), "%s/%s/%s", dst, name, names[i]);
-		r = copy_file(from, to);
-		if (r < 0)
-			diags_add_file(diags, from, "cannot copy: %s",
-				       strerror(-r));
+		snprintf(rel, sizeof(rel), "%s/%s", name, names[i]);
+		r = copy_one(gfd, names[i], dst, rel, diags);
 	}
 	names_free(names, n);
-	if (r == 0) {
-		snprintf(sub, sizeof(sub), "%s/%s", dst, name);
+	close(gfd);
+	if (r == 0)
 		r = state_fsync_dir(sub);
-	}
 	return r;
 }
 
 int snapshot_copy(const char *src, const char *dst, struct sg_diags *diags)
 {
-	char from[4096], to[4096];
-	int r;
+	int r, sfd;
 
 	r = snapshot_remove(dst);
 	if (r == 0 && mkdir(dst, 0700) < 0)
@@ -190,18 +246,19 @@ int snapshot_copy(const char *src, const char *dst, struct sg_diags *diags)
 			       "configuration: %s", strerror(-r));
 		return r;
 	}
-	snprintf(from, sizeof(from), "%s/sgd.yaml", src);
-	snprintf(to, sizeof(to), "%s/sgd.yaml", dst);
-	r = copy_file(from, to);
-	if (r < 0) {
-		diags_add_file(diags, "sgd.yaml", "cannot read %s: %s", from,
-			       strerror(-r));
+	sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0) {
+		r = -errno;
+		diags_add_file(diags, src, "cannot open configuration directory: "
+			       "%s", strerror(-r));
 		return r;
 	}
-	for (size_t k = 0; k < SNAPSHOT_NSUB && r == 0; k++)
-		r = copy_subdir(src, dst, snapshot_subdirs[k], diags);
+	r = copy_one(sfd, "sgd.yaml", dst, "sgd.yaml", diags);
+	for (size_t k = 0; r == 0 && k < SNAPSHOT_NSUB; k++)
+		r = copy_subdir(sfd, dst, snapshot_subdirs[k], diags);
 	if (r == 0)
 		r = state_fsync_dir(dst);
+	close(sfd);
 	return r;
 }
 
@@ -216,16 +273,14 @@ static void fnv_add(uint64_t *h, const void *data, size_t len)
 	}
 }
 
-static int hash_file(uint64_t *h, const char *dir, const char *rel)
+static int hash_file(uint64_t *h, int dfd, const char *name, const char *rel)
 {
-	char path[4096];
-	char *data = NULL;
+	char *data = NULL, why[200];
 	size_t len = 0;
 	uint64_t l;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	r = state_read_path(path, &data, &len);
+	r = read_conf(dfd, name, &data, &len, why, sizeof(why));
 	if (r < 0)
 		return r;
 	l = len;
@@ -237,28 +292,41 @@ static int hash_file(uint64_t *h, const char *dir, const char *rel)
 	return 0;
 }
 
+/* Hash the *.yaml files of the directory name in dfd (absent: none). */
+static int hash_subdir(uint64_t *h, int dfd, const char *name)
+{
+	char rel[4096], why[200];
+	char **names = NULL;
+	size_t n = 0, i;
+	int r, gfd;
+
+	gfd = safeopen_dir(dfd, name, why, sizeof(why));
+	if (gfd == -ENOENT)
+		return 0;
+	if (gfd < 0)
+		return gfd;
+	r = list_files(gfd, true, &names, &n);
+	for (i = 0; i < n && r == 0; i++) {
+		snprintf(rel, sizeof(rel), "%s/%s", name, names[i]);
+		r = hash_file(h, gfd, names[i], rel);
+	}
+	names_free(names, n);
+	close(gfd);
+	return r;
+}
+
 int snapshot_hash(const char *dir, char out[17])
 {
 	uint64_t h = 0xcbf29ce484222325ull;
-	char sub[4096], rel[4096];
-	char **names;
-	size_t n, i;
-	int r;
+	int r, dfd;
 
-	r = hash_file(&h, dir, "sgd.yaml");
-	if (r < 0)
-		return r;
-	for (size_t k = 0; k < SNAPSHOT_NSUB && r == 0; k++) {
-		snprintf(sub, sizeof(sub), "%s/%s", dir, snapshot_subdirs[k]);
-		r = list_files(sub, true, &names, &n);
-		if (r < 0)
-			return r;
-		for (i = 0; i < n && r == 0; i++) {
-			snprintf(rel, sizeof(rel), "%s/%s", snapshot_subdirs[k], names[i]);
-			r = hash_file(&h, dir, rel);
-		}
-		names_free(names, n);
-	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = hash_file(&h, dfd, "sgd.yaml", "sgd.yaml");
+	for (size_t k = 0; r == 0 && k < SNAPSHOT_NSUB; k++)
+		r = hash_subdir(&h, dfd, snapshot_subdirs[k]);
+	close(dfd);
 	if (r == 0)
 		snprintf(out, 17, "%016llx", (unsigned long long)h);
 	return r;

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@
 
 int state_fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int r = 0;
 
 	if (fd < 0)
@@ -38,12 +39,16 @@ int state_fsync_dir(const char *dir)
 	return r;
 }
 
-int state_write_durable(const char *path, const void *data, size_t len)
+/* Write data to name in the directory dfd (created 0600, truncated),
+ * fsync it.  O_NOFOLLOW: a link planted there is refused, never followed
+ * to truncate its target. */
+static int state_write_at(int dfd, const char *name, const void *data, size_t len)
 {
 	const char *p = data;
 	int fd, r = 0;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
 	if (fd < 0)
 		return -errno;
 	while (len) {
@@ -65,64 +70,95 @@ int state_write_durable(const char *path, const void *data, size_t len)
 	return r;
 }
 
+int state_write_durable(const char *path, const void *data, size_t len)
+{
+	return state_write_at(AT_FDCWD, path, data, len);
+}
+
+/* The directory dir itself, never through a link. */
+static int state_open_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
 int state_write_file(const char *dir, const char *name, const void *data,
 		     size_t len)
 {
-	char tmp[4096], dst[4096];
-	int r;
+	char tmp[NAME_MAX + 1];
+	int dfd, r;
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	r = state_write_durable(tmp, data, len);
-	if (r == 0 && rename(tmp, dst) < 0)
+	if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	dfd = state_open_dir(dir);
+	if (dfd < 0)
+		return dfd;
+	/* everything relative to the directory opened once */
+	r = state_write_at(dfd, tmp, data, len);
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
 		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return state_fsync_dir(dir);
+	if (r < 0)
+		(void)unlinkat(dfd, tmp, 0);
+	else if (fsync(dfd) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
 }
 
-int state_read_path(const char *path, char **out, size_t *len)
+int state_read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	struct stat st;
 	char *buf;
-	size_t got = 0;
-	int fd, r = 0;
+	size_t got = 0, cap;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
+	if (!S_ISREG(st.st_mode))
 		return -EISDIR;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
+	if ((unsigned long long)st.st_size > max)
+		return -EFBIG;
+	/* sized from fstat, one byte more to notice a file that grew past
+	 * max while read: memory stays bounded whatever the file does */
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap + 1);
+	if (!buf)
 		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+	for (;;) {
+		ssize_t n;
 
+		if (got == cap) {
+			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			char *nb;
+
+			if (ncap <= cap) {
+				free(buf);
+				return -EFBIG;
+			}
+			nb = realloc(buf, ncap + 1);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = read(fd, buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			/* 0: it shrank while we read: take what is there */
-			r = n < 0 ? -errno : 0;
-			break;
+		if (n < 0) {
+			int r = -errno;
+
+			free(buf);
+			return r;
 		}
+		if (n == 0)
+			break;
 		got += (size_t)n;
 	}
-	close(fd);
-	if (r < 0) {
+	if (got > max) {
 		free(buf);
-		return r;
+		return -EFBIG;
 	}
 	buf[got] = 0;
 	*out = buf;
@@ -131,25 +167,98 @@ int state_read_path(const char *path, char **out, size_t *len)
 	return 0;
 }
 
+int state_read_path(const char *path, char **out, size_t *len)
+{
+	int fd, r;
+
+	/* Never through a link, never blocking on a FIFO (state.h). */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = state_read_fd(fd, SGD_STATE_MAX_FILE, out, len);
+	close(fd);
+	return r;
+}
+
 int state_read_file(const char *dir, const char *name, char **out, size_t *len)
 {
-	char path[4096];
+	int dfd, fd, r;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return state_read_path(path, out, len);
+	dfd = state_open_dir(dir);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	r = fd < 0 ? -errno : state_read_fd(fd, SGD_STATE_MAX_FILE, out, len);
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return r;
+}
+
+/* Is path (absolute, no links: a realpath) safe to keep root's state
+ * in?  The directory itself must be owned by sgd's user and writable by
+ * nobody else; each parent owned by root (or sgd's user) and writable by
+ * nobody else, unless it has the sticky bit (like /tmp: others cannot
+ * rename or remove what is not theirs).  Otherwise another user could
+ * plant links that sgd would follow as root.  0, or -EPERM logged. */
+static int state_check_dir(struct sgd *d, const char *path)
+{
+	char p[PATH_MAX], *slash;
+	uid_t me = geteuid();
+	struct stat st;
+	bool self = true;
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (;;) {
+		if (lstat(p[0] ? p : "/", &st) < 0) {
+			int r = -errno;
+
+			sgd_log(d, "state dir %s: %s: %s", path, p[0] ? p : "/",
+				strerror(-r));
+			return r;
+		}
+		if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != me) ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		     (self || !(st.st_mode & S_ISVTX)))) {
+			sgd_log(d, "state dir %s: refusing it: %s is owned by uid %u "
+				"with mode %04o; the state dir and each of its "
+				"parents must be owned by root and not writable by "
+				"group or others (a parent may be if it is sticky, "
+				"like /tmp)", path, p[0] ? p : "/",
+				(unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+			return -EPERM;
+		}
+		if (!p[0] || strcmp(p, "/") == 0)
+			return 0;
+		slash = strrchr(p, '/');
+		*slash = 0;
+		self = false;
+	}
 }
 
 int state_init(struct sgd *d)
 {
 	char path[4096];
+	int r;
 
 	if (mkdir(d->opt.state_dir, 0700) < 0 && errno != EEXIST) {
-		int r = -errno;
-
+		r = -errno;
 		sgd_log(d, "cannot create the state dir %s: %s",
 			d->opt.state_dir, strerror(-r));
 		return r;
 	}
+	/* Links resolved once, here, where every component is checked;
+	 * afterwards every file under it is opened O_NOFOLLOW. */
+	d->state_dir_real = realpath(d->opt.state_dir, NULL);
+	if (!d->state_dir_real) {
+		r = -errno;
+		sgd_log(d, "state dir %s: %s", d->opt.state_dir, strerror(-r));
+		return r;
+	}
+	r = state_check_dir(d, d->state_dir_real);
+	if (r < 0)
+		return r;
+	d->opt.state_dir = d->state_dir_real;
 	/* A staging copy left by a crash is never used again. */
 	(void)snapshot_remove(snapshot_path(d, SGD_STATE_STAGING, path,
 					    sizeof(path)));

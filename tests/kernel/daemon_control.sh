@@ -49,6 +49,13 @@ check "10.77.0.9 not added" set_lacks 10.77.0.9
 
 CONTROL_GROUP=nogroup write_conf
 sgctl reload >/dev/null 2>&1
+# the socket's group is set once, at start (never through a path that
+# may have become a link since: sec_socket.sh)
+check "control_group set by a reload: the socket keeps its group until a restart" \
+	[ "$(stat -c %G "$SOCK")" = root ]
+check "and the log says so" grep -q "keeps group 0 until sgd restarts" "$LOG"
+stop_sgd
+check "sgd restarts with control_group nogroup" start_sgd
 check "control_group: the socket belongs to group nogroup" [ "$(stat -c %G "$SOCK")" = nogroup ]
 chmod 0660 "$SOCK"
 as_nobody members add app 10.77.0.9 >/dev/null 2>&1; rc=$?

@@ -108,8 +108,9 @@ push app '10.70.0.1\n# a comment\nweb-1.example\n'
 check "a bad line is reported as members.d/app:3" wait_for 3 status_says "members.d/app:3"
 check "the last valid version stays (10.70.0.2 kept)" set_has 10.70.0.2
 printf '10.70.0.1\n10.70.0.5/16\n' >"$MD/app"	# in place, not renamed
-check "an in-place write is read too; host bits are refused with a hint" \
-	wait_for 3 grep -q "members.d/app:2:1: '10.70.0.5/16' has host bits set; did you mean 10.70.0.0/16" "$LOG"
+check "an in-place write is read too; host bits are refused by file and line" \
+	wait_for 3 grep -q "members.d/app:2:1: host bits set past the prefix length" "$LOG"
+check "the bad line's content is never echoed (log)" eval '! grep -q "10.70.0.5/16" "$LOG"'
 check "still the last valid version" eval 'set_has 10.70.0.2 && set_lacks 10.70.0.0/16'
 
 # --- reload while the file is bad --------------------------------------

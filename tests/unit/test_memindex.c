@@ -343,6 +343,33 @@ START_TEST(hundred_thousand)
 }
 END_TEST
 
+/* SipHash-2-4 against the paper's vectors (key 00..0f, message 00..n-1),
+ * and two indexes never share a key: nobody can precompute collisions. */
+START_TEST(siphash_keyed)
+{
+	static const struct { size_t n; uint64_t h; } want[] = {
+		{ 0, 0x726fdb47dd0e0e31ULL }, { 1, 0x74f839c593dc67fdULL },
+		{ 8, 0x93f5f5799a932462ULL }, { 15, 0xa129ca6149be45e5ULL },
+		{ 16, 0x3f2acc7f57c29bdbULL },
+	};
+	struct sip_key k = { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL };
+	struct sg_cidr_list l = { 0 }, l2 = { 0 };
+	struct memidx x, y;
+	uint8_t m[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(m); i++)
+		m[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ck_assert_uint_eq(sip_hash24(&k, m, want[i].n), want[i].h);
+	ck_assert_int_eq(memidx_init(&x, &l), 0);
+	ck_assert_int_eq(memidx_init(&y, &l2), 0);
+	ck_assert(x.key.k0 != y.key.k0 || x.key.k1 != y.key.k1);
+	memidx_free(&x);
+	memidx_free(&y);
+}
+END_TEST
+
 static Suite *memindex_suite(void)
 {
 	Suite *s = suite_create("memindex");
@@ -356,6 +383,7 @@ static Suite *memindex_suite(void)
 	tcase_add_test(tc, sources);
 	tcase_add_test(tc, random_against_model);
 	tcase_add_test(tc, hundred_thousand);
+	tcase_add_test(tc, siphash_keyed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -278,6 +278,41 @@ START_TEST(test_json_validator_rejects)
 }
 END_TEST
 
+START_TEST(test_text_escape)
+{
+	static const char *const hdr[] = { "NAME", "DESCRIPTION" };
+	static const char *const row[] = { "web\x1b[2J", "line1\nsgd: forged\a" };
+	struct out_table t;
+	struct out_buf b;
+	char *s, buf[256];
+	FILE *f;
+
+	/* one field: every control character, C1 (U+009B = CSI) too */
+	out_init(&b);
+	out_puts_esc(&b, "a\x1b]0;title\a\nb\tc\x7f\xc2\x9b" "d é");
+	ck_assert_int_eq(out_finish(&b, &s), 0);
+	ck_assert_str_eq(s, "a\\x1b]0;title\\x07\\x0ab\\x09c\\x7f\\xc2\\x9bd é");
+	free(s);
+	/* a table cell is one line */
+	ck_assert_int_eq(table_init(&t, 2, hdr), 0);
+	ck_assert_int_eq(table_add(&t, row), 0);
+	out_init(&b);
+	table_render(&t, &b);
+	table_free(&t);
+	ck_assert_int_eq(out_finish(&b, &s), 0);
+	ck_assert_ptr_null(strchr(s, '\x1b'));
+	ck_assert_ptr_nonnull(strstr(s, "web\\x1b[2J"));
+	ck_assert_ptr_nonnull(strstr(s, "line1\\x0asgd: forged\\x07"));
+	free(s);
+	/* a whole text at the edge: newlines and tabs stay, the rest not */
+	f = fmemopen(buf, sizeof(buf), "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(out_write_text(f, "x\ty\n\x1b[31mred\0z", 14), 0);
+	fclose(f);
+	ck_assert_str_eq(buf, "x\ty\n\\x1b[31mred\\x00z");
+}
+END_TEST
+
 START_TEST(test_table_alignment)
 {
 	static const char *const hdr[] = { "A", "B", "C" };
@@ -655,6 +690,7 @@ static Suite *render_suite(void)
 	tcase_add_test(tc, test_json_escape);
 	tcase_add_test(tc, test_json_validator_rejects);
 	tcase_add_test(tc, test_table_alignment);
+	tcase_add_test(tc, test_text_escape);
 	tcase_add_test(tc, test_show);
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_diff);
