@@ -472,6 +472,7 @@ static struct sg_config *load_cfg_new(const char *dir)
 	cfg->table = strdup("sgd");
 	cfg->implicit = (struct sg_implicit){ true, true, true, true };
 	cfg->on_drift = SG_DRIFT_REPAIR;
+	cfg->forward = SG_FWD_CONTAINERS;
 	if (!cfg->dir || !cfg->table) {
 		config_free(cfg);
 		return NULL;

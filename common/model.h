@@ -124,6 +124,21 @@ struct sg_iface {
 
 enum sg_drift { SG_DRIFT_REPAIR = 0, SG_DRIFT_WARN = 1 };
 
+/* What forwarded traffic the groups judge (sgd.yaml `forward:`).  The
+ * loader's default is SG_FWD_CONTAINERS; 0 is "off" so that a model
+ * built by hand (tests) compiles to input and output alone. */
+enum sg_forward {
+	SG_FWD_OFF = 0,		/* forwarded traffic is not filtered */
+	SG_FWD_CONTAINERS = 1,	/* to/from local containers, DNATed flows */
+	SG_FWD_ALL = 2,		/* and traffic routed between outside networks */
+};
+
+/* The sgd.yaml word for f. */
+static inline const char *sg_forward_name(enum sg_forward f)
+{
+	return f == SG_FWD_OFF ? "off" : f == SG_FWD_ALL ? "all" : "containers";
+}
+
 struct sg_implicit {
 	bool loopback;
 	bool dhcp;
@@ -142,6 +157,8 @@ struct sg_config {
 	struct sg_implicit implicit;	/* all true by default */
 	bool log_denied;
 	enum sg_drift on_drift;
+	enum sg_forward forward;
+	struct sg_pos forward_pos;	/* file NULL: the default */
 	struct sg_rule *failsafe;	/* ingress rules, always allowed */
 	size_t n_failsafe;
 	char *control_group;	/* optional: unix group allowed to mutate */
