@@ -469,6 +469,39 @@ START_TEST(implicit_off)
 }
 END_TEST
 
+/* forward: containers on the full model: the forward_in/forward_out base
+ * chains, fwd.in with the ct original copies of in.tcp, in.udp and
+ * in_db, fwd.out reusing out.proto and out_db. */
+START_TEST(forward_containers)
+{
+	struct model *m = model_new();
+	struct sg_plan plan;
+
+	m->cfg.forward = SG_FWD_CONTAINERS;
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	golden_plan("forward_containers", &plan);
+	plan_free(&plan);
+	model_free(m);
+}
+END_TEST
+
+/* forward: all adds the routed-traffic jumps; no interface groups. */
+START_TEST(forward_all)
+{
+	struct model *m = model_new();
+	struct sg_plan plan;
+
+	m->cfg.forward = SG_FWD_ALL;
+	m->cfg.n_ifaces = 0;
+	m->cfg.n_failsafe = 0;
+	m->groups[0].n_ingress = 3;
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	golden_plan("forward_all", &plan);
+	plan_free(&plan);
+	model_free(m);
+}
+END_TEST
+
 /* One golden per rule shape, compiled alone into chain in_web. */
 static void shape(const char *name, struct sg_rule r)
 {
@@ -755,6 +788,8 @@ static Suite *compile_suite(void)
 	tcase_add_test(tc, shapes);
 	tcase_add_test(tc, member_delta);
 	tcase_add_test(tc, flat_layers);
+	tcase_add_test(tc, forward_containers);
+	tcase_add_test(tc, forward_all);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("logic");
 	tcase_add_test(tc, family_mismatch_refused);
