@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# forward_core.sh — forwarded traffic without a container engine: a bridge,
+# a veth and the test's own DNAT table stand for Docker (forward_lib.sh).
+# Real packets between namespaces prove that
+#   - a published port (DNAT 8080 -> 80) is judged by the ingress rules on
+#     the port the client used, and only from the allowed source; a rule
+#     for the container's own port does not open the published one;
+#   - a connection to the container's own address is judged on its port;
+#   - the failsafe rules do not open the forward path;
+#   - `egress: []` stops a container's new outbound connection;
+#   - established connections (in and out) survive a reload that removes
+#     the rule that admitted them;
+#   - traffic routed between two outside networks is left alone with
+#     `forward: containers` and judged by ingress and egress with `all`;
+#   - `forward: off` restores the bypass and removes the chains, and
+#     switching back adds them again; the test's own table is untouched.
+set -u
+. "$(dirname "$0")/forward_lib.sh"
+
+fwd_setup
+fwd_container
+fwd_remote
+serve "$K" 80
+serve "$C" 9000
+serve "$R" 7000
+for p in "$K 80" "$C 9000" "$R 7000"; do
+	wait_port $p || { bad "server $p did not start"; finish; }
+done
+nat_before=$(hx nft list table ip sgftest | md5sum)
+
+check "without sgd: the published port answers" tcp_try "$C" 10.88.0.2 10.88.0.1 8080
+check "without sgd: the container reaches the outside" tcp_try "$K" 172.31.0.2 10.88.0.2 9000
+
+# group web allows ssh only; a failsafe rule names 8080
+write_sgd containers 'failsafe:
+  - {protocol: tcp, ports: 8080, from: [10.88.0.0/24]}
+'
+write_web 'ingress:' '  - {protocol: tcp, ports: 22, from: [0.0.0.0/0]}'
+start_sgd || { bad "sgd starts"; finish; }
+check "forward_in and forward_out are hooked at priority -200" \
+	sh -c "ip netns exec $H nft list chain inet sgd forward_in | grep -q 'hook forward priority -200; policy accept' &&
+	       ip netns exec $H nft list chain inet sgd forward_out | grep -q 'hook forward priority -200; policy accept'"
+check "a published port no rule allows is dropped (the failsafe rule does not open it)" \
+	tcp_blocked "$C" 10.88.0.2 10.88.0.1 8080
+check "the container's own address and port, no rule: dropped" \
+	tcp_blocked "$C" 10.88.0.2 172.31.0.2 80
+check "the container still reaches the outside (default egress)" \
+	tcp_try "$K" 172.31.0.2 10.88.0.2 9000
+
+write_sgd containers
+write_web 'ingress:' '  - {protocol: tcp, ports: 8080, from: [10.88.0.2/32]}'
+check "reload: a rule for the published port 8080" reload
+check "8080 from the allowed source reaches the container" tcp_try "$C" 10.88.0.2 10.88.0.1 8080
+check "8080 from another source is dropped" tcp_blocked "$C" 10.88.0.3 10.88.0.1 8080
+check "port 80 at the container's address is not 8080: dropped" \
+	tcp_blocked "$C" 10.88.0.2 172.31.0.2 80
+
+write_web 'ingress:' '  - {protocol: tcp, ports: 80, from: [10.88.0.2/32]}'
+check "reload: a rule for the container's port 80 instead" reload
+check "the published 8080 is not opened by a rule for 80" tcp_blocked "$C" 10.88.0.2 10.88.0.1 8080
+check "the container's own address and port 80 is" tcp_try "$C" 10.88.0.2 172.31.0.2 80
+
+write_web 'ingress: []' 'egress: []'
+check "reload: egress: []" reload
+check "egress: [] stops the container's new outbound connection" \
+	tcp_blocked "$K" 172.31.0.2 10.88.0.2 9000
+
+# established connections survive a reload that drops their rule
+write_web 'ingress:' '  - {protocol: tcp, ports: 8080, from: [10.88.0.2/32]}'
+reload
+check "a connection to the published port is open" hold_open "$C" 10.88.0.2 10.88.0.1 8080
+check "it carries data" hold_ping 1
+write_web 'ingress: []'
+check "reload: no ingress rule" reload
+check "the established connection still carries data after the reload" hold_ping 2
+check "a new one is dropped" tcp_blocked "$C" 10.88.0.2 10.88.0.1 8080
+write_web 'ingress: []'
+reload
+check "the container opens a connection to the outside" hold_open "$K" 172.31.0.2 10.88.0.2 9000
+check "it carries data" hold_ping 1
+write_web 'ingress: []' 'egress: []'
+check "reload: egress: []" reload
+check "the container's established connection still carries data" hold_ping 2
+check "a new one is dropped" tcp_blocked "$K" 172.31.0.2 10.88.0.2 9000
+
+# routed between two outside networks
+write_web 'ingress: []' 'egress: []'
+reload
+check "containers: routed outside-to-outside traffic is left alone" \
+	tcp_try "$C" 10.88.0.2 10.99.0.2 7000
+write_sgd all
+check "reload: forward: all" reload
+check "all: routed traffic no ingress rule allows is dropped" \
+	tcp_blocked "$C" 10.88.0.2 10.99.0.2 7000
+write_web 'ingress:' '  - {protocol: tcp, ports: 7000, from: [10.88.0.2/32]}' 'egress: []'
+reload
+check "all: an ingress rule is not enough when no egress rule allows it" \
+	tcp_blocked "$C" 10.88.0.2 10.99.0.2 7000
+write_web 'ingress:' '  - {protocol: tcp, ports: 7000, from: [10.88.0.2/32]}'
+reload
+check "all: ingress and egress rules admit it" tcp_try "$C" 10.88.0.2 10.99.0.2 7000
+check "all: but not from another source" tcp_blocked "$C" 10.88.0.3 10.99.0.2 7000
+
+# forward: off restores the bypass
+write_sgd off
+write_web 'ingress: []' 'egress: []'
+check "reload: forward: off" reload
+check "off: the published port answers without a rule" tcp_try "$C" 10.88.0.2 10.88.0.1 8080
+check "off: egress: [] does not stop the container" tcp_try "$K" 172.31.0.2 10.88.0.2 9000
+check "off: the forward chains are gone" \
+	sh -c "! ip netns exec $H nft list table inet sgd | grep -q 'chain forward_\|chain fwd\.'"
+write_sgd containers
+check "reload: forward: containers again (the chains are added)" reload
+check "the forward chains are back" \
+	sh -c "ip netns exec $H nft list table inet sgd | grep -q 'chain forward_in'"
+check "the published port is dropped again" tcp_blocked "$C" 10.88.0.2 10.88.0.1 8080
+check "the test's own nat table is untouched" \
+	test "$(hx nft list table ip sgftest | md5sum)" = "$nat_before"
+check "the nat table's DNAT still works with the rule back" sh -c "
+	printf '%s\n' 'name: web' 'ingress:' '  - {protocol: tcp, ports: 8080, from: [10.88.0.2/32]}' \
+		>$CONF/groups.d/web.yaml && ip netns exec $H $SGCTL -s $SOCK reload >/dev/null"
+check "8080 answers" tcp_try "$C" 10.88.0.2 10.88.0.1 8080
+finish
