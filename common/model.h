@@ -191,6 +191,8 @@ enum sg_counter_kind {
 	SG_CNT_STATEFUL,	/* established,related */
 	SG_CNT_DROP,		/* dir valid: final drop */
 };
+/* STATEFUL and DROP have one counter per base chain: input, output, and
+ * with `forward:` forward_in (dir in, forward set) and forward_out. */
 
 struct sg_counter {
 	enum sg_counter_kind kind;
@@ -198,6 +200,7 @@ struct sg_counter {
 	enum sg_dir dir;
 	int rule_index;
 	const char *name;	/* static string for SG_CNT_IMPLICIT */
+	bool forward;		/* STATEFUL, DROP: of the forward path */
 	uint64_t packets;
 	uint64_t bytes;
 };

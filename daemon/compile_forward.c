@@ -34,6 +34,7 @@
  *     meta l4proto vmap @fwd.in.proto    tcp, udp -> fwd.in.tcp, fwd.in.udp;
  *                                        icmp ... -> in.icmp ... (no ports)
  *     iifname "<if>" jump fwd.in_<group>
+ *     [limit rate 10/second burst 20 packets log group 100 prefix "sgd-fwd-in "]
  *     counter drop
  *   chain fwd.out: the same with the egress sets, out.proto, out_<group>
  *
@@ -241,16 +242,31 @@ static int fwd_iface_jumps(struct sg_plan *plan, const struct sg_config *cfg,
 	return 0;
 }
 
-/* counter drop, counted as "sgd1 D fwd_in" / "fwd_out" */
-static int fwd_drop(struct sg_plan *plan, enum sg_dir dir, const char *chain)
+/* [log] counter drop, counted as "sgd1 D fwd_in" / "fwd_out" */
+static int fwd_drop(struct sg_plan *plan, const struct sg_config *cfg,
+		    enum sg_dir dir, const char *chain)
 {
 	bool in = dir == SG_DIR_IN;
-	struct nftnl_rule *r = plan_rule_new(plan, chain, in ? "sgd1 D fwd_in" :
+	struct nftnl_rule *r;
+	int rc;
+
+	if (cfg->log_denied) {
+		r = plan_rule_new(plan, chain, NULL, "log denied (forwarded)");
+		if (!r)
+			return -ENOMEM;
+		/* limit rate 10/second burst 20 packets log group 100 prefix "sgd-fwd-in "
+		 * (`sgctl log` reads the direction from the prefix's end) */
+		rc = nlb_limit(r, 10, 1, 20);
+		if (!rc)
+			rc = nlb_log(r, ABI_LOG_GROUP, in ? "sgd-fwd-in " : "sgd-fwd-out ");
+		rc = fwd_add_rule(plan, r, rc, "log denied");
+		if (rc)
+			return rc;
+	}
+	r = plan_rule_new(plan, chain, in ? "sgd1 D fwd_in" :
 					     "sgd1 D fwd_out", in ?
 					     "forwarded: no ingress rule allows it" :
 					     "forwarded: no egress rule allows it");
-	int rc;
-
 	if (!r)
 		return -ENOMEM;
 	rc = nlb_counter(r);
@@ -312,7 +328,7 @@ int compile_forward_chains(struct sg_plan *plan, const struct sg_config *cfg)
 	if (!rc)
 		rc = fwd_iface_jumps(plan, cfg, SG_DIR_IN, "fwd.in");
 	if (!rc)
-		rc = fwd_drop(plan, SG_DIR_IN, "fwd.in");
+		rc = fwd_drop(plan, cfg, SG_DIR_IN, "fwd.in");
 
 	/* the egress judgement: the packet is as it leaves (SNAT, a
 	 * masquerade, comes after the forward hook) */
@@ -323,7 +339,7 @@ int compile_forward_chains(struct sg_plan *plan, const struct sg_config *cfg)
 	if (!rc)
 		rc = fwd_iface_jumps(plan, cfg, SG_DIR_OUT, "fwd.out");
 	if (!rc)
-		rc = fwd_drop(plan, SG_DIR_OUT, "fwd.out");
+		rc = fwd_drop(plan, cfg, SG_DIR_OUT, "fwd.out");
 	return rc;
 }
 

@@ -311,6 +311,7 @@ START_TEST(test_show)
 	ck_assert_ptr_nonnull(strstr(s, "\"peer\":\"app\",\"peer_group\":true,\"peer_members\":2"));
 	ck_assert_ptr_nonnull(strstr(s, "\"group\":\"db\",\"interface\":\"eth1\""));
 	ck_assert_ptr_nonnull(strstr(s, "\"default_egress\":true"));
+	ck_assert_ptr_nonnull(strstr(s, "\"forward\":\"containers\""));
 	free(s);
 	ck_assert_int_eq(render_show(cfg, NULL, false, &s), 0);
 	ck_assert_ptr_nonnull(strstr(s, "app (2 members)"));
@@ -323,6 +324,11 @@ START_TEST(test_show)
 	ck_assert_ptr_nonnull(strstr(s, "types 133-137"));
 	ck_assert_ptr_null(strstr(s, "types -1"));
 	ck_assert_ptr_nonnull(strstr(s, "udp       17      68 "));
+	ck_assert_ptr_nonnull(strstr(s, "Forwarded traffic (forward: containers)"));
+	free(s);
+	cfg->forward = SG_FWD_OFF;
+	ck_assert_int_eq(render_show(cfg, NULL, false, &s), 0);
+	ck_assert_ptr_nonnull(strstr(s, "Forwarded traffic is not filtered (forward: off)"));
 	free(s);
 	config_free(cfg);
 }
