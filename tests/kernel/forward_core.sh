@@ -54,6 +54,29 @@ check "8080 from the allowed source reaches the container" tcp_try "$C" 10.88.0.
 check "8080 from another source is dropped" tcp_blocked "$C" 10.88.0.3 10.88.0.1 8080
 check "port 80 at the container's address is not 8080: dropped" \
 	tcp_blocked "$C" 10.88.0.2 172.31.0.2 80
+# stats: the forward path's drops, and the rule that admitted 8080
+stat_of() {
+	sgctl --json stats | python3 -c '
+import json, sys
+kind, fwd, direction, group = sys.argv[1:5]
+n = 0
+for c in json.load(sys.stdin)["counters"]:
+    if c["kind"] == kind and str(c.get("forward")).lower() == fwd and \
+       c["direction"] == direction and (group == "-" or c["group"] == group):
+        n += c["packets"]
+print(n)' "$@"
+}
+check "sgctl stats counts the forwarded drops (fwd-in)" test "$(stat_of drop true in -)" -gt 0
+check "sgctl stats counts the forwarded connection on web's rule" \
+	test "$(stat_of rule false in web)" -gt 0
+check "sgctl stats counts forwarded replies (fwd-out stateful)" \
+	test "$(stat_of stateful true out -)" -gt 0
+check "sgctl show describes the forward path" \
+	sh -c "ip netns exec $H $SGCTL -s $SOCK show | grep -q 'Forwarded traffic (forward: containers)'"
+check "sgctl explain: the published port is reachable from 10.88.0.2" \
+	sh -c "ip netns exec $H $SGCTL -s $SOCK explain in tcp 8080 10.88.0.2 --forwarded | grep -q '^ALLOWED by group web'"
+check "sgctl explain: and not from 10.88.0.3" \
+	sh -c "ip netns exec $H $SGCTL -s $SOCK explain in tcp 8080 10.88.0.3 | grep -q '^forwarded to a local container.*DROPPED'"
 
 write_web 'ingress:' '  - {protocol: tcp, ports: 80, from: [10.88.0.2/32]}'
 check "reload: a rule for the container's port 80 instead" reload
@@ -109,13 +132,28 @@ check "off: the published port answers without a rule" tcp_try "$C" 10.88.0.2 10
 check "off: egress: [] does not stop the container" tcp_try "$K" 172.31.0.2 10.88.0.2 9000
 check "off: the forward chains are gone" \
 	sh -c "! ip netns exec $H nft list table inet sgd | grep -q 'chain forward_\|chain fwd\.'"
+check "off: a connection to the published port is open" hold_open "$C" 10.88.0.2 10.88.0.1 8080
 write_sgd containers
 check "reload: forward: containers again (the chains are added)" reload
+check "the connection opened before the chains existed still carries data" hold_ping 1
 check "the forward chains are back" \
 	sh -c "ip netns exec $H nft list table inet sgd | grep -q 'chain forward_in'"
 check "the published port is dropped again" tcp_blocked "$C" 10.88.0.2 10.88.0.1 8080
 check "the test's own nat table is untouched" \
 	test "$(hx nft list table ip sgftest | md5sum)" = "$nat_before"
+# an upgrade: sgd stops (its table stays, without forward chains) and a
+# new one starts over that table with forward: containers
+write_sgd off
+reload
+kill -TERM "$SGD_PID"; timeout 10 tail --pid="$SGD_PID" -f /dev/null; SGD_PID=
+check "the table stays without forward chains after sgd stops" \
+	sh -c "ip netns exec $H nft list table inet sgd | grep -q 'chain input' &&
+	       ! ip netns exec $H nft list table inet sgd | grep -q 'chain forward_'"
+write_sgd containers
+check "sgd starts over the old table with forward: containers" start_sgd
+check "the forward chains are added" \
+	sh -c "ip netns exec $H nft list table inet sgd | grep -q 'chain forward_out'"
+check "the published port is dropped" tcp_blocked "$C" 10.88.0.2 10.88.0.1 8080
 check "the nat table's DNAT still works with the rule back" sh -c "
 	printf '%s\n' 'name: web' 'ingress:' '  - {protocol: tcp, ports: 8080, from: [10.88.0.2/32]}' \
 		>$CONF/groups.d/web.yaml && ip netns exec $H $SGCTL -s $SOCK reload >/dev/null"
