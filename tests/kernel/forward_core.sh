@@ -78,6 +78,66 @@ check "sgctl explain: the published port is reachable from 10.88.0.2" \
 check "sgctl explain: and not from 10.88.0.3" \
 	sh -c "ip netns exec $H $SGCTL -s $SOCK explain in tcp 8080 10.88.0.3 | grep -q '^forwarded to a local container.*DROPPED'"
 
+# no window: reloads that change the rules (and containers <-> all)
+# while the client opens connections the rules allow from 10.88.0.2 and
+# ones they never allow from 10.88.0.3.  A SYN the host drops would be
+# retransmitted (after 1 s): the client's TcpExtTCPSynRetrans stays 0.
+synretrans() {
+	ip netns exec "$C" nstat -asz TcpExtTCPSynRetrans | awk '/TcpExtTCPSynRetrans/ {print $2}'
+}
+retrans0=$(synretrans)
+rm -f "$TMP/flow.stop" "$TMP/flow.out"
+ip netns exec "$C" python3 - "$TMP" <<'EOF' &
+import os, socket, sys
+tmp = sys.argv[1]
+ok = bad = leak = 0
+def conn(src, timeout):
+    s = socket.socket()
+    s.settimeout(timeout)
+    try:
+        s.bind((src, 0))
+        s.connect(("10.88.0.1", 8080))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(5000):
+    if os.path.exists(tmp + "/flow.stop"):
+        break
+    if conn("10.88.0.2", 3.0):
+        ok += 1
+    else:
+        bad += 1
+    if conn("10.88.0.3", 0.2):
+        leak += 1
+open(tmp + "/flow.out", "w").write("%d %d %d\n" % (ok, bad, leak))
+EOF
+FLOW_PID=$!
+BG_PIDS="$BG_PIDS $FLOW_PID"
+pass=0
+for i in $(seq 30); do
+	if [ $((i % 2)) = 0 ]; then
+		write_sgd all
+		write_web 'ingress:' '  - {protocol: tcp, ports: 8080, from: [10.88.0.2/32]}' \
+			'  - {protocol: tcp, ports: 9999, from: [10.88.0.0/24]}' 'egress: []'
+	else
+		write_sgd containers
+		write_web 'ingress:' '  - {protocol: tcp, ports: 8080, from: [10.88.0.2/32]}'
+	fi
+	reload && pass=$((pass + 1))
+done
+touch "$TMP/flow.stop"
+timeout 20 tail --pid="$FLOW_PID" -f /dev/null
+read -r f_ok f_bad f_leak <"$TMP/flow.out"
+retrans=$(( $(synretrans) - retrans0 ))
+echo "# 30 reloads: ${f_ok:-?} allowed connections, ${f_bad:-?} failed, ${f_leak:-?} denied ones through, ${retrans:-?} SYNs retransmitted"
+check "30 reloads during the flow succeeded" test "$pass" = 30
+check "every allowed connection during the reloads succeeded" test "${f_bad:-1}" = 0 -a "${f_ok:-0}" -gt 0
+check "no SYN of the allowed flow was dropped (0 retransmitted)" test "${retrans:-1}" = 0
+check "no denied connection got through during the reloads" test "${f_leak:-1}" = 0
+write_sgd containers
+
 write_web 'ingress:' '  - {protocol: tcp, ports: 80, from: [10.88.0.2/32]}'
 check "reload: a rule for the container's port 80 instead" reload
 check "the published 8080 is not opened by a rule for 80" tcp_blocked "$C" 10.88.0.2 10.88.0.1 8080
