@@ -68,8 +68,8 @@ for i in $(seq 1200); do
 done
 if ! dk info >/dev/null 2>&1; then
 	echo "FAIL: dockerd could not start in the test's namespace; its last words:"
-	grep -iE 'level=(error|fatal)|failed|error' "$DK/log" | tail -5
-	tail -3 "$DK/log"
+	grep -iE 'level=(error|fatal)|failed|error' "$DK/log" | tail -5 | grep . ||
+		tail -5 "$DK/log"
 	exit 1
 fi
 ok "dockerd runs in the test's namespace ($(dk version -f '{{.Server.Version}}'))"
