@@ -392,6 +392,7 @@ int compile_chain_decl(struct sg_plan *plan, const char *name,
 int compile_config(const struct sg_config *cfg, const struct sg_members *m,
 		   struct sg_plan *plan)
 {
+	struct plan_origin origin = { .pos = { 0 } };
 	struct flat *flat = NULL;
 	char name[300];
 	size_t gi;
@@ -421,9 +422,22 @@ int compile_config(const struct sg_config *cfg, const struct sg_members *m,
 		if (!compile_group_on_iface(cfg, (int)gi))
 			continue;
 		for (d = 0; !rc && d < 2; d++) {
+			struct nftnl_chain *c = nftnl_chain_alloc();
+
+			if (!c) {
+				rc = -ENOMEM;
+				break;
+			}
 			rc = compile_chain_name(cfg, (int)gi, d, name, sizeof(name));
-			if (!rc)
-				rc = compile_chain_decl(plan, name, &cfg->groups[gi].pos);
+			nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+			nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, plan->table);
+			nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+			origin.pos = cfg->groups[gi].pos;
+			snprintf(origin.what, sizeof(origin.what), "chain %.80s", name);
+			if (rc)
+				nftnl_chain_free(c);
+			else
+				rc = plan_add(plan, PLAN_CHAIN, c, &origin);
 		}
 	}
 	if (!rc)

@@ -155,8 +155,8 @@ int compile_flat_proto_rules(struct sg_plan *plan, const struct sg_config *cfg,
  * cfg->forward is off. */
 int compile_forward_chains(struct sg_plan *plan, const struct sg_config *cfg);
 int compile_forward_base(struct sg_plan *plan, const struct sg_config *cfg);
-/* compile.c: a group's chain (in_<group> / out_<group>) as a regular chain
- * of plan, named `name`. */
+/* compile.c: `chain <name>`, a regular chain of plan (a group's in_<group>,
+ * the forward path's fwd.*); pos names where it comes from. */
 int compile_chain_decl(struct sg_plan *plan, const char *name,
 		       const struct sg_pos *pos);
 /* compile.c: true when group gi is attached to an interface (it keeps its
