@@ -48,14 +48,18 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "Show what a reload would add (+) and remove (-): rules of attached\n"
 	  "groups, failsafe rules, attachments, settings and YAML members.\n"
 	  "\n  --exit-code   exit 1 when something would change, 0 when not\n" },
-	{ "explain", cmd_explain, "explain in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE]",
+	{ "explain", cmd_explain, "explain in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE] [--forwarded]",
 	  "Tell which rule of which group allows a new packet, or that none does\n"
 	  "and it is dropped.  PROTO is tcp, udp, icmp, icmpv6 or a number; tcp\n"
 	  "and udp need the destination PORT, icmp/icmpv6 a TYPE (CODE defaults\n"
 	  "to 0).  ADDR is the remote host (source for in, destination for out).\n"
 	  "Without -i only the groups in `attach` are considered, not the\n"
-	  "`interfaces:` ones; the output says so.\n"
+	  "`interfaces:` ones; the output says so.  The answer also says what\n"
+	  "becomes of the same packet forwarded to a local container (a\n"
+	  "published port, PORT being the one the client uses) or, for out,\n"
+	  "from one (sgd.yaml `forward:`).\n"
 	  "\n  -i, --interface IFACE   the interface the packet uses\n"
+	  "  -f, --forwarded         ask about the forwarded packet only\n"
 	  "\nExit 0 whether allowed or not; 1 on failure.  Examples:\n"
 	  "  sgctl explain in tcp 22 203.0.113.5\n"
 	  "  sgctl explain in icmp 3/4 198.51.100.7\n"

@@ -178,6 +178,8 @@ static void flat_config(struct diff_list *l, const struct sg_config *cfg)
 		 cfg->log_denied ? "true" : "false");
 	list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "on_drift: %s",
 		 cfg->on_drift == SG_DRIFT_WARN ? "warn" : "repair");
+	list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "forward: %s",
+		 sg_forward_name(cfg->forward));
 	if (cfg->control_group)
 		list_add(l, SG_DIFF_SETTING, NULL, NULL, -1, "control_group: %s",
 			 cfg->control_group);

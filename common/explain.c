@@ -181,14 +181,18 @@ int explain_parse(int argc, char **argv, struct sg_probe *p, struct sg_diags *di
 			p->ifname = argv[++i];
 			continue;
 		}
+		if (!strcmp(argv[i], "--forwarded") || !strcmp(argv[i], "-f")) {
+			p->forwarded = true;
+			continue;
+		}
 		if (nw == 4) {
-			diags_add(diags, NULL, "explain: too many arguments (at '%s'); usage: explain in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE]", argv[i]);
+			diags_add(diags, NULL, "explain: too many arguments (at '%s'); usage: explain in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE] [--forwarded]", argv[i]);
 			return -EINVAL;
 		}
 		words[nw++] = argv[i];
 	}
 	if (nw < 3) {
-		diags_add(diags, NULL, "explain: usage: explain in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE]");
+		diags_add(diags, NULL, "explain: usage: explain in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE] [--forwarded]");
 		return -EINVAL;
 	}
 	if (!strcmp(words[0], "in") || !strcmp(words[0], "ingress"))
@@ -475,8 +479,11 @@ int explain_eval_all(const struct sg_config *cfg, const struct sg_members *m,
 		return -EINVAL;
 	e.ifaces_skipped = !p->ifname && cfg->n_ifaces > 0;
 
-	eval_implicit(cfg, p, &e);
-	if (p->dir == SG_DIR_IN) {
+	/* the implicit allowances and the failsafe rules never open the
+	 * forward path (compile_forward.c) */
+	if (!p->forwarded)
+		eval_implicit(cfg, p, &e);
+	if (p->dir == SG_DIR_IN && !p->forwarded) {
 		for (i = 0; i < cfg->n_failsafe; i++) {
 			const struct sg_rule *r = &cfg->failsafe[i];
 			int pi;

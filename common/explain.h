@@ -28,6 +28,11 @@ struct sg_probe {
 	uint8_t addr[16];	/* the remote host: source for in, destination
 				 * for out (4 bytes used for AF_INET) */
 	const char *ifname;	/* interface, or NULL: unknown */
+	/* forwarded by the host: to a local container or a published port
+	 * (in; port is the one the client used, before DNAT) or from a local
+	 * container (out).  The implicit allowances and the failsafe rules
+	 * are the host's own and do not apply (`explain --forwarded`). */
+	bool forwarded;
 };
 
 enum sg_match_kind {
@@ -54,7 +59,7 @@ struct sg_match {
 };
 
 /* Parse the words after "explain":
- *   in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE]
+ *   in|out PROTO [PORT|TYPE[/CODE]] ADDR [-i IFACE] [--forwarded]
  * PROTO is tcp|udp|icmp|icmpv6|all|-1|0..255; a port is required for tcp
  * and udp, a type for icmp and icmpv6 (code defaults to any → evaluated
  * as 0); ADDR is a host address.  argv is only read; p->ifname points

@@ -525,6 +525,7 @@ static struct sg_config *load_cfg_new(const char *dir)
 		.ipv6_redirects = false, .aws_dns = true, .aws_ntp = true,
 	};
 	cfg->on_drift = SG_DRIFT_REPAIR;
+	cfg->forward = SG_FWD_CONTAINERS;
 	if (!cfg->dir || !cfg->table) {
 		config_free(cfg);
 		return NULL;

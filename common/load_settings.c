@@ -1,6 +1,7 @@
 /*
  * load_settings.c — the host settings of sgd.yaml: table, attach,
- * interfaces, implicit, log_denied, on_drift, failsafe, control_group.
+ * interfaces, implicit, log_denied, on_drift, forward, failsafe,
+ * control_group.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -196,10 +197,32 @@ static bool load_unix_group_valid(const char *s)
 	return true;
 }
 
+/* forward: containers | off | all.  YAML 1.1 reads a plain `off` as a
+ * boolean; the tree keeps scalars as written, so `off` and `false` are the
+ * same word here only when written so: both mean off. */
+static void load_forward(struct ld_ctx *c, const struct yt_node *v)
+{
+	const char *s = load_scalar(c, "forward", v, "containers, off or all");
+
+	if (!s)
+		return;
+	if (strcmp(s, "containers") == 0)
+		c->cfg->forward = SG_FWD_CONTAINERS;
+	else if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)
+		c->cfg->forward = SG_FWD_OFF;
+	else if (strcmp(s, "all") == 0)
+		c->cfg->forward = SG_FWD_ALL;
+	else {
+		diags_add(c->d, &v->pos, "forward: expected containers, off or all, got '%s'", s);
+		return;
+	}
+	c->cfg->forward_pos = v->pos;
+}
+
 void load_settings(struct ld_ctx *c, const struct yt_node *root)
 {
 	static const char *const keys[] = { "table", "attach", "interfaces", "implicit",
-		"log_denied", "on_drift", "failsafe", "control_group" };
+		"log_denied", "on_drift", "forward", "failsafe", "control_group" };
 	struct sg_config *cfg = c->cfg;
 	const struct yt_node *v, *k;
 	const char *s;
@@ -236,6 +259,8 @@ void load_settings(struct ld_ctx *c, const struct yt_node *root)
 		else
 			diags_add(c->d, &v->pos, "on_drift: expected repair or warn, got '%s'", s);
 	}
+	if ((v = load_get(root, "forward", NULL)))
+		load_forward(c, v);
 	if ((v = load_get(root, "failsafe", NULL)))
 		load_rules(c, "failsafe", v, SG_DIR_IN, true, &cfg->failsafe, &cfg->n_failsafe);
 	if ((v = load_get(root, "control_group", NULL)) &&

@@ -154,6 +154,21 @@ struct sg_iface {
 
 enum sg_drift { SG_DRIFT_REPAIR = 0, SG_DRIFT_WARN = 1 };
 
+/* What forwarded traffic the groups judge (sgd.yaml `forward:`).  The
+ * loader's default is SG_FWD_CONTAINERS; 0 is "off" so that a model
+ * built by hand (tests) compiles to input and output alone. */
+enum sg_forward {
+	SG_FWD_OFF = 0,		/* forwarded traffic is not filtered */
+	SG_FWD_CONTAINERS = 1,	/* to/from local containers, DNATed flows */
+	SG_FWD_ALL = 2,		/* and traffic routed between outside networks */
+};
+
+/* The sgd.yaml word for f. */
+static inline const char *sg_forward_name(enum sg_forward f)
+{
+	return f == SG_FWD_OFF ? "off" : f == SG_FWD_ALL ? "all" : "containers";
+}
+
 /* The allowances AWS gives every instance whatever its security groups
  * (docs/configuration.md, "implicit"), each switchable. */
 struct sg_implicit {
@@ -177,6 +192,8 @@ struct sg_config {
 	struct sg_implicit implicit;	/* true by default but ipv6_redirects */
 	bool log_denied;
 	enum sg_drift on_drift;
+	enum sg_forward forward;
+	struct sg_pos forward_pos;	/* file NULL: the default */
 	struct sg_rule *failsafe;	/* ingress rules, always allowed */
 	size_t n_failsafe;
 	char *control_group;	/* optional: unix group allowed to mutate */
@@ -211,6 +228,8 @@ enum sg_counter_kind {
 	SG_CNT_STATEFUL,	/* established,related */
 	SG_CNT_DROP,		/* dir valid: final drop */
 };
+/* STATEFUL and DROP have one counter per base chain: input, output, and
+ * with `forward:` forward_in (dir in, forward set) and forward_out. */
 
 struct sg_counter {
 	enum sg_counter_kind kind;
@@ -218,6 +237,7 @@ struct sg_counter {
 	enum sg_dir dir;
 	int rule_index;
 	const char *name;	/* static string for SG_CNT_IMPLICIT */
+	bool forward;		/* STATEFUL, DROP: of the forward path */
 	uint64_t packets;
 	uint64_t bytes;
 };

@@ -192,6 +192,7 @@ static void print_settings(FILE *f, const struct sg_config *cfg)
 		print_bool(cfg->implicit.aws_ntp));
 	fprintf(f, "log_denied: %s\n", print_bool(cfg->log_denied));
 	fprintf(f, "on_drift: %s\n", cfg->on_drift == SG_DRIFT_WARN ? "warn" : "repair");
+	fprintf(f, "forward: %s\n", sg_forward_name(cfg->forward));
 	if (cfg->control_group) {
 		fputs("control_group: ", f);
 		print_word(f, cfg->control_group);

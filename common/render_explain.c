@@ -37,6 +37,9 @@ static void explain_probe_text(struct out_buf *b, const struct sg_probe *p)
 		out_printf(b, " type %d code %d", p->icmp_type, p->icmp_code);
 	out_printf(b, " %s %s", p->dir == SG_DIR_IN ? "from" : "to", ab);
 	out_printf(b, " on %s", p->ifname ? p->ifname : "any interface");
+	if (p->forwarded)
+		out_puts(b, p->dir == SG_DIR_IN ? ", forwarded to a local container" :
+			 ", forwarded from a local container");
 }
 
 static void explain_match_text(struct out_buf *b, const struct sg_config *cfg,
@@ -121,14 +124,75 @@ static void explain_json_match(struct json_w *j, const struct sg_config *cfg,
 	json_obj_end(j);
 }
 
+/* The verdict of the forward path for the same packet (compile_forward.c):
+ * the same groups without the implicit allowances and failsafe rules.
+ * *n is the number of matches (first in *first); false when sgd does
+ * not filter forwarded traffic (forward: off). */
+static bool explain_forward(const struct sg_config *cfg, const struct sg_members *m,
+			    const struct sg_probe *p, struct sg_match *first, size_t *n)
+{
+	struct sg_probe pf = *p;
+
+	*n = 0;
+	if (cfg->forward == SG_FWD_OFF)
+		return false;
+	pf.forwarded = true;
+	if (explain_eval_all(cfg, m, &pf, first, 1, n) < 0)
+		*n = 0;
+	return true;
+}
+
+static void explain_forward_text(struct out_buf *b, const struct sg_config *cfg,
+				 const struct sg_members *m, const struct sg_probe *p,
+				 bool filtered, const struct sg_match *first, size_t n)
+{
+	bool in = p->dir == SG_DIR_IN;
+
+	if (!filtered) {
+		out_puts(b, "forwarded: not filtered (sgd.yaml forward: off): a published "
+			 "port or a local container's connection passes whatever the "
+			 "rules say.\n");
+		return;
+	}
+	out_puts(b, in ? "forwarded to a local container (a published port, on the port "
+		 "the client used, or the container's own address): " :
+		 "forwarded from a local container (its new connection out): ");
+	if (n > 0) {
+		out_puts(b, "ALLOWED by ");
+		explain_match_text(b, cfg, m, first);
+		out_putc(b, '\n');
+	} else {
+		out_puts(b, "DROPPED: no rule of an applicable group allows it (implicit "
+			 "allowances and failsafe rules are the host's own).\n");
+	}
+}
+
+static void explain_forward_json(struct json_w *j, const struct sg_config *cfg,
+				 const struct sg_members *m, bool filtered,
+				 const struct sg_match *first, size_t n)
+{
+	json_key(j, "forwarded");
+	json_obj_begin(j);
+	json_kstr(j, "mode", sg_forward_name(cfg->forward));
+	json_kbool(j, "filtered", filtered);
+	json_kbool(j, "allowed", !filtered || n > 0);
+	json_key(j, "match");
+	if (filtered && n > 0)
+		explain_json_match(j, cfg, m, first);
+	else
+		json_null(j);
+	json_obj_end(j);
+}
+
 int render_explain(const struct sg_config *cfg, const struct sg_members *m,
 		   int argc, char **argv, bool json, char **out, bool *allowed,
 		   struct sg_diags *diags)
 {
 	struct sg_probe p;
-	struct sg_match *v;
+	struct sg_match *v, fwd_first;
 	struct out_buf b;
-	size_t n, i, shown;
+	size_t n, i, shown, fwd_n;
+	bool fwd_filtered, unfiltered;
 	int r;
 
 	*out = NULL;
@@ -150,15 +214,20 @@ int render_explain(const struct sg_config *cfg, const struct sg_members *m,
 		return r;
 	}
 	shown = n < EXPLAIN_MAX_MATCHES ? n : EXPLAIN_MAX_MATCHES;
-	*allowed = n > 0;
+	fwd_filtered = explain_forward(cfg, m, &p, &fwd_first, &fwd_n);
+	/* asked about the forward path: forward: off lets it through */
+	unfiltered = p.forwarded && !fwd_filtered;
+	*allowed = n > 0 || unfiltered;
 	out_init(&b);
 	if (json) {
 		struct json_w j;
 
 		json_init(&j, &b);
 		json_obj_begin(&j);
-		json_kbool(&j, "allowed", n > 0);
+		json_kbool(&j, "allowed", *allowed);
 		explain_json_probe(&j, &p);
+		json_kbool(&j, "forwarded_probe", p.forwarded);
+		explain_forward_json(&j, cfg, m, fwd_filtered, &fwd_first, fwd_n);
 		json_kbool(&j, "only_attach_groups", !p.ifname && cfg->n_ifaces > 0);
 		json_kbool(&j, "icmp_error", explain_is_icmp_error(&p));
 		json_kuint(&j, "match_count", n);
@@ -173,7 +242,13 @@ int render_explain(const struct sg_config *cfg, const struct sg_members *m,
 		out_puts(&b, "packet: ");
 		explain_probe_text(&b, &p);
 		out_putc(&b, '\n');
-		if (n == 0) {
+		if (unfiltered) {
+			out_puts(&b, "ALLOWED: forwarded traffic is not filtered (sgd.yaml "
+				 "forward: off).\n");
+		} else if (n == 0 && p.forwarded) {
+			out_puts(&b, "DROPPED: no rule of an applicable group allows it (implicit "
+				 "allowances and failsafe rules are the host's own).\n");
+		} else if (n == 0) {
 			out_puts(&b, "DROPPED: no implicit allowance, failsafe rule or rule of an "
 				 "applicable group allows it.\n");
 		} else {
@@ -188,6 +263,10 @@ int render_explain(const struct sg_config *cfg, const struct sg_members *m,
 			if (n > shown)
 				out_printf(&b, "  ... and %zu more\n", n - shown);
 		}
+		/* the same packet through the forward path, unless that was
+		 * the question */
+		if (!p.forwarded)
+			explain_forward_text(&b, cfg, m, &p, fwd_filtered, &fwd_first, fwd_n);
 		if (!p.ifname && cfg->n_ifaces > 0)
 			out_puts(&b, "note: no interface given, so only the `attach` groups were "
 				 "considered, not the `interfaces:` ones (use -i IFACE).\n");

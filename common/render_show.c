@@ -210,6 +210,22 @@ static void show_attached_cb(void *arg, int gi, const char *iface)
 	json_obj_end(&c->j);
 }
 
+/* What the rules above mean for forwarded traffic (compile_forward.c). */
+static void show_forward(struct out_buf *b, const struct sg_config *cfg)
+{
+	if (cfg->forward == SG_FWD_OFF) {
+		out_puts(b, "\nForwarded traffic is not filtered (forward: off): containers' "
+			 "published ports\nand their connections out bypass these rules.\n");
+		return;
+	}
+	out_printf(b, "\nForwarded traffic (forward: %s): the group rules above, without the "
+		   "implicit\nand failsafe ones, also judge new connections forwarded to a local "
+		   "container\n(ingress, on the port the client used: `-p 8080:80` needs a rule "
+		   "for 8080)\nand from one (egress).%s\n", sg_forward_name(cfg->forward),
+		   cfg->forward == SG_FWD_ALL ? "  Traffic routed between two outside networks "
+		   "must pass\nboth the ingress and the egress rules." : "");
+}
+
 int render_show(const struct sg_config *cfg, const struct sg_members *m,
 		bool json, char **out)
 {
@@ -226,6 +242,7 @@ int render_show(const struct sg_config *cfg, const struct sg_members *m,
 		json_obj_begin(&c.j);
 		json_kstr(&c.j, "table", cfg->table ? cfg->table : "sgd");
 		json_kbool(&c.j, "stateful", true);
+		json_kstr(&c.j, "forward", sg_forward_name(cfg->forward));
 		json_key(&c.j, "attached");
 		json_arr_begin(&c.j);
 		show_each_attached(cfg, show_attached_cb, &c);
@@ -254,5 +271,6 @@ int render_show(const struct sg_config *cfg, const struct sg_members *m,
 	table_free(&c.t);
 	out_puts(&b, "\nReplies to allowed traffic pass both ways (conntrack established,related);\n"
 		 "any other new packet is dropped.\n");
+	show_forward(&b, cfg);
 	return out_finish(&b, out);
 }

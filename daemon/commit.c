@@ -235,18 +235,33 @@ static bool commit_kept(const struct sg_plan *plan, const char *name)
 }
 
 
+/* Does the plan create base chain plan_bases[k]? */
+static bool commit_plan_base(const struct sg_plan *plan, int k)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n && plan->v[i].kind <= PLAN_BASECHAIN; i++)
+		if (plan->v[i].kind == PLAN_BASECHAIN &&
+		    strcmp(nftnl_chain_get_str(plan->v[i].o.chain, NFTNL_CHAIN_NAME),
+			   plan_bases[k].name) == 0)
+			return true;
+	return false;
+}
+
 /* The old content goes, in the plan's transaction: every rule first (they
  * hold the sets), then the sets (a verdict map holds its chains), then the
- * chains. */
+ * chains.  A base chain the plan no longer has (forward_in and forward_out
+ * after `forward: off`) is flushed with the others and deleted last. */
 static int commit_clear(struct commit_ctx *c, const struct sg_plan *plan,
 			const struct nl_state *st)
 {
 	const char **chains = NULL;
 	size_t j, n_chains = 0;
-	int rc = commit_flush(c, plan->table, "input");
+	int k, rc = 0;
 
-	if (!rc)
-		rc = commit_flush(c, plan->table, "output");
+	for (k = 0; !rc && k < PLAN_N_BASES; k++)
+		if (commit_plan_base(plan, k) || st->base_present[k])
+			rc = commit_flush(c, plan->table, plan_bases[k].name);
 	for (j = 0; !rc && j < st->n_chains; j++)
 		rc = commit_flush(c, plan->table, st->chains[j]);
 	/* The sets.  A packet that enters a base chain just before the
@@ -291,6 +306,9 @@ static int commit_clear(struct commit_ctx *c, const struct sg_plan *plan,
 					  sizeof(*chains), commit_strcmp))
 			rc = commit_delchain(c, plan->table, st->chains[j]);
 	free(chains);
+	for (k = 0; !rc && k < PLAN_N_BASES; k++)
+		if (st->base_present[k] && !commit_plan_base(plan, k))
+			rc = commit_delchain(c, plan->table, plan_bases[k].name);
 	return rc;
 }
 
@@ -445,7 +463,7 @@ static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
 {
 	size_t i;
 	bool cleared = false, has_post = false;
-	int rc = commit_begin(c, st ? &st->genid : NULL);
+	int b, rc = commit_begin(c, st ? &st->genid : NULL);
 	bool *excl = NULL;
 
 	if (!rc)
@@ -469,12 +487,9 @@ static int commit_build(struct commit_ctx *c, const struct sg_plan *plan,
 					     k != PLAN_FLATELEMS && k != PLAN_CIDRELEMS);
 		/* a base chain we cannot update in place goes right after
 		 * NEWTABLE, before the plan re-creates it */
-		if (!rc && st && k == PLAN_TABLE) {
-			if (st->base_mismatch[0])
-				rc = commit_delchain(c, plan->table, "input");
-			if (!rc && st->base_mismatch[1])
-				rc = commit_delchain(c, plan->table, "output");
-		}
+		for (b = 0; !rc && st && k == PLAN_TABLE && b < PLAN_N_BASES; b++)
+			if (st->base_mismatch[b] && commit_plan_base(plan, b))
+				rc = commit_delchain(c, plan->table, plan_bases[b].name);
 	}
 	/* the rules do not change: the deletions go in this transaction */
 	if (!rc && has_post && st && c->skeleton_valid && c->digest == c->skeleton) {
@@ -665,7 +680,10 @@ static int commit_send(struct sg_engine *e, const struct sg_plan *plan,
 	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
 	struct msghdr msg = { .msg_name = &snl, .msg_namelen = sizeof(snl) };
 	struct iovec *iov = NULL;
-	size_t total, n_int = 2 + (st ? 2 * st->n_chains + st->n_sets + 4 : 0);
+	/* flushes and deletes of the base chains; of the other chains and
+	 * sets */
+	size_t total, n_int = 3 * PLAN_N_BASES +
+			      (st ? 2 * st->n_chains + st->n_sets : 0);
 	ssize_t sent;
 	int rc, n_iov;
 

@@ -34,6 +34,30 @@
 
 static const char *const compile_base[2] = { "input", "output" };
 
+/* input and output: policy drop, but the final drop rule is what we rely
+ * on (a base chain's policy is not switched atomically with its rules).
+ * forward_in and forward_out: policy accept, since traffic that is not a
+ * local container's is not theirs to judge (compile_forward.c); their
+ * priority -200 puts them before every chain at the usual forward
+ * priorities (mangle -150, filter 0, security 50): Docker's chains, a
+ * flowtable's `flow add`, a queue, see only what sgd let through. */
+const struct plan_base plan_bases[PLAN_N_BASES] = {
+	[PLAN_BASE_IN] = { "input", NF_INET_LOCAL_IN, 0, NF_DROP },
+	[PLAN_BASE_OUT] = { "output", NF_INET_LOCAL_OUT, 0, NF_DROP },
+	[PLAN_BASE_FWD_IN] = { "forward_in", NF_INET_FORWARD, -200, NF_ACCEPT },
+	[PLAN_BASE_FWD_OUT] = { "forward_out", NF_INET_FORWARD, -200, NF_ACCEPT },
+};
+
+int plan_base_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < PLAN_N_BASES; i++)
+		if (strcmp(plan_bases[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
 static int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
 			    const char *what)
 {
@@ -47,11 +71,11 @@ static int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
 	return plan_add(plan, PLAN_RULE, r, &origin);
 }
 
-static int compile_head(struct sg_plan *plan)
+static int compile_head(struct sg_plan *plan, const struct sg_config *cfg)
 {
 	struct plan_origin origin = { .pos = { 0 } };
 	struct nftnl_table *t = nftnl_table_alloc();
-	int i, rc;
+	int i, n = cfg->forward == SG_FWD_OFF ? 2 : PLAN_N_BASES, rc;
 
 	if (!t)
 		return -ENOMEM;
@@ -64,21 +88,22 @@ static int compile_head(struct sg_plan *plan)
 	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
 	snprintf(origin.what, sizeof(origin.what), "table inet %.60s", plan->table);
 	rc = plan_add(plan, PLAN_TABLE, t, &origin);
-	for (i = 0; !rc && i < 2; i++) {
+	for (i = 0; !rc && i < n; i++) {
+		const struct plan_base *b = &plan_bases[i];
 		struct nftnl_chain *c = nftnl_chain_alloc();
 
 		if (!c)
 			return -ENOMEM;
-		/* chain input { type filter hook input priority filter; policy drop; } */
+		/* chain input { type filter hook input priority filter; policy drop; }
+		 * chain forward_in { type filter hook forward priority -200; policy accept; } */
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, plan->table);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, compile_base[i]);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, b->name);
 		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM,
-				    i == 0 ? NF_INET_LOCAL_IN : NF_INET_LOCAL_OUT);
-		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_DROP);
-		snprintf(origin.what, sizeof(origin.what), "chain %s", compile_base[i]);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, b->hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, b->prio);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, b->policy);
+		snprintf(origin.what, sizeof(origin.what), "chain %s", b->name);
 		rc = plan_add(plan, PLAN_BASECHAIN, c, &origin);
 	}
 	return rc;
@@ -415,7 +440,7 @@ static int compile_check_refs(const struct sg_config *cfg)
 
 /* A group attached to an interface keeps its own chain (a global
  * attachment alone goes into the flat sets). */
-static bool compile_group_on_iface(const struct sg_config *cfg, int gi)
+bool compile_group_on_iface(const struct sg_config *cfg, int gi)
 {
 	size_t i, k;
 
@@ -424,6 +449,22 @@ static bool compile_group_on_iface(const struct sg_config *cfg, int gi)
 			if (cfg->ifaces[i].groups[k].group_idx == gi)
 				return true;
 	return false;
+}
+
+int compile_chain_decl(struct sg_plan *plan, const char *name,
+			const struct sg_pos *pos)
+{
+	struct plan_origin origin = { .pos = *pos };
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	if (!c)
+		return -ENOMEM;
+	/* chain <name> */
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, plan->table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	snprintf(origin.what, sizeof(origin.what), "chain %.80s", name);
+	return plan_add(plan, PLAN_CHAIN, c, &origin);
 }
 
 int compile_config(const struct sg_config *cfg, const struct sg_members *m,
@@ -447,7 +488,7 @@ int compile_config(const struct sg_config *cfg, const struct sg_members *m,
 		plan_free(plan);
 		return rc;
 	}
-	rc = compile_head(plan);
+	rc = compile_head(plan, cfg);
 	if (!rc)
 		rc = compile_sets(plan, cfg, m);
 	if (rc)
@@ -479,6 +520,8 @@ int compile_config(const struct sg_config *cfg, const struct sg_members *m,
 	}
 	if (!rc)
 		rc = compile_flat_chains(plan);
+	if (!rc)
+		rc = compile_forward_chains(plan, cfg);
 	for (gi = 0; !rc && gi < cfg->n_groups; gi++) {
 		if (!compile_group_on_iface(cfg, (int)gi))
 			continue;
@@ -492,6 +535,8 @@ int compile_config(const struct sg_config *cfg, const struct sg_members *m,
 		rc = compile_base_rules(plan, cfg, SG_DIR_IN);
 	if (!rc)
 		rc = compile_base_rules(plan, cfg, SG_DIR_OUT);
+	if (!rc)
+		rc = compile_forward_base(plan, cfg);
 	if (rc)
 		plan_free(plan);
 	return rc;

@@ -261,7 +261,11 @@ static int flatemit_port_rule(struct sg_plan *plan, const struct sg_config *cfg,
 	rc = nlb_match_nfproto(r, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
 	if (!rc)
 		rc = nlb_match_addr_set(r, off, alen, peer);
-	if (!rc)
+	/* th dport @in.tcp.pg.<group>, or in the forward judgement
+	 * ct original proto-dst @in.tcp.pg.<group> */
+	if (!rc && plan->port_ct)
+		rc = nlb_ct_original_reg(r, NFT_CT_PROTO_DST, NFT_REG_1);
+	else if (!rc)
 		rc = nlb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, ABI_TH_DPORT_OFF, 2);
 	if (!rc)
 		rc = nlb_lookup(r, s->name);
@@ -297,8 +301,13 @@ static int flatemit_lookup_rule(struct sg_plan *plan, const char *chain,
 	rc = nlb_match_nfproto(r, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
 	if (!rc)
 		rc = nlb_payload_reg(r, NFT_PAYLOAD_NETWORK_HEADER, off, alen, NFT_REG_1);
-	/* the port goes in the 32-bit register right after the address */
-	if (!rc && s->kind != FLAT_ADDR)
+	/* the port goes in the 32-bit register right after the address;
+	 * in the forward judgement it is the port the client used:
+	 * ip saddr . ct original proto-dst @in4.tcp.exact */
+	if (!rc && s->kind != FLAT_ADDR && plan->port_ct)
+		rc = nlb_ct_original_reg(r, NFT_CT_PROTO_DST,
+					 v4 ? NFT_REG32_01 : NFT_REG32_04);
+	else if (!rc && s->kind != FLAT_ADDR)
 		rc = nlb_payload_reg(r, NFT_PAYLOAD_TRANSPORT_HEADER, ABI_TH_DPORT_OFF,
 				     2, v4 ? NFT_REG32_01 : NFT_REG32_04);
 	if (!rc)
@@ -323,89 +332,96 @@ static int flatemit_rest(struct sg_plan *plan, const struct sg_config *cfg,
 				 what);
 }
 
+int compile_flat_proto_rules(struct sg_plan *plan, const struct sg_config *cfg,
+			     enum sg_dir d, int p, const char *chain)
+{
+	const struct flat *f = plan->flat;
+	size_t i;
+	int af, k, rc;
+
+	/* cheapest first: hash, then the interval layers */
+	for (af = 0; af < 2; af++)
+		for (i = 0; i < f->n_sets; i++) {
+			const struct flat_set *s = &f->sets[i];
+
+			if (s->dir != d || s->proto != p ||
+			    s->af != (af ? AF_INET6 : AF_INET) ||
+			    s->kind == FLAT_PORT || s->n == 0)
+				continue;
+			rc = flatemit_lookup_rule(plan, chain, s);
+			if (rc)
+				return rc;
+		}
+	/* peer groups: address set and port set, per family */
+	for (i = 0; i < f->n_sets; i++) {
+		const struct flat_set *s = &f->sets[i];
+
+		if (s->dir != d || s->proto != p || s->kind != FLAT_PORT)
+			continue;
+		/* per family: the hosts, then the wider blocks */
+		for (k = 0; k < 4; k++) {
+			rc = flatemit_port_rule(plan, cfg, chain, s,
+						k < 2 ? AF_INET : AF_INET6,
+						k % 2 == 0);
+			if (rc)
+				return rc;
+		}
+	}
+	for (i = 0; i < f->n_rest; i++) {
+		const struct flat_rest *x = &f->rest[i];
+
+		if (x->rule->dir != d || x->rule->proto != p)
+			continue;
+		rc = flatemit_rest(plan, cfg, x, chain);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int compile_flat_rules(struct sg_plan *plan, const struct sg_config *cfg)
 {
 	const struct flat *f = plan->flat;
 	char chain[32];
-	size_t i;
-	int d, p, af, k, rc;
+	int d, p, rc;
 
 	for (d = 0; d < 2; d++)
 		for (p = 0; p < 256; p++) {
 			if (!flat_has_proto(f, d, p))
 				continue;
 			rc = flat_chain_name(d, p, chain, sizeof(chain));
+			if (!rc)
+				rc = compile_flat_proto_rules(plan, cfg, d, p, chain);
 			if (rc)
 				return rc;
-			/* cheapest first: hash, then the interval layers */
-			for (af = 0; af < 2; af++)
-				for (i = 0; i < f->n_sets; i++) {
-					const struct flat_set *s = &f->sets[i];
-
-					if (s->dir != (enum sg_dir)d || s->proto != p ||
-					    s->af != (af ? AF_INET6 : AF_INET) ||
-					    s->kind == FLAT_PORT || s->n == 0)
-						continue;
-					rc = flatemit_lookup_rule(plan, chain, s);
-					if (rc)
-						return rc;
-				}
-			/* peer groups: address set and port set, per family */
-			for (i = 0; i < f->n_sets; i++) {
-				const struct flat_set *s = &f->sets[i];
-
-				if (s->dir != (enum sg_dir)d || s->proto != p ||
-				    s->kind != FLAT_PORT)
-					continue;
-				/* per family: the hosts, then the wider blocks */
-				for (k = 0; k < 4; k++) {
-					rc = flatemit_port_rule(plan, cfg, chain, s,
-								k < 2 ? AF_INET : AF_INET6,
-								k % 2 == 0);
-					if (rc)
-						return rc;
-				}
-			}
-			for (i = 0; i < f->n_rest; i++) {
-				const struct flat_rest *x = &f->rest[i];
-
-				if (x->rule->dir != (enum sg_dir)d || x->rule->proto != p)
-					continue;
-				rc = flatemit_rest(plan, cfg, x, chain);
-				if (rc)
-					return rc;
-			}
 		}
 	return 0;
 }
 
-int compile_flat_base(struct sg_plan *plan, const struct sg_config *cfg,
-		      enum sg_dir dir)
+int compile_flat_judge(struct sg_plan *plan, const struct sg_config *cfg,
+		       enum sg_dir dir, const char *chain, const char *map)
 {
 	const struct flat *f = plan->flat;
-	const char *base = dir == SG_DIR_IN ? "input" : "output";
 	struct nftnl_rule *r;
-	char map[32];
 	size_t i;
 	int rc;
 
 	for (i = 0; i < f->n_sets; i++)
 		if (f->sets[i].dir == dir && f->sets[i].kind == FLAT_ADDR) {
-			rc = flatemit_lookup_rule(plan, base, &f->sets[i]);
+			rc = flatemit_lookup_rule(plan, chain, &f->sets[i]);
 			if (rc)
 				return rc;
 		}
 	/* protocol "all" from a peer group: few, individual rules */
 	for (i = 0; i < f->n_rest; i++)
 		if (f->rest[i].rule->dir == dir && f->rest[i].rule->proto == SG_PROTO_ALL) {
-			rc = flatemit_rest(plan, cfg, &f->rest[i], base);
+			rc = flatemit_rest(plan, cfg, &f->rest[i], chain);
 			if (rc)
 				return rc;
 		}
 	if (!flatemit_any_proto(f, dir))
 		return 0;
-	snprintf(map, sizeof(map), "%s.proto", flatemit_dir(dir));
-	r = plan_rule_new(plan, base, NULL, "attached groups: by protocol");
+	r = plan_rule_new(plan, chain, NULL, "attached groups: by protocol");
 	if (!r)
 		return -ENOMEM;
 	/* meta l4proto vmap @in.proto */
@@ -417,6 +433,16 @@ int compile_flat_base(struct sg_plan *plan, const struct sg_config *cfg,
 		return rc;
 	}
 	return flatemit_add(plan, PLAN_RULE, r, "protocol dispatch");
+}
+
+int compile_flat_base(struct sg_plan *plan, const struct sg_config *cfg,
+		      enum sg_dir dir)
+{
+	char map[32];
+
+	snprintf(map, sizeof(map), "%s.proto", flatemit_dir(dir));
+	return compile_flat_judge(plan, cfg, dir, dir == SG_DIR_IN ? "input" : "output",
+				  map);
 }
 
 /* ---- serializing a PLAN_FLATELEMS message ---- */

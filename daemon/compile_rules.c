@@ -16,8 +16,10 @@
 #include "nlbuild.h"
 #include "nft_abi.h"
 
-/* The protocol half of a rule (everything after the peer match). */
-static int compile_proto(struct nftnl_rule *r, const struct sg_rule *rule)
+/* The protocol half of a rule (everything after the peer match); with
+ * port_ct the port is the one the client used (plan.h). */
+static int compile_proto(struct nftnl_rule *r, const struct sg_rule *rule,
+			 bool port_ct)
 {
 	int rc;
 
@@ -37,6 +39,9 @@ static int compile_proto(struct nftnl_rule *r, const struct sg_rule *rule)
 			return -EINVAL;
 		if (rule->port_lo == 0 && rule->port_hi == 65535)
 			return 0;	/* ports: all */
+		if (port_ct)
+			/* ct original proto-dst <lo>[-<hi>] */
+			return nlb_match_ct_dport(r, rule->port_lo, rule->port_hi);
 		/* th dport <lo>[-<hi>] */
 		return nlb_match_port(r, ABI_TH_DPORT_OFF, rule->port_lo,
 				      rule->port_hi);
@@ -119,7 +124,7 @@ static int compile_one(struct sg_plan *plan, const struct sg_config *cfg,
 	snprintf(origin.what, sizeof(origin.what), "%s", what);
 	rc = compile_peer(r, cfg, rule, peer, af, hosts);
 	if (!rc)
-		rc = compile_proto(r, rule);
+		rc = compile_proto(r, rule, plan->port_ct);
 	/* counter accept */
 	if (!rc)
 		rc = nlb_counter(r);

@@ -7,8 +7,8 @@
  *   "sgd1 R <in|out> <rule index> <group>"   a group's rule
  *   "sgd1 F <index>"                         a failsafe rule
  *   "sgd1 I <in|out> <name>"                 an implicit allowance
- *   "sgd1 S <in|out>"                        established,related
- *   "sgd1 D <in|out>"                        the final drop
+ *   "sgd1 S <in|out|fwd_in|fwd_out>"         established,related
+ *   "sgd1 D <in|out|fwd_in|fwd_out>"         the final drop
  * One sgd rule may be several nft rules (one per peer): they are summed.
  *
  * The rules of globally attached groups are set elements (flat.h): each
@@ -106,6 +106,11 @@ static bool counters_parse(struct counters_ctx *c, const char *tag,
 		if (sscanf(tag + 6, "%7s", dir) != 1)
 			return false;
 		key->kind = kind == 'S' ? SG_CNT_STATEFUL : SG_CNT_DROP;
+		/* forward_in / forward_out (compile_forward.c) */
+		if (strncmp(dir, "fwd_", 4) == 0) {
+			key->forward = true;
+			memmove(dir, dir + 4, strlen(dir + 4) + 1);
+		}
 		break;
 	default:
 		return false;
@@ -119,7 +124,7 @@ static bool counters_same(const struct sg_counter *a, const struct sg_counter *b
 {
 	return a->kind == b->kind && a->group_idx == b->group_idx &&
 	       a->dir == b->dir && a->rule_index == b->rule_index &&
-	       a->name == b->name;
+	       a->name == b->name && a->forward == b->forward;
 }
 
 static int counters_add(struct counters_ctx *c, const struct sg_counter *key)
@@ -152,6 +157,8 @@ static int counters_order(const void *pa, const void *pb)
 		return (int)a->kind - (int)b->kind;
 	if (a->group_idx != b->group_idx)
 		return a->group_idx - b->group_idx;
+	if (a->forward != b->forward)
+		return (int)a->forward - (int)b->forward;
 	if (a->dir != b->dir)
 		return (int)a->dir - (int)b->dir;
 	if (a->rule_index != b->rule_index)

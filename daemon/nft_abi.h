@@ -36,6 +36,10 @@ enum nft_abi {
 	ABI_CT_INVALID = 1,
 	ABI_CT_ESTABLISHED = 2,
 	ABI_CT_RELATED = 4,
+	/* conntrack status bit: the flow is destination-NATed (IPS_DST_NAT) */
+	ABI_CT_STATUS_DNAT = 0x20,
+	/* ct direction of `ct original ...` (IP_CT_DIR_ORIGINAL) */
+	ABI_CT_DIR_ORIGINAL = 0,
 
 	/* log group of `log_denied` (documented in sgd.yaml(5)) */
 	ABI_LOG_GROUP = 100,

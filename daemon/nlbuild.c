@@ -47,6 +47,18 @@ int nlb_ct(struct nftnl_rule *r, uint32_t key)
 	return 0;
 }
 
+int nlb_ct_original_reg(struct nftnl_rule *r, uint32_t key, uint32_t reg)
+{
+	struct nftnl_expr *e = nlb_new(r, "ct");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, ABI_CT_DIR_ORIGINAL);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, reg);
+	return 0;
+}
+
 int nlb_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
 {
 	struct nftnl_expr *e = nlb_new(r, "payload");
@@ -194,6 +206,20 @@ int nlb_match_port(struct nftnl_rule *r, uint32_t off, int lo, int hi)
 	return rc ? rc : nlb_cmp(r, NFT_CMP_LTE, &vhi, 2);
 }
 
+int nlb_match_ct_dport(struct nftnl_rule *r, int lo, int hi)
+{
+	uint16_t vlo = htons((uint16_t)lo), vhi = htons((uint16_t)hi);
+	int rc = nlb_ct_original_reg(r, NFT_CT_PROTO_DST, NFT_REG_1);
+
+	if (rc)
+		return rc;
+	if (lo == hi)
+		return nlb_cmp(r, NFT_CMP_EQ, &vlo, 2);
+	/* big-endian, as the packet's port: gte/lte work */
+	rc = nlb_cmp(r, NFT_CMP_GTE, &vlo, 2);
+	return rc ? rc : nlb_cmp(r, NFT_CMP_LTE, &vhi, 2);
+}
+
 int nlb_match_byte(struct nftnl_rule *r, uint32_t off, int lo, int hi)
 {
 	uint8_t vlo = (uint8_t)lo, vhi = (uint8_t)hi;
@@ -260,6 +286,16 @@ int nlb_match_ct_state(struct nftnl_rule *r, uint32_t bits)
 {
 	uint32_t zero = 0;
 	int rc = nlb_ct(r, NFT_CT_STATE);
+
+	if (!rc)
+		rc = nlb_bitwise(r, &bits, sizeof(bits));
+	return rc ? rc : nlb_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero));
+}
+
+int nlb_match_ct_status(struct nftnl_rule *r, uint32_t bits)
+{
+	uint32_t zero = 0;
+	int rc = nlb_ct(r, NFT_CT_STATUS);
 
 	if (!rc)
 		rc = nlb_bitwise(r, &bits, sizeof(bits));

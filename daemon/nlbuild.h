@@ -52,6 +52,13 @@ int nlb_match_ifname(struct nftnl_rule *r, uint32_t key, const char *ifname);
 int nlb_match_ifindex(struct nftnl_rule *r, uint32_t key, uint32_t ifindex);
 /* ct state <bits> (any of them set) */
 int nlb_match_ct_state(struct nftnl_rule *r, uint32_t bits);
+/* ct status <bits> (any of them set) */
+int nlb_match_ct_status(struct nftnl_rule *r, uint32_t bits);
+/* ct original <key> into register reg (proto-dst: 2 bytes, network order) */
+int nlb_ct_original_reg(struct nftnl_rule *r, uint32_t key, uint32_t reg);
+/* ct original proto-dst lo-hi: the destination port the client used,
+ * before any DNAT (a single port when lo == hi) */
+int nlb_match_ct_dport(struct nftnl_rule *r, int lo, int hi);
 
 /* For element messages built without libnftnl (compile_flatemit.c,
  * compile_sets.c): attribute `type` holding { NFTA_DATA_VALUE v }, as a

@@ -116,7 +116,7 @@ static int nldump_chain_cb(const struct nlmsghdr *nlh, void *data)
 	struct nldump_names *d = data;
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	const char *name;
-	int rc = MNL_CB_OK;
+	int rc = MNL_CB_OK, k;
 
 	if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
 		nftnl_chain_free(c);
@@ -130,14 +130,15 @@ static int nldump_chain_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	/* the base chains are kept (flushed, not deleted) when they are
 	 * what we would create */
-	if (strcmp(name, "input") == 0 || strcmp(name, "output") == 0) {
-		int k = name[0] == 'o';
-		uint32_t hook = k ? NF_INET_LOCAL_OUT : NF_INET_LOCAL_IN;
+	k = plan_base_find(name);
+	if (k >= 0) {
+		const struct plan_base *b = &plan_bases[k];
 
+		d->st->base_present[k] = true;
 		d->st->base_mismatch[k] =
 			!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) ||
-			nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) != hook ||
-			nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != 0 ||
+			nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) != b->hook ||
+			nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) != b->prio ||
 			!nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE) ||
 			strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter") != 0;
 	} else if (nldump_push(&d->st->chains, &d->st->n_chains, name) < 0) {

@@ -6,7 +6,7 @@
  * refusal can be reported at the user's rule.  commit.c turns a plan into
  * one batch.  The plan never touches the kernel.
  *
- * Order: table, the two base chains (kept across reloads), then the sets
+ * Order: table, the base chains (kept across reloads), then the sets
  * and their elements, the regular chains, the regular chains' rules and
  * last the base chains' rules (whose jumps need the regular chains).
  */
@@ -81,9 +81,29 @@ struct sg_plan {
 	struct flat *flat_delta;
 	char **keep_sets;
 	size_t n_keep;
+	/* set while compiling the forward judgement of ingress rules
+	 * (compile_forward.c): a destination port is the one the client
+	 * used, `ct original proto-dst`, not the packet's `th dport` */
+	bool port_ct;
 	struct plan_msg *v;
 	size_t n, cap;
 };
+
+/* The base chains sgd may create, in plan order (compile.c).  input and
+ * output always exist; forward_in and forward_out only with `forward:`
+ * other than off (compile_forward.c).  The engine keeps those it finds
+ * again across reloads and deletes the others (commit.c). */
+struct plan_base {
+	const char *name;
+	uint32_t hook;		/* NF_INET_* */
+	int32_t prio;
+	uint32_t policy;	/* NF_DROP or NF_ACCEPT */
+};
+enum { PLAN_BASE_IN, PLAN_BASE_OUT, PLAN_BASE_FWD_IN, PLAN_BASE_FWD_OUT,
+       PLAN_N_BASES };
+extern const struct plan_base plan_bases[PLAN_N_BASES];
+/* The index of base chain `name` in plan_bases, or -1. */
+int plan_base_find(const char *name);
 
 /* Sizes that keep every message far below the 64 KiB nest limit. */
 #define PLAN_ELEMS_PER_MSG 256
@@ -118,6 +138,30 @@ int compile_flat_chains(struct sg_plan *plan);
 int compile_flat_rules(struct sg_plan *plan, const struct sg_config *cfg);
 int compile_flat_base(struct sg_plan *plan, const struct sg_config *cfg,
 		      enum sg_dir dir);
+/* compile_flatemit.c: the part of compile_flat_base every new packet of
+ * direction dir needs, into chain (fwd.in, fwd.out): the address-only
+ * sets and the protocol-all rules, then `meta l4proto vmap @map`. */
+int compile_flat_judge(struct sg_plan *plan, const struct sg_config *cfg,
+		       enum sg_dir dir, const char *chain, const char *map);
+/* compile_flatemit.c: the rules of dispatched chain in.<proto> (dir,
+ * proto) into chain; with plan->port_ct they match the port the client
+ * used (compile_forward.c). */
+int compile_flat_proto_rules(struct sg_plan *plan, const struct sg_config *cfg,
+			     enum sg_dir dir, int proto, const char *chain);
+
+/* compile_forward.c: the forward_in/forward_out base chains' regular
+ * chains (fwd.in, fwd.out, fwd.in.tcp ..., fwd.in_<group>), their
+ * verdict map and rules; then the base chains' rules.  Nothing when
+ * cfg->forward is off. */
+int compile_forward_chains(struct sg_plan *plan, const struct sg_config *cfg);
+int compile_forward_base(struct sg_plan *plan, const struct sg_config *cfg);
+/* compile.c: `chain <name>`, a regular chain of plan (a group's in_<group>,
+ * the forward path's fwd.*); pos names where it comes from. */
+int compile_chain_decl(struct sg_plan *plan, const char *name,
+		       const struct sg_pos *pos);
+/* compile.c: true when group gi is attached to an interface (it keeps its
+ * own chains). */
+bool compile_group_on_iface(const struct sg_config *cfg, int gi);
 /* compile_flatemit.c: serialize a PLAN_FLATELEMS message into buf (at
  * least 32 KiB); the message length or -errno. */
 int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
@@ -219,10 +263,12 @@ struct nl_state {
 	size_t n_chains;
 	char **sets;
 	size_t n_sets;
-	/* input/output exist but are not what we create (another hook,
-	 * priority or type, or a regular chain): the kernel cannot update
-	 * those in place, so the batch deletes and re-creates them */
-	bool base_mismatch[2];
+	/* a chain named like plan_bases[i] exists */
+	bool base_present[PLAN_N_BASES];
+	/* it exists but is not what we create (another hook, priority or
+	 * type, or a regular chain): the kernel cannot update those in
+	 * place, so the batch deletes and re-creates them */
+	bool base_mismatch[PLAN_N_BASES];
 };
 
 /* nldump.c */

@@ -11,7 +11,7 @@ build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev l
 # dpkg-buildflags for the packager's build in scripts/test.
 test_pkgs=(nftables iproute2 iputils-ping netcat-openbsd socat python3 valgrind clang
            libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc
-           strace dpkg-dev gnuplot-nox hyperfine)
+           strace dpkg-dev gnuplot-nox hyperfine docker.io busybox-static)
 pkgs=("${build_pkgs[@]}")
 case "$what" in
 build) ;;
@@ -22,6 +22,20 @@ missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# docker.io is for tests/kernel/forward_docker.sh, which runs its own
+# dockerd in a network namespace.  The package would start docker.service
+# (and containerd.service) in the root namespace, where dockerd rewrites
+# the host's firewall: mask them before the install, so they never start.
+if [ "$what" != build ]; then
+	for u in docker.service docker.socket containerd.service; do
+		[ -e "/etc/systemd/system/$u" ] || ln -s /dev/null "/etc/systemd/system/$u"
+	done
+	if [ -d /run/systemd/system ]; then
+		systemctl daemon-reload
+		systemctl disable --now docker.service docker.socket containerd.service \
+			>/dev/null 2>&1 || true	# absent before the install: nothing to stop
+	fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing: ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive

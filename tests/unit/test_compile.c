@@ -16,6 +16,7 @@
 #include <time.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
 #include <linux/netfilter.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -472,6 +473,40 @@ START_TEST(implicit_off)
 }
 END_TEST
 
+/* forward: containers on the full model: the forward_in/forward_out base
+ * chains, fwd.in with the ct original copies of in.tcp, in.udp and
+ * in_db, fwd.out reusing out.proto and out_db, their logged drops. */
+START_TEST(forward_containers)
+{
+	struct model *m = model_new();
+	struct sg_plan plan;
+
+	m->cfg.forward = SG_FWD_CONTAINERS;
+	m->cfg.log_denied = true;
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	golden_plan("forward_containers", &plan);
+	plan_free(&plan);
+	model_free(m);
+}
+END_TEST
+
+/* forward: all adds the routed-traffic jumps; no interface groups. */
+START_TEST(forward_all)
+{
+	struct model *m = model_new();
+	struct sg_plan plan;
+
+	m->cfg.forward = SG_FWD_ALL;
+	m->cfg.n_ifaces = 0;
+	m->cfg.n_failsafe = 0;
+	m->groups[0].n_ingress = 3;
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	golden_plan("forward_all", &plan);
+	plan_free(&plan);
+	model_free(m);
+}
+END_TEST
+
 /* One golden per rule shape, compiled alone into chain in_web. */
 static void shape(const char *name, struct sg_rule r)
 {
@@ -711,6 +746,96 @@ START_TEST(flat_msg_size)
 		free(v[i].peers);
 	free(v);
 	free(buf);
+	model_free(m);
+}
+END_TEST
+
+/* The expression names of rule r, space separated. */
+static void rule_exprs(const struct nftnl_rule *r, char *buf, size_t len)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	while (it && (e = nftnl_expr_iter_next(it)) && n + 20 < len)
+		n += (size_t)snprintf(buf + n, len - n, "%s ",
+				      nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+	nftnl_expr_iter_destroy(it);
+}
+
+/* The forward path, by structure: no rule of a fwd.in* chain reads the
+ * packet's destination port (a transport header payload at offset 2);
+ * the forward chains carry no implicit or failsafe rule; forward: off
+ * compiles to input and output alone. */
+START_TEST(forward_structure)
+{
+	struct model *m = model_new();
+	struct sg_plan plan;
+	size_t i, fwd_rules = 0, ct_loads = 0;
+	int bases = 0;
+
+	m->cfg.forward = SG_FWD_CONTAINERS;
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	for (i = 0; i < plan.n; i++) {
+		const struct plan_msg *pm = &plan.v[i];
+		const char *chain, *tag;
+		struct nftnl_expr_iter *it;
+		struct nftnl_expr *e;
+		uint32_t tlen;
+
+		if (pm->kind == PLAN_BASECHAIN)
+			bases++;
+		if (pm->kind != PLAN_RULE)
+			continue;
+		chain = nftnl_rule_get_str(pm->o.rule, NFTNL_RULE_CHAIN);
+		if (strncmp(chain, "fwd.", 4) != 0 && strncmp(chain, "forward_", 8) != 0)
+			continue;
+		fwd_rules++;
+		tag = nftnl_rule_get_data(pm->o.rule, NFTNL_RULE_USERDATA, &tlen);
+		ck_assert_msg(!tag || (!memmem(tag, tlen, "sgd1 I ", 7) &&
+				       !memmem(tag, tlen, "sgd1 F ", 7)),
+			      "implicit or failsafe rule in %s", chain);
+		if (strncmp(chain, "fwd.in", 6) != 0)
+			continue;
+		it = nftnl_expr_iter_create(pm->o.rule);
+		while ((e = nftnl_expr_iter_next(it))) {
+			const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+			if (strcmp(name, "payload") == 0 &&
+			    nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE) ==
+			    NFT_PAYLOAD_TRANSPORT_HEADER) {
+				char exprs[512];
+
+				rule_exprs(pm->o.rule, exprs, sizeof(exprs));
+				ck_assert_msg(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET) != 2,
+					      "%s reads th dport: %s", chain, exprs);
+			}
+			if (strcmp(name, "ct") == 0 &&
+			    nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_PROTO_DST) {
+				ck_assert_int_eq(nftnl_expr_get_u8(e, NFTNL_EXPR_CT_DIR), 0);
+				ct_loads++;
+			}
+		}
+		nftnl_expr_iter_destroy(it);
+	}
+	ck_assert_int_eq(bases, 4);
+	ck_assert_uint_gt(fwd_rules, 20);
+	/* in4/in6.tcp.range, 4 peer-group port rules, in4.udp.range and
+	 * db's MySQL rule (one per set of its peer group app) */
+	ck_assert_uint_ge(ct_loads, 8);
+	plan_free(&plan);
+	m->cfg.forward = SG_FWD_OFF;
+	ck_assert_int_eq(compile_config(&m->cfg, &m->members, &plan), 0);
+	for (i = 0, bases = 0; i < plan.n; i++) {
+		if (plan.v[i].kind == PLAN_BASECHAIN)
+			bases++;
+		if (plan.v[i].kind == PLAN_CHAIN)
+			ck_assert(strncmp(nftnl_chain_get_str(plan.v[i].o.chain,
+							      NFTNL_CHAIN_NAME), "fwd.", 4));
+	}
+	ck_assert_int_eq(bases, 2);
+	plan_free(&plan);
 	model_free(m);
 }
 END_TEST
@@ -982,6 +1107,8 @@ static Suite *compile_suite(void)
 	tcase_add_test(tc, shapes);
 	tcase_add_test(tc, member_delta);
 	tcase_add_test(tc, flat_layers);
+	tcase_add_test(tc, forward_containers);
+	tcase_add_test(tc, forward_all);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("logic");
 	tcase_add_test(tc, family_mismatch_refused);
@@ -989,6 +1116,7 @@ static Suite *compile_suite(void)
 	tcase_add_test(tc, large_set_split);
 	tcase_add_test(tc, long_comment_fits_udata);
 	tcase_add_test(tc, flat_map);
+	tcase_add_test(tc, forward_structure);
 	tcase_add_test(tc, flat_msg_size);
 	tcase_add_test(tc, pg_layer_names_distinct);
 	tcase_add_test(tc, group_names_injective);

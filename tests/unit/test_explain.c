@@ -363,6 +363,34 @@ START_TEST(test_failsafe_and_union)
 }
 END_TEST
 
+/* --forwarded: the same groups, without the implicit allowances and the
+ * failsafe rules (the host's own) */
+START_TEST(test_forwarded)
+{
+	struct sg_config *cfg = load_cfg(
+		"attach: [a]\n"
+		"failsafe:\n"
+		"  - {protocol: tcp, ports: 22, from: [192.0.2.0/24]}\n",
+		"a.yaml", "name: a\ningress:\n  - {protocol: tcp, ports: 8080, from: [10.0.0.0/8]}\n"
+		"egress:\n  - {protocol: tcp, ports: 443, to: [0.0.0.0/0]}\n",
+		NULL);
+	struct sg_match mt;
+
+	ck_assert_int_eq(probe(cfg, NULL, "in tcp 22 192.0.2.9", &mt), 0);
+	ck_assert_int_eq(mt.kind, SG_MATCH_FAILSAFE);
+	expect_drop(cfg, NULL, "in tcp 22 192.0.2.9 --forwarded");
+	expect_rule(cfg, NULL, "in tcp 8080 10.1.2.3 --forwarded", "a", 1);
+	expect_rule(cfg, NULL, "in tcp 8080 10.1.2.3 -f", "a", 1);
+	expect_drop(cfg, NULL, "in tcp 8080 192.0.2.9 -f");
+	/* the metadata service is an implicit allowance of the host only */
+	ck_assert_int_eq(probe(cfg, NULL, "out tcp 80 169.254.169.254", &mt), 0);
+	ck_assert_int_eq(mt.kind, SG_MATCH_IMPLICIT);
+	expect_drop(cfg, NULL, "out tcp 80 169.254.169.254 --forwarded");
+	expect_rule(cfg, NULL, "out tcp 443 198.51.100.1 --forwarded", "a", 1);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_interfaces)
 {
 	struct sg_config *cfg = load_cfg(
@@ -577,6 +605,7 @@ static Suite *explain_suite(void)
 	tcase_add_test(tc, test_parse_messages);
 	tcase_add_test(tc, test_parse_readonly_argv);
 	tcase_add_test(tc, test_eval_rejects_bad_probe);
+	tcase_add_test(tc, test_forwarded);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -191,6 +191,7 @@ static const char spec_sgd[] =
 	"  metadata: true\n"
 	"log_denied: false\n"
 	"on_drift: repair\n"
+	"forward: containers\n"
 	"failsafe:\n"
 	"  - {protocol: tcp, ports: 22, from: [192.0.2.0/24]}\n";
 
@@ -247,6 +248,8 @@ START_TEST(spec_example)
 		  cfg->implicit.metadata);
 	ck_assert(!cfg->log_denied);
 	ck_assert_int_eq(cfg->on_drift, SG_DRIFT_REPAIR);
+	ck_assert_int_eq(cfg->forward, SG_FWD_CONTAINERS);
+	ck_assert_int_eq(cfg->forward_pos.line, 12);
 	ck_assert_ptr_null(cfg->control_group);
 	ck_assert_uint_eq(cfg->n_failsafe, 1);
 	ck_assert_int_eq(cfg->failsafe[0].proto, SG_PROTO_TCP);
@@ -554,6 +557,7 @@ START_TEST(settings_non_default)
 		"implicit: {loopback: false, dhcp: False, ipv6_nd: FALSE, metadata: true}\n"
 		"log_denied: true\n"
 		"on_drift: warn\n"
+		"forward: off\n"
 		"failsafe: []\n"
 		"control_group: sgadmin\n", files);
 	cfg = t_load_ok();
@@ -568,9 +572,39 @@ START_TEST(settings_non_default)
 	ck_assert(cfg->implicit.metadata);
 	ck_assert(cfg->log_denied);
 	ck_assert_int_eq(cfg->on_drift, SG_DRIFT_WARN);
+	ck_assert_int_eq(cfg->forward, SG_FWD_OFF);
 	ck_assert_str_eq(cfg->control_group, "sgadmin");
 	config_free(cfg);
 	t_teardown();
+}
+END_TEST
+
+/* forward: every word, and the print loads back to the same value */
+START_TEST(settings_forward)
+{
+	static const char *const words[] = { "containers", "off", "all", "false" };
+	static const enum sg_forward want[] = { SG_FWD_CONTAINERS, SG_FWD_OFF,
+						SG_FWD_ALL, SG_FWD_OFF };
+	static const char *const printed[] = { "forward: containers\n",
+		"forward: off\n", "forward: all\n", "forward: off\n" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		struct sg_config *cfg;
+		char yaml[64], *text;
+
+		snprintf(yaml, sizeof(yaml), "log_denied: false\nforward: %s\n", words[i]);
+		t_setup(yaml, NULL);
+		cfg = t_load_ok();
+		ck_assert_int_eq(cfg->forward, want[i]);
+		ck_assert_int_eq(cfg->forward_pos.line, 2);
+		ck_assert_int_eq(cfg->forward_pos.col, 10);
+		text = t_print(cfg);
+		ck_assert_msg(strstr(text, printed[i]) != NULL, "%s", text);
+		free(text);
+		config_free(cfg);
+		t_teardown();
+	}
 }
 END_TEST
 
@@ -606,6 +640,7 @@ START_TEST(settings_defaults)
 		"ipv6_redirects: false, aws_dns: true, aws_ntp: true}\n"
 		"log_denied: false\n"
 		"on_drift: repair\n"
+		"forward: containers\n"
 		"failsafe: []\n");
 	free(text);
 	config_free(cfg);
@@ -643,6 +678,7 @@ START_TEST(print_exact)
 		"ipv6_redirects: false, aws_dns: true, aws_ntp: true}\n"
 		"log_denied: false\n"
 		"on_drift: repair\n"
+		"forward: containers\n"
 		"failsafe: []\n"
 		"--- # groups.d/null.yaml\n"
 		"name: \"null\"\n"
@@ -970,6 +1006,7 @@ static Suite *load_suite(void)
 	tcase_add_test(tc, prefix_list_refs);
 	tcase_add_test(tc, settings_non_default);
 	tcase_add_test(tc, settings_defaults);
+	tcase_add_test(tc, settings_forward);
 	tcase_add_test(tc, print_exact);
 	tcase_add_test(tc, implicit_aws_keys);
 	tcase_add_test(tc, hostile_deep_flow);

@@ -346,6 +346,7 @@ START_TEST(test_show)
 	ck_assert_ptr_nonnull(strstr(s, "\"peer\":\"app\",\"peer_group\":true,\"peer_members\":2"));
 	ck_assert_ptr_nonnull(strstr(s, "\"group\":\"db\",\"interface\":\"eth1\""));
 	ck_assert_ptr_nonnull(strstr(s, "\"default_egress\":true"));
+	ck_assert_ptr_nonnull(strstr(s, "\"forward\":\"containers\""));
 	free(s);
 	ck_assert_int_eq(render_show(cfg, NULL, false, &s), 0);
 	ck_assert_ptr_nonnull(strstr(s, "app (2 members)"));
@@ -359,6 +360,11 @@ START_TEST(test_show)
 	ck_assert_ptr_null(strstr(s, "137"));	/* ipv6_redirects: off */
 	ck_assert_ptr_null(strstr(s, "types -1"));
 	ck_assert_ptr_nonnull(strstr(s, "udp       17      68 "));
+	ck_assert_ptr_nonnull(strstr(s, "Forwarded traffic (forward: containers)"));
+	free(s);
+	cfg->forward = SG_FWD_OFF;
+	ck_assert_int_eq(render_show(cfg, NULL, false, &s), 0);
+	ck_assert_ptr_nonnull(strstr(s, "Forwarded traffic is not filtered (forward: off)"));
 	free(s);
 	config_free(cfg);
 }
@@ -469,7 +475,42 @@ START_TEST(test_explain_render)
 	ck_assert_int_eq(render_explain(cfg, NULL, 4, argv, false, &s, &allowed, &d), 0);
 	ck_assert_ptr_nonnull(strstr(s, "ALLOWED by group web, ingress rule 1"));
 	ck_assert_ptr_nonnull(strstr(s, "only the `attach` groups"));
+	/* the same packet to a published port (forward: containers) */
+	ck_assert_ptr_nonnull(strstr(s, "\nforwarded to a local container (a published port, "
+				     "on the port the client used, or the container's own "
+				     "address): ALLOWED by group web, ingress rule 1"));
 	free(s);
+	{
+		/* tcp 22 from the failsafe source: the host only */
+		char f2[] = "22", ff[] = "--forwarded";
+		char *fv[] = { a0, a1, f2, a3, ff };
+
+		ck_assert_int_eq(render_explain(cfg, NULL, 4, fv, false, &s, &allowed, &d), 0);
+		ck_assert(allowed);
+		ck_assert_ptr_nonnull(strstr(s, "ALLOWED by failsafe rule 1"));
+		ck_assert_ptr_nonnull(strstr(s, "\nforwarded to a local container (a published "
+					     "port, on the port the client used, or the container's "
+					     "own address): DROPPED"));
+		free(s);
+		ck_assert_int_eq(render_explain(cfg, NULL, 5, fv, false, &s, &allowed, &d), 0);
+		ck_assert(!allowed);
+		ck_assert_ptr_nonnull(strstr(s, ", forwarded to a local container\nDROPPED"));
+		free(s);
+		ck_assert_int_eq(render_explain(cfg, NULL, 5, fv, true, &s, &allowed, &d), 0);
+		assert_json(s);
+		ck_assert_ptr_nonnull(strstr(s, "\"forwarded\":{\"mode\":\"containers\","
+					     "\"filtered\":true,\"allowed\":false,\"match\":null}"));
+		free(s);
+		cfg->forward = SG_FWD_OFF;
+		ck_assert_int_eq(render_explain(cfg, NULL, 5, fv, false, &s, &allowed, &d), 0);
+		ck_assert(allowed);
+		ck_assert_ptr_nonnull(strstr(s, "ALLOWED: forwarded traffic is not filtered"));
+		free(s);
+		ck_assert_int_eq(render_explain(cfg, NULL, 4, fv, false, &s, &allowed, &d), 0);
+		ck_assert_ptr_nonnull(strstr(s, "forwarded: not filtered (sgd.yaml forward: off)"));
+		free(s);
+		cfg->forward = SG_FWD_CONTAINERS;
+	}
 	a2[0] = '9';	/* tcp 90: dropped */
 	ck_assert_int_eq(render_explain(cfg, NULL, 4, argv, false, &s, &allowed, &d), 0);
 	ck_assert(!allowed);
