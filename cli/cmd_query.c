@@ -33,7 +33,32 @@ int cmd_show(struct sgctl *c, int argc, char **argv)
 
 int cmd_stats(struct sgctl *c, int argc, char **argv)
 {
-	return query_plain(c, argc, argv);
+	const struct sgctl_cmd *cmd = sgctl_find_cmd("stats");
+	const char *fmt = NULL;
+	char *args[2];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			fmt = argv[++i];
+		else if (!strncmp(argv[i], "--format=", 9))
+			fmt = argv[i] + 9;
+		else
+			return sgctl_usage(c, cmd, "stats: unexpected argument '%s'",
+					   argv[i]);
+	}
+	if (!fmt)
+		return sgctl_call(c, "stats", 0, NULL, 0, 0, false);
+	if (strcmp(fmt, "table") && strcmp(fmt, "openmetrics") &&
+	    strcmp(fmt, "prometheus"))
+		return sgctl_usage(c, cmd, "stats: --format '%s': expected table, "
+				   "openmetrics or prometheus", fmt);
+	if (c->json && strcmp(fmt, "table"))
+		return sgctl_usage(c, cmd, "stats: --json and --format %s exclude "
+				   "each other", fmt);
+	args[0] = (char *)"--format";
+	args[1] = (char *)fmt;
+	return sgctl_call(c, "stats", 2, args, 0, 0, false);
 }
 
 int cmd_diff(struct sgctl *c, int argc, char **argv)

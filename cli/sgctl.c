@@ -66,9 +66,13 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "kept under sgd's state directory and survive restarts; they add to\n"
 	  "the group's YAML `members:` and members.d/GROUP.  ADDR is an IPv4 or\n"
 	  "IPv6 address or CIDR.\n" },
-	{ "stats", cmd_stats, "stats",
+	{ "stats", cmd_stats, "stats [--format table|openmetrics|prometheus]",
 	  "Packets and bytes matched per rule (and per implicit allowance,\n"
-	  "failsafe rule, stateful accept and final drop).\n" },
+	  "failsafe rule, stateful accept and final drop).\n"
+	  "\n  --format openmetrics   every counter, member counts, reload and drift\n"
+	  "                         totals as OpenMetrics 1.0 text (docs/metrics.md)\n"
+	  "  --format prometheus    the same in the Prometheus text format, as\n"
+	  "                         node_exporter's textfile collector reads it\n" },
 	{ "apply", cmd_apply, "apply --confirm SECONDS [--force]",
 	  "Commit the configuration now and roll back automatically to the\n"
 	  "previous one after SECONDS (1..86400) unless `sgctl confirm` is run\n"

@@ -287,20 +287,80 @@ static void cmd_explain(struct sgd *d, const struct proto_req *req, bool json,
 	diags_free(&dg);
 }
 
-static void cmd_stats(struct sgd *d, bool json, struct proto_resp *r)
+/* stats [--format table|openmetrics|prometheus] (sgctl sends the words
+ * after "stats"; --json is the flag). */
+static int stats_parse_format(const struct proto_req *req, int *fmt)
+{
+	const char *v = NULL;
+
+	*fmt = -1;	/* the table (or JSON) */
+	if (req->argc == 0)
+		return 0;
+	if (req->argc == 2 && strcmp(req->argv[0], "--format") == 0)
+		v = req->argv[1];
+	else if (req->argc == 1 && strncmp(req->argv[0], "--format=", 9) == 0)
+		v = req->argv[0] + 9;
+	if (!v)
+		return -EINVAL;
+	if (strcmp(v, "openmetrics") == 0)
+		*fmt = SG_METRICS_OPENMETRICS;
+	else if (strcmp(v, "prometheus") == 0)
+		*fmt = SG_METRICS_PROMETHEUS;
+	else if (strcmp(v, "table") != 0)
+		return -EINVAL;
+	return 0;
+}
+
+static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
+		      struct proto_resp *r)
 {
 	struct sg_counter *c = NULL;
 	size_t n = 0;
 	char *text = NULL;
-	int rc;
+	int rc, fmt;
 
+	if (stats_parse_format(req, &fmt) < 0) {
+		dispatch_fail(r, json, 2, "usage: stats [--format "
+			      "table|openmetrics|prometheus]");
+		return;
+	}
+	if (fmt >= 0 && json) {
+		dispatch_fail(r, json, 2, "stats: --json and --format %s exclude "
+			      "each other", fmt == SG_METRICS_OPENMETRICS ?
+			      "openmetrics" : "prometheus");
+		return;
+	}
 	rc = engine_read_counters(d->eng, d->cfg, &c, &n);
 	if (rc < 0) {
 		dispatch_fail(r, json, 1, "cannot read the counters from the "
 			      "kernel: %s", strerror(-rc));
 		return;
 	}
-	rc = render_stats(d->cfg, c, n, json, &text);
+	if (fmt >= 0) {
+		struct sg_status st = { 0 };
+		struct sg_metrics m = {
+			.version = SGD_VERSION,
+			.table = d->cfg ? d->cfg->table : NULL,
+			.cfg = d->cfg,
+			.members = d->cfg ? &d->members : NULL,
+			.counters = c,
+			.n_counters = n,
+			.enabled = true,
+			.started = d->started,
+			.last_reload = d->last_reload,
+			.last_reload_ok = d->last_reload_ok,
+			.reloads = d->reloads,
+			.reload_failures = d->reload_failures,
+		};
+
+		drift_status(d, &st);
+		m.drift_detected = st.drift_detected;
+		m.drift_repaired = st.drift_repaired;
+		m.drift_resyncs = st.drift_resyncs;
+		rc = render_metrics(&m, (enum sg_metrics_format)fmt, &text);
+	} else {
+		rc = render_stats(d->cfg, c, n, json, &text);
+	}
 	free(c);
 	answer_render(r, json, rc, text, "stats");
 }
@@ -412,7 +472,7 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 	else if (strcmp(cmd, "members") == 0)
 		cmd_members(d, c, req, json, r);
 	else if (strcmp(cmd, "stats") == 0)
-		cmd_stats(d, json, r);
+		cmd_stats(d, req, json, r);
 	else if (strcmp(cmd, "version") == 0)
 		cmd_version(json, r);
 	else

@@ -113,8 +113,10 @@ static void reload_record(struct sgd *d, int r, const struct sg_diags *dg)
 	d->last_reload_ok = r == 0;
 	free(d->last_reload_error);
 	d->last_reload_error = NULL;
+	d->reloads++;
 	if (r == 0)
 		return;
+	d->reload_failures++;
 	if (dg->n) {
 		char *first = diag_format(&dg->v[0]);
 

@@ -127,6 +127,8 @@ struct sgd {
 	time_t last_reload;
 	bool last_reload_ok;
 	char *last_reload_error;	/* malloc'd, NULL when ok */
+	unsigned long long reloads;	/* reload_run calls (metrics) */
+	unsigned long long reload_failures;
 	char *notice;			/* rollback / rejected-config notice */
 
 	time_t confirm_deadline;	/* 0 = none pending (rounded up) */

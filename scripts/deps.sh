@@ -3,9 +3,11 @@
 # Usage: scripts/deps.sh [build|test|bench]   (default: test)
 set -euo pipefail
 what=${1:-test}
-build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev check)
+build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev check
+            libsystemd-dev)
 test_pkgs=(nftables iproute2 iputils-ping netcat-openbsd socat python3 valgrind clang
-           libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc)
+           libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc
+           prometheus python3-prometheus-client)
 bench_pkgs=(gnuplot-nox hyperfine)
 pkgs=("${build_pkgs[@]}")
 case "$what" in
@@ -22,5 +24,29 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing: ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# No service of a test package may start in the root namespace (the
+	# prometheus package starts a server on :9090): without a policy-rc.d
+	# of the host's own, one that forbids starting is in place during the
+	# install.
+	policy=/usr/sbin/policy-rc.d
+	own_policy=false
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		own_policy=true
+	fi
+	rc=0
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	if $own_policy; then rm -f "$policy"; fi
+	[ "$rc" = 0 ] || exit "$rc"
+fi
+# We need promtool from the prometheus package, not its server: keep the
+# server stopped and masked (idempotent; also fixes an earlier install).
+if [ "$what" != build ] && [ -e /lib/systemd/system/prometheus.service ]; then
+	if [ -d /run/systemd/system ]; then
+		systemctl stop prometheus.service >/dev/null 2>&1 || true
+	fi
+	systemctl disable prometheus.service >/dev/null 2>&1 || true
+	systemctl mask prometheus.service >/dev/null 2>&1 ||
+		ln -sf /dev/null /etc/systemd/system/prometheus.service
 fi
