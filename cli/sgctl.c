@@ -24,9 +24,12 @@ static int cmd_log(struct sgctl *c, int argc, char **argv)
 
 static const struct sgctl_cmd sgctl_cmds[] = {
 	{ "status", cmd_status, "status",
-	  "Show the running configuration: config dir, table, attached groups\n"
-	  "(everywhere and per interface), rule and member counts, last reload\n"
-	  "time and result, and a pending `apply --confirm` deadline.\n" },
+	  "Show the running configuration: config dir, table, state (enabled\n"
+	  "or disabled), attached groups (everywhere and per interface), rule\n"
+	  "and member counts, last reload time and result, and a pending\n"
+	  "`apply --confirm` deadline.  When sgd cannot be reached, it reads the\n"
+	  "kernel instead (root) and says whether sgd's table is still in force,\n"
+	  "and exits 3.\n" },
 	{ "reload", cmd_reload, "reload [--force]",
 	  "Re-read the configuration and commit it in one atomic transaction.\n"
 	  "On any error the rules in force stay and the error is printed\n"
@@ -83,6 +86,18 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "                      the SSH lockout guard, the rollback is its safety net\n" },
 	{ "confirm", cmd_confirm, "confirm",
 	  "Keep the configuration committed by `apply --confirm`.\n" },
+	{ "disable", cmd_disable, "disable --confirm [--force]",
+	  "Take sgd off this host: remove its table (every rule) in one\n"
+	  "transaction and leave a marker in sgd's state directory, so that a\n"
+	  "restart or a reboot does not commit the rules again until\n"
+	  "`sgctl enable`.  sgd keeps running; status shows the state.  Over SSH\n"
+	  "($SSH_CONNECTION) it refuses unless --force.\n"
+	  "\n  --confirm   required: says you mean it\n"
+	  "  --force     also over SSH\n" },
+	{ "enable", cmd_enable, "enable [--force]",
+	  "Undo `disable`: commit the configuration again (as `reload` does,\n"
+	  "with its SSH lockout guard) and remove the marker.\n"
+	  "\n  --force   commit even if it would cut off this SSH session\n" },
 	{ "import", cmd_import, "import aws FILE [-o DIR]",
 	  "Turn `aws ec2 describe-security-groups` JSON (FILE, or - for stdin)\n"
 	  "into group files in DIR (default: the current directory), and report\n"

@@ -31,6 +31,8 @@ struct sg_status {
 	bool last_reload_ok;
 	const char *last_reload_error;	/* NULL when ok */
 	time_t confirm_deadline;	/* 0 = no apply --confirm pending */
+	bool disabled;			/* `sgctl disable`: no table */
+	time_t disabled_since;
 
 	/* Changes of our table by others (daemon/drift.c); zero when none. */
 	bool drift_watching;		/* the event socket is open */

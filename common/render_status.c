@@ -176,6 +176,11 @@ int render_status(const struct sg_status *st, bool json, char **out)
 		json_kint(&j, "pid", st->pid);
 		json_kstr(&j, "confdir", st->confdir);
 		json_kstr(&j, "table", st->table);
+		json_kstr(&j, "state", st->disabled ? "disabled" : "enabled");
+		if (st->disabled)
+			status_json_time(&j, "disabled_since", st->disabled_since);
+		else
+			json_knull(&j, "disabled_since");
 		status_json_time(&j, "started", st->started);
 		status_json_time(&j, "last_reload", st->last_reload);
 		json_kbool(&j, "last_reload_ok", st->last_reload_ok);
@@ -214,6 +219,12 @@ int render_status(const struct sg_status *st, bool json, char **out)
 			   fmt_time(st->started, tb, sizeof(tb)));
 		out_printf(&b, "config dir:   %s\n", st->confdir ? st->confdir : "-");
 		out_printf(&b, "table:        inet %s\n", st->table ? st->table : "-");
+		if (st->disabled)
+			out_printf(&b, "state:        DISABLED since %s: no rules of sgd "
+				   "in force (`sgctl enable` commits them again)\n",
+				   fmt_time(st->disabled_since, tb, sizeof(tb)));
+		else
+			out_puts(&b, "state:        enabled\n");
 		out_printf(&b, "last reload:  %s, %s\n", fmt_time(st->last_reload, tb, sizeof(tb)),
 			   st->last_reload == 0 ? "-" : st->last_reload_ok ? "ok" : "FAILED");
 		if (st->last_reload_error)

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "out.h"
 #include "render.h"
+#include "render_fmt.h"
 #include "membatch.h"
 #include "sgd.h"
 
@@ -184,6 +185,8 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 		.last_reload_ok = d->last_reload_ok,
 		.last_reload_error = d->last_reload_error,
 		.confirm_deadline = d->confirm_deadline,
+		.disabled = d->disabled,
+		.disabled_since = d->disabled_since,
 	};
 	char *text = NULL;
 	int rc;
@@ -330,7 +333,8 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 			      "openmetrics" : "prometheus");
 		return;
 	}
-	rc = engine_read_counters(d->eng, d->cfg, &c, &n);
+	/* disabled: no table, no counters */
+	rc = d->disabled ? 0 : engine_read_counters(d->eng, d->cfg, &c, &n);
 	if (rc < 0) {
 		dispatch_fail(r, json, 1, "cannot read the counters from the "
 			      "kernel: %s", strerror(-rc));
@@ -345,7 +349,7 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 			.members = d->cfg ? &d->members : NULL,
 			.counters = c,
 			.n_counters = n,
-			.enabled = true,
+			.enabled = !d->disabled,
 			.started = d->started,
 			.last_reload = d->last_reload,
 			.last_reload_ok = d->last_reload_ok,
@@ -435,7 +439,17 @@ static void cmd_members(struct sgd *d, const struct sgd_client *c,
 static bool cmd_mutates(const char *cmd)
 {
 	return strcmp(cmd, "reload") == 0 || strcmp(cmd, "apply") == 0 ||
-	       strcmp(cmd, "confirm") == 0;
+	       strcmp(cmd, "confirm") == 0 || strcmp(cmd, "disable") == 0 ||
+	       strcmp(cmd, "enable") == 0;
+}
+
+/* What a disabled sgd still answers: the rest shows or changes rules
+ * that are not in the kernel. */
+static bool cmd_works_disabled(const char *cmd)
+{
+	return strcmp(cmd, "status") == 0 || strcmp(cmd, "stats") == 0 ||
+	       strcmp(cmd, "version") == 0 || strcmp(cmd, "enable") == 0 ||
+	       strcmp(cmd, "disable") == 0;
 }
 
 void dispatch_request(struct sgd *d, const struct sgd_client *c,
@@ -453,6 +467,15 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 			      "read-only commands (status, show, diff, explain, "
 			      "members list, stats, version) are allowed", cmd,
 			      needs_whom(d, who, sizeof(who)), (long)c->uid);
+		return;
+	}
+	if (d->disabled && !cmd_works_disabled(cmd)) {
+		char tb[64];
+
+		dispatch_fail(r, json, 1, "sgd is disabled (`sgctl disable` at "
+			      "%s): no rules of sgd are in force; `sgctl enable` "
+			      "commits the configuration again",
+			      fmt_time(d->disabled_since, tb, sizeof(tb)));
 		return;
 	}
 	if (strcmp(cmd, "status") == 0)
@@ -475,8 +498,12 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		cmd_stats(d, req, json, r);
 	else if (strcmp(cmd, "version") == 0)
 		cmd_version(json, r);
+	else if (strcmp(cmd, "disable") == 0)
+		disable_run(d, c, req, r);
+	else if (strcmp(cmd, "enable") == 0)
+		enable_run(d, req, r);
 	else
 		dispatch_fail(r, json, 2, "unknown command '%s' (sgd %s knows: "
 			      "status reload show diff explain members stats "
-			      "apply confirm version)", cmd, SGD_VERSION);
+			      "apply confirm disable enable version)", cmd, SGD_VERSION);
 }

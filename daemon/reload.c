@@ -144,6 +144,12 @@ int reload_run(struct sgd *d, bool force, const char *ssh, struct sg_diags *diag
 	notify_send(d, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
 		    (unsigned long long)ts.tv_sec * 1000000ull +
 		    (unsigned long long)ts.tv_nsec / 1000, d->opt.confdir);
+	if (d->disabled && !d->enabling) {
+		diags_add_file(diags, NULL, "sgd is disabled (`sgctl disable`): "
+			       "`sgctl enable` commits the configuration again");
+		r = -EPERM;
+		goto out;
+	}
 	if (d->confirm_deadline) {
 		diags_add_file(diags, NULL, "an 'apply --confirm' is pending "
 			       "(%lld s left): run 'sgctl confirm' first, or "

@@ -38,6 +38,7 @@ struct membatch;
 #define SGD_STATE_RUNNING	"running"	/* copy of the committed config */
 #define SGD_STATE_STAGING	"staging"	/* copy being loaded */
 #define SGD_STATE_PREVIOUS	"previous"	/* rollback target */
+#define SGD_STATE_DISABLED	"disabled"	/* marker of sgctl disable */
 
 struct sgd_opts {
 	const char *confdir;
@@ -127,6 +128,9 @@ struct sgd {
 	time_t last_reload;
 	bool last_reload_ok;
 	char *last_reload_error;	/* malloc'd, NULL when ok */
+	bool disabled;			/* sgctl disable: no table (disable.c) */
+	time_t disabled_since;
+	bool enabling;			/* enable_run's reload: guards pass */
 	unsigned long long reloads;	/* reload_run calls (metrics) */
 	unsigned long long reload_failures;
 	char *notice;			/* rollback / rejected-config notice */
@@ -313,6 +317,19 @@ int confirm_startup(struct sgd *d, bool *handled);
  * msg with the explanation when it is. */
 bool confirm_is_rejected(struct sgd *d, char *msg, size_t len);
 int confirm_timer_init(struct sgd *d);
+
+/* disable.c */
+/* Is the marker of `sgctl disable` in the state dir?  *since (may be
+ * NULL) gets its time. */
+bool disable_marked(struct sgd *d, time_t *since);
+/* At start: with the marker, set d->disabled and return 1 (then nothing
+ * is committed); else 0. */
+int disable_startup(struct sgd *d);
+/* disable --confirm [--force]: remove the table, write the marker. */
+void disable_run(struct sgd *d, const struct sgd_client *c,
+		 const struct proto_req *req, struct proto_resp *r);
+/* enable [--force]: commit CONFDIR (reload_run), remove the marker. */
+void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r);
 
 /* notify.c */
 int notify_init(struct sgd *d);
