@@ -16,10 +16,10 @@
 #include "sgctl.h"
 #include "cmd_log.h"
 
-/* `log` reads NFLOG itself (cmd_log.c), without the daemon. */
+/* `log` streams from sgd, or reads NFLOG itself (cmd_log.c). */
 static int cmd_log(struct sgctl *c, int argc, char **argv)
 {
-	return log_main(argc, argv, NULL, c->json);
+	return log_main(argc, argv, c->sock, NULL, c->json);
 }
 
 static const struct sgctl_cmd sgctl_cmds[] = {
@@ -102,18 +102,25 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "Turn `aws ec2 describe-security-groups` JSON (FILE, or - for stdin)\n"
 	  "into group files in DIR (default: the current directory), and report\n"
 	  "what cannot be expressed.  Works offline.\n" },
-	{ "log", cmd_log, "log [-c CONFDIR] [-n COUNT] [--timeout SECONDS]",
-	  "Stream the packets the firewall drops (sgd.yaml `log_denied: true`),\n"
-	  "one line each: time, direction, protocol, source -> destination:port\n"
-	  "or ICMP type/code, interface, and the attached group whose rule came\n"
-	  "closest to allowing it.  Reads NFLOG group 100 from the kernel (no\n"
-	  "daemon needed); needs root.  Logging is limited to 10 packets/s,\n"
-	  "burst 20, per direction (docs/logging.md).\n"
-	  "\n  -c DIR              configuration for the closest group (/etc/sgd)\n"
+	{ "log", cmd_log, "log [--since TIME] [-f|--follow] [-n COUNT] [--timeout SECONDS] [-c CONFDIR]",
+	  "The packets the firewall dropped (sgd.yaml `log_denied: true`), one\n"
+	  "line each: time, direction, protocol, source -> destination:port or\n"
+	  "ICMP type/code, interface, and the attached group whose rule came\n"
+	  "closest to allowing it.  sgd reads them (NFLOG group 100), keeps the\n"
+	  "last 1,000 and writes each to the journal; any number of `sgctl log`\n"
+	  "can follow at once.  Without --follow it prints what sgd keeps and\n"
+	  "exits.  Logging is limited to 10 packets/s, burst 20, per direction,\n"
+	  "in the kernel (docs/logging.md).  When sgd is not running, --follow\n"
+	  "reads NFLOG group 100 directly (root, one reader at a time).\n"
+	  "\n  --since TIME        kept entries from TIME on: @EPOCH, YYYY-MM-DD HH:MM[:SS],\n"
+	  "                      HH:MM[:SS] (today) or -N[s|m|h|d] (ago)\n"
+	  "  -f, --follow        then print new drops as they come\n"
 	  "  -n COUNT            exit after COUNT lines\n"
 	  "  --timeout SECONDS   exit after SECONDS\n"
-	  "\nExit 0 after COUNT lines or the timeout; 1 when the log cannot be\n"
-	  "read (not root, group 100 held by another listener).\n" },
+	  "  -c DIR              configuration for the closest group when reading\n"
+	  "                      directly (/etc/sgd)\n"
+	  "\nExit 0 after the kept entries, COUNT lines or the timeout; 1 when the\n"
+	  "log cannot be read; 3 when sgd cannot be reached without --follow.\n" },
 	{ "version", cmd_version, "version",
 	  "Print sgctl's version and, when the daemon can be reached, sgd's.\n" },
 };

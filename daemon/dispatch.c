@@ -361,6 +361,7 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 		m.drift_detected = st.drift_detected;
 		m.drift_repaired = st.drift_repaired;
 		m.drift_resyncs = st.drift_resyncs;
+		droplog_counts(d, &m.drop_entries, &m.drop_suppressed);
 		rc = render_metrics(&m, (enum sg_metrics_format)fmt, &text);
 	} else {
 		rc = render_stats(d->cfg, c, n, json, &text);
@@ -449,7 +450,7 @@ static bool cmd_works_disabled(const char *cmd)
 {
 	return strcmp(cmd, "status") == 0 || strcmp(cmd, "stats") == 0 ||
 	       strcmp(cmd, "version") == 0 || strcmp(cmd, "enable") == 0 ||
-	       strcmp(cmd, "disable") == 0;
+	       strcmp(cmd, "disable") == 0 || strcmp(cmd, "log") == 0;
 }
 
 void dispatch_request(struct sgd *d, const struct sgd_client *c,
@@ -465,7 +466,7 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		dispatch_fail(r, json, 1, "permission denied: '%s' changes the "
 			      "firewall and needs %s (you are uid %ld); "
 			      "read-only commands (status, show, diff, explain, "
-			      "members list, stats, version) are allowed", cmd,
+			      "members list, stats, log, version) are allowed", cmd,
 			      needs_whom(d, who, sizeof(who)), (long)c->uid);
 		return;
 	}
@@ -498,6 +499,8 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		cmd_stats(d, req, json, r);
 	else if (strcmp(cmd, "version") == 0)
 		cmd_version(json, r);
+	else if (strcmp(cmd, "log") == 0)
+		droplog_request(d, req, r);
 	else if (strcmp(cmd, "disable") == 0)
 		disable_run(d, c, req, r);
 	else if (strcmp(cmd, "enable") == 0)
@@ -505,5 +508,5 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 	else
 		dispatch_fail(r, json, 2, "unknown command '%s' (sgd %s knows: "
 			      "status reload show diff explain members stats "
-			      "apply confirm disable enable version)", cmd, SGD_VERSION);
+			      "apply confirm disable enable log version)", cmd, SGD_VERSION);
 }

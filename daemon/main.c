@@ -219,6 +219,7 @@ static int start_commit(struct sgd *d)
 
 static void sgd_fini(struct sgd *d)
 {
+	droplog_close(d);
 	drift_close(d);
 	control_close(d);
 	loop_fini(d);

@@ -57,6 +57,8 @@ void reload_adopt(struct sgd *d, struct sgd_loaded *l)
 	memset(l, 0, sizeof(*l));
 	/* A missing group only narrows who may mutate; logged inside. */
 	(void)control_apply_group(d);
+	/* log_denied may have changed */
+	droplog_update(d);
 }
 
 int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)

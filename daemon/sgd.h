@@ -145,6 +145,7 @@ struct sgd {
 	uint64_t watchdog_usec;
 
 	struct sgd_drift *drift;	/* drift.c; NULL when not watching */
+	struct sgd_droplog *droplog;	/* droplog.c; NULL until log_denied */
 	/* membatch.c: member indexes, journal, pending batch; NULL until
 	 * first used */
 	struct membatch *mb;
@@ -330,6 +331,25 @@ void disable_run(struct sgd *d, const struct sgd_client *c,
 		 const struct proto_req *req, struct proto_resp *r);
 /* enable [--force]: commit CONFDIR (reload_run), remove the marker. */
 void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r);
+
+/* droplog.c */
+struct sgd_droplog;
+/* After a commit: read NFLOG group 100 when log_denied is true (and not
+ * disabled), release it when not.  Failures are logged. */
+void droplog_update(struct sgd *d);
+/* Say goodbye to the followers, release everything. */
+void droplog_close(struct sgd *d);
+/* log [--since US]: the kept entries as the answer. */
+void droplog_request(struct sgd *d, const struct proto_req *req,
+		     struct proto_resp *r);
+/* Is req `log --follow` (a stream, not one reply)? */
+bool droplog_wants_stream(const struct proto_req *req);
+/* Take over the client's socket fd for `log --follow`: the kept entries,
+ * then every new one. */
+void droplog_follow(struct sgd *d, int fd, uid_t uid, const struct proto_req *req);
+/* For the metrics: entries logged, messages suppressed by sgd's limit. */
+void droplog_counts(const struct sgd *d, unsigned long long *logged,
+		    unsigned long long *suppressed);
 
 /* notify.c */
 int notify_init(struct sgd *d);

@@ -1,11 +1,11 @@
 /*
- * test_nflog.c — cli/nflog.c without a kernel: NFLOG packet messages are
+ * test_nflog.c — common/nflog.c without a kernel: NFLOG packet messages are
  * crafted with libmnl exactly as nfnetlink_log builds them, then parsed
  * back; payloads (IPv4/IPv6, TCP/UDP/ICMP/ICMPv6, extension headers,
  * fragments) are decoded; truncated and garbage input must be refused or
  * decoded as far as it goes, never read out of bounds (run this under
  * `meson test --setup valgrind` or ASan to prove the last part).
- * Also the closest-group choice of cli/cmd_log.c, on a configuration
+ * Also the closest-group choice of common/drop_closest.c, on a configuration
  * loaded from a temporary directory by the real loader.
  */
 #include <check.h>
@@ -21,8 +21,8 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 
-#include "../../cli/nflog.h"
-#include "../../cli/cmd_log.h"
+#include "nflog.h"
+#include "drop.h"
 #include "config.h"
 #include "diag.h"
 
@@ -787,7 +787,7 @@ static void want(const struct log_probe *p, const char *group, enum sg_dir dir,
 {
 	struct log_closest c;
 
-	ck_assert_int_eq(log_find_closest(ccfg, p, &c), 0);
+	ck_assert_int_eq(log_find_closest(ccfg, NULL, p, &c), 0);
 	if (!group) {
 		ck_assert_msg(!c.found, "expected no closest group, got %s",
 			      c.found ? ccfg->groups[c.group_idx].name : "");
@@ -880,7 +880,7 @@ START_TEST(test_closest_egress)
 	{
 		struct log_closest c;
 
-		ck_assert_int_eq(log_find_closest(ccfg, &p, &c), -EINVAL);
+		ck_assert_int_eq(log_find_closest(ccfg, NULL, &p, &c), -EINVAL);
 	}
 }
 END_TEST

@@ -542,6 +542,11 @@ fail:
 	return r;
 }
 
+int nflog_fd(const struct nflog_sock *s)
+{
+	return mnl_socket_get_fd(s->nl);
+}
+
 void nflog_close(struct nflog_sock *s)
 {
 	if (!s)

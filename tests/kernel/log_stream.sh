@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# log_stream.sh — drop logs kept by sgd (log_denied: true), with real
+# packets from a client namespace:
+#   - two `sgctl log --follow` readers at once (text and JSON) see the same
+#     drops, in the same order, with the same fields;
+#   - sgd writes one line per drop to its log (stderr when not under
+#     journald), with the closest group of its running configuration;
+#   - `sgctl log` prints what sgd keeps, `--since` selects, `-n` stops;
+#     a reload keeps the kept entries; the metrics count them;
+#   - log_denied: false releases NFLOG group 100 and readers are told;
+#   - stopping sgd ends a follower with status 0 and a message.
+TAG=lst
+source "$(dirname "$0")/daemon_lib.sh"
+PY=/usr/bin/python3
+
+ns_setup veth
+mkdir -p "$CONF/groups.d"
+cat >"$CONF/sgd.yaml" <<'EOF2'
+attach: [db]
+log_denied: true
+EOF2
+cat >"$CONF/groups.d/db.yaml" <<'EOF2'
+name: db
+ingress:
+  - protocol: tcp
+    ports: 22
+    from: [192.0.2.0/24]
+  - protocol: udp
+    ports: 53
+    from: [192.0.2.0/24]
+EOF2
+# IPv4 only on the link: no IPv6 chatter takes log tokens
+for ns in "$NS" "$CNS"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+start_sgd || { bad "sgd did not start"; finish; }
+IF=sgC1v$$
+
+bound() {
+	nsx awk '$1 == 100 { f = 1 } END { exit !f }' /proc/net/netfilter/nfnetlink_log 2>/dev/null
+}
+check "sgd holds NFLOG group 100" bound
+
+# follow_attached N: sgd has taken N `log --follow` requests (it logs each
+# request before attaching the reader, in the same event)
+follow_attached() {
+	for _ in $(seq 100); do
+		[ "$(grep -c "request 'log' (1 args)" "$LOG")" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# send N FIRST: N denied UDP packets to ports FIRST.., 0.15 s apart (in
+# the kernel's burst of 20, so every one is logged)
+send() {
+	for i in $(seq "$1"); do
+		ip netns exec "$CNS" bash -c "echo x >/dev/udp/10.77.0.1/$(($2 + i - 1))"
+		sleep 0.15
+	done
+}
+
+sgctl log --follow -n 5 --timeout 30 >"$TMP/r1.out" 2>"$TMP/r1.err" &
+r1=$!
+sgctl --json log --follow -n 5 --timeout 30 >"$TMP/r2.out" 2>"$TMP/r2.err" &
+r2=$!
+EXTRA_PIDS="$EXTRA_PIDS $r1 $r2"
+follow_attached 2 || bad "the two readers did not attach"
+send 5 7001
+rc1=0; rc2=0
+wait "$r1" || rc1=$?
+wait "$r2" || rc2=$?
+check "reader 1 (text) exited 0 after 5 lines ($rc1)" test "$rc1" = 0
+check "reader 2 (JSON) exited 0 after 5 lines ($rc2)" test "$rc2" = 0
+check "reader 1 has 5 lines" test "$(wc -l <"$TMP/r1.out")" = 5
+check "reader 2 has 5 lines" test "$(wc -l <"$TMP/r2.out")" = 5
+# the same drops, in the same order, field by field
+if $PY - "$TMP/r1.out" "$TMP/r2.out" "$IF" <<'PYEOF'
+import json, re, sys
+text = open(sys.argv[1]).read().splitlines()
+js = [json.loads(l) for l in open(sys.argv[2])]
+iface = sys.argv[3]
+want = [7001, 7002, 7003, 7004, 7005]
+assert [j["dport"] for j in js] == want, [j["dport"] for j in js]
+pat = re.compile(r"^\S+ \S+ in  udp    10\.77\.0\.2 -> 10\.77\.0\.1:(\d+)  on (\S+)  closest: db \(ingress rule 2: port and source not allowed\)$")
+for t, j in zip(text, js):
+    m = pat.match(t)
+    assert m, t
+    assert int(m.group(1)) == j["dport"] and m.group(2) == iface == j["interface"], (t, j)
+    assert j["src"] == "10.77.0.2" and j["dst"] == "10.77.0.1" and j["protocol"] == "udp"
+    assert j["direction"] == "in" and j["prefix"] == "sgd-in "
+    c = j["closest"]
+    assert c["group"] == "db" and c["rule"] == 2 and not c["port_allowed"] and not c["peer_allowed"]
+PYEOF
+then ok "both readers saw the same 5 drops, with the same fields"
+else bad "the readers disagree: $(cat "$TMP/r1.out" "$TMP/r2.out")"; fi
+
+check "sgd logged one line per drop (5)" test "$(grep -c '^sgd: drop in  udp    10.77.0.2 -> 10.77.0.1:700[1-5]  on .*closest: db (ingress rule 2' "$LOG")" = 5
+
+sgctl log >"$TMP/kept.out" 2>"$TMP/kept.err"; rc=$?
+check "sgctl log prints the 5 kept entries and exits 0" sh -c "[ $rc = 0 ] && [ \$(wc -l <$TMP/kept.out) = 5 ]"
+check "the same lines the follower printed" cmp -s "$TMP/kept.out" "$TMP/r1.out"
+check "--since -1m: 5" test "$(sgctl log --since -1m | wc -l)" = 5
+later=$(($(date +%s) + 5))
+check "--since @(now + 5 s): 0" test "$(sgctl log --since "@$later" | wc -l)" = 0
+check "-n 2: 2 lines" test "$(sgctl --json log -n 2 | wc -l)" = 2
+check "metrics: sgd_droplog_entries_total 5" sh -c "ip netns exec $NS $SGCTL -s $SOCK stats --format openmetrics | grep -qx 'sgd_droplog_entries_total 5'"
+
+sgctl reload >/dev/null || bad "reload failed"
+check "a reload keeps the kept entries" test "$(sgctl log | wc -l)" = 5
+check "and sgd still holds group 100" bound
+
+# a follower without --since sees only new drops
+sgctl log --follow -n 1 --timeout 30 >"$TMP/r3.out" 2>"$TMP/r3.err" &
+r3=$!
+EXTRA_PIDS="$EXTRA_PIDS $r3"
+follow_attached 3 || bad "reader 3 did not attach"
+send 1 7100
+rc=0; wait "$r3" || rc=$?
+check "a new follower gets only the new drop ($rc)" sh -c "[ $rc = 0 ] && grep -q ':7100  on' $TMP/r3.out && [ \$(wc -l <$TMP/r3.out) = 1 ]"
+
+# stopping sgd ends a follower: status 0, a message
+sgctl log --follow --timeout 60 >"$TMP/r4.out" 2>"$TMP/r4.err" &
+r4=$!
+EXTRA_PIDS="$EXTRA_PIDS $r4"
+follow_attached 4 || bad "reader 4 did not attach"
+stop_sgd
+rc=0
+timeout 10 tail --pid="$r4" -f /dev/null || bad "the follower outlived sgd"
+wait "$r4" || rc=$?
+check "the follower ended with status 0 when sgd stopped ($rc)" test "$rc" = 0
+check "saying the stream ends" grep -q "the log stream ends" "$TMP/r4.err"
+if bound; then bad "group 100 still held after sgd stopped"; else ok "group 100 released when sgd stopped"; fi
+
+# log_denied: false: nothing to read, group released, readers told
+start_sgd || bad "sgd did not restart"
+check "after a restart sgd holds group 100 again" bound
+sed -i 's/log_denied: true/log_denied: false/' "$CONF/sgd.yaml"
+sgctl reload >/dev/null || bad "reload to log_denied: false failed"
+if bound; then bad "group 100 still held with log_denied: false"; else ok "log_denied: false releases group 100"; fi
+sgctl log >/dev/null 2>"$TMP/off.err"
+check "sgctl log warns that log_denied is off" grep -q "log_denied is not true" "$TMP/off.err"
+finish
