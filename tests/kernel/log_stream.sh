@@ -8,7 +8,11 @@
 #   - `sgctl log` prints what sgd keeps, `--since` selects, `-n` stops;
 #     a reload keeps the kept entries; the metrics count them;
 #   - log_denied: false releases NFLOG group 100 and readers are told;
-#   - stopping sgd ends a follower with status 0 and a message.
+#   - stopping sgd ends a follower with status 0 and a message;
+#   - under journald (JOURNAL_STREAM names sgd's stderr), each drop is one
+#     native journal entry with its fields (SGD_EVENT=drop, SGD_SRC=,
+#     SGD_DPORT=, ..., PRIORITY=5): a listener of our own stands in for
+#     journald at /run/systemd/journal/socket in a private mount namespace.
 TAG=lst
 source "$(dirname "$0")/daemon_lib.sh"
 PY=/usr/bin/python3
@@ -129,6 +133,71 @@ wait "$r4" || rc=$?
 check "the follower ended with status 0 when sgd stopped ($rc)" test "$rc" = 0
 check "saying the stream ends" grep -q "the log stream ends" "$TMP/r4.err"
 if bound; then bad "group 100 still held after sgd stopped"; else ok "group 100 released when sgd stopped"; fi
+
+# --- under journald -----------------------------------------------------
+mkdir -p "$TMP/jdir"
+$PY - "$TMP/jdir/socket" "$TMP/journal.jsonl" <<'PYEOF' &
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "a")
+for _ in range(1000):
+    data = s.recv(1 << 20)
+    fields, i = {}, 0
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        line = data[i:nl]
+        if b"=" in line:
+            k, v = line.split(b"=", 1)
+            i = nl + 1
+        else:	# binary field: name, 64-bit length, data, newline
+            k = line
+            n = struct.unpack("<Q", data[nl + 1:nl + 9])[0]
+            v = data[nl + 9:nl + 9 + n]
+            i = nl + 9 + n + 1
+        fields[k.decode()] = v.decode("utf-8", "replace")
+    out.write(json.dumps(fields) + "\n")
+    out.flush()
+PYEOF
+EXTRA_PIDS="$EXTRA_PIDS $!"
+for _ in $(seq 50); do [ -S "$TMP/jdir/socket" ] && break; sleep 0.1; done
+: >>"$LOG"
+stream=$(stat -c '%d:%i' "$LOG")
+unshare -m --propagation private sh -c '
+	mount -t tmpfs none /run/systemd && mkdir /run/systemd/journal &&
+	mount --bind "$1/jdir" /run/systemd/journal &&
+	exec ip netns exec "$2" env JOURNAL_STREAM="$3" "$4" -c "$1/conf" -s "$1/sgd.sock" \
+		--state-dir "$1/state" -v' sh "$TMP" "$NS" "$stream" "$SGD" >>"$LOG" 2>&1 &
+SGD_PID=$!
+for _ in $(seq 50); do sgctl status >/dev/null 2>&1 && break; sleep 0.1; done
+check "sgd (under the stand-in journald) answers" sgctl status
+check "it says it writes drops to the journal" grep -q "drop log: reading NFLOG group 100 (last 1000 kept, to the journal)" "$LOG"
+nlines=$(grep -c '^sgd: drop ' "$LOG")
+send 2 7201
+for _ in $(seq 50); do
+	[ "$(grep -c '"SGD_EVENT": "drop"' "$TMP/journal.jsonl" 2>/dev/null)" -ge 2 ] && break
+	sleep 0.1
+done
+if $PY - "$TMP/journal.jsonl" "$IF" <<'PYEOF'
+import json, sys
+es = [json.loads(l) for l in open(sys.argv[1])]
+es = [e for e in es if e.get("SGD_EVENT") == "drop"]
+assert len(es) == 2, es
+for e, port in zip(es, ("7201", "7202")):
+    want = {"PRIORITY": "5", "SYSLOG_IDENTIFIER": "sgd", "SGD_DIR": "in", "SGD_PROTO": "udp",
+            "SGD_SRC": "10.77.0.2", "SGD_DST": "10.77.0.1", "SGD_DPORT": port,
+            "SGD_ICMP_TYPE": "", "SGD_IFACE": sys.argv[2], "SGD_GROUP": "db",
+            "SGD_RULE": "ingress 2", "SGD_REASON": "port and source not allowed"}
+    for k, v in want.items():
+        assert e.get(k) == v, (k, e.get(k), v)
+    assert e["MESSAGE"].startswith("drop in  udp    10.77.0.2 -> 10.77.0.1:" + port + "  on "), e["MESSAGE"]
+    assert int(e["SGD_SPORT"]) > 0 and int(e["SGD_PACKET_TIME_USEC"]) > 0
+PYEOF
+then ok "each drop is one journal entry with its fields"
+else bad "journal entries: $(cat "$TMP/journal.jsonl" 2>/dev/null)"; fi
+check "and no line on stderr" test "$(grep -c '^sgd: drop ' "$LOG")" = "$nlines"
+check "the ring keeps them too" sh -c "ip netns exec $NS $SGCTL -s $SOCK log | grep -c ':720[12]  on' | grep -qx 2"
+stop_sgd
 
 # log_denied: false: nothing to read, group released, readers told
 start_sgd || bad "sgd did not restart"
