@@ -9,6 +9,7 @@
  * bytes are buffered.  Who may change things is decided by SO_PEERCRED.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,7 +253,7 @@ static int client_detach(struct sgd *d, struct sgd_client *c)
 		return -1;
 	/* client_close unregisters and closes c->w.fd: give it a copy to
 	 * close, after taking the original out of the epoll set */
-	c->w.fd = dup(fd);
+	c->w.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (c->w.fd < 0) {
 		c->w.fd = fd;
 		client_close(d, c);
