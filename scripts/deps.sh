@@ -34,6 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 		printf '#!/bin/sh\nexit 101\n' >"$policy"
 		chmod 755 "$policy"
 		own_policy=true
+		trap 'rm -f "$policy"' EXIT
 	fi
 	rc=0
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
