@@ -49,7 +49,6 @@ struct droplog_reader {
 	struct sgd_watch w;
 	struct droplog_reader *next;
 	bool json;
-	uid_t uid;
 	struct proto_buf out;
 	size_t off;		/* sent bytes of out */
 	unsigned long lost;	/* entries not queued: too slow */
@@ -614,7 +613,6 @@ void droplog_follow(struct sgd *d, int fd, uid_t uid, const struct proto_req *re
 	r->w.fd = fd;
 	r->w.fn = droplog_on_reader;
 	r->json = json;
-	r->uid = uid;
 	if (loop_add(d, &r->w, EPOLLIN) < 0) {
 		free(r);
 		close(fd);
@@ -623,6 +621,8 @@ void droplog_follow(struct sgd *d, int fd, uid_t uid, const struct proto_req *re
 	r->next = dl->readers;
 	dl->readers = r;
 	dl->n_readers++;
+	sgd_debug(d, "drop log: follower attached (uid %ld), %zu now", (long)uid,
+		  dl->n_readers);
 	/* with --since, the kept entries from then first, in one frame;
 	 * without, only new ones (and a warning when none will come) */
 	(void)droplog_parse(req, &since, &follow, &has_since);
