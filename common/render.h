@@ -34,6 +34,12 @@ struct sg_status {
 	bool disabled;			/* `sgctl disable`: no table */
 	time_t disabled_since;
 
+	/* Dropped packets sgd keeps (daemon/droplog.c). */
+	bool droplog_reading;		/* holds NFLOG group 100 */
+	unsigned long long droplog_kept;
+	unsigned long long droplog_logged;
+	unsigned long long droplog_suppressed;
+
 	/* Changes of our table by others (daemon/drift.c); zero when none. */
 	bool drift_watching;		/* the event socket is open */
 	unsigned long drift_detected;	/* foreign changes seen */

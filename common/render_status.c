@@ -191,6 +191,13 @@ int render_status(const struct sg_status *st, bool json, char **out)
 		else
 			json_knull(&j, "confirm_seconds_left");
 		status_json_drift(&j, st);
+		json_key(&j, "drop_log");
+		json_obj_begin(&j);
+		json_kbool(&j, "reading", st->droplog_reading);
+		json_kuint(&j, "kept", st->droplog_kept);
+		json_kuint(&j, "logged", st->droplog_logged);
+		json_kuint(&j, "suppressed", st->droplog_suppressed);
+		json_obj_end(&j);
 		json_kbool(&j, "config_loaded", cfg != NULL);
 		json_kuint(&j, "groups", cfg ? cfg->n_groups : 0);
 		json_kuint(&j, "rules", n_rules);
@@ -235,6 +242,16 @@ int render_status(const struct sg_status *st, bool json, char **out)
 		else
 			out_puts(&b, "pending:      none\n");
 		status_text_drift(&b, st);
+		if (st->droplog_reading)
+			out_printf(&b, "drop log:     reading NFLOG group 100; %llu kept, "
+				   "%llu logged, %llu held back (`sgctl log`)\n",
+				   st->droplog_kept, st->droplog_logged,
+				   st->droplog_suppressed);
+		else if (cfg && cfg->log_denied && !st->disabled)
+			out_puts(&b, "drop log:     NOT reading NFLOG group 100 (see "
+				 "the log)\n");
+		else
+			out_puts(&b, "drop log:     off (log_denied: false)\n");
 		if (!cfg) {
 			out_puts(&b, "no configuration loaded\n");
 		} else {

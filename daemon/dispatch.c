@@ -192,6 +192,7 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 	int rc;
 
 	drift_status(d, &st);
+	droplog_status(d, &st);
 	rc = render_status(&st, json, &text);
 
 	if (rc == 0 && d->notice) {

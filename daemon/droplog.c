@@ -36,6 +36,7 @@
 
 #include "drop.h"
 #include "out.h"
+#include "render.h"
 #include "sgd.h"
 
 #define DROPLOG_KEEP		1000	/* entries in the ring */
@@ -468,6 +469,16 @@ void droplog_close(struct sgd *d)
 	free(dl->ring);
 	free(dl);
 	d->droplog = NULL;
+}
+
+void droplog_status(const struct sgd *d, struct sg_status *st)
+{
+	const struct sgd_droplog *dl = d->droplog;
+
+	st->droplog_reading = dl && dl->s;
+	st->droplog_kept = dl ? dl->n : 0;
+	st->droplog_logged = dl ? dl->logged : 0;
+	st->droplog_suppressed = dl ? dl->suppressed : 0;
 }
 
 void droplog_counts(const struct sgd *d, unsigned long long *logged,

@@ -334,6 +334,7 @@ void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r
 
 /* droplog.c */
 struct sgd_droplog;
+struct sg_status;
 /* After a commit: read NFLOG group 100 when log_denied is true (and not
  * disabled), release it when not.  Failures are logged. */
 void droplog_update(struct sgd *d);
@@ -347,6 +348,8 @@ bool droplog_wants_stream(const struct proto_req *req);
 /* Take over the client's socket fd for `log --follow`: the kept entries,
  * then every new one. */
 void droplog_follow(struct sgd *d, int fd, uid_t uid, const struct proto_req *req);
+/* The drop-log fields of sgctl status. */
+void droplog_status(const struct sgd *d, struct sg_status *st);
 /* For the metrics: entries logged, messages suppressed by sgd's limit. */
 void droplog_counts(const struct sgd *d, unsigned long long *logged,
 		    unsigned long long *suppressed);

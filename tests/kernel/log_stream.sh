@@ -106,6 +106,8 @@ check "--since -1m: 5" test "$(sgctl log --since -1m | wc -l)" = 5
 later=$(($(date +%s) + 5))
 check "--since @(now + 5 s): 0" test "$(sgctl log --since "@$later" | wc -l)" = 0
 check "-n 2: 2 lines" test "$(sgctl --json log -n 2 | wc -l)" = 2
+check "status: reading, 5 kept, 5 logged" sh -c "ip netns exec $NS $SGCTL -s $SOCK status | grep -q '^drop log: *reading NFLOG group 100; 5 kept, 5 logged, 0 held back'"
+check "status --json: drop_log" sh -c "ip netns exec $NS $SGCTL -s $SOCK --json status | $PY -c 'import json,sys; d=json.load(sys.stdin)[\"drop_log\"]; sys.exit(d != {\"reading\": True, \"kept\": 5, \"logged\": 5, \"suppressed\": 0})'"
 check "metrics: sgd_droplog_entries_total 5" sh -c "ip netns exec $NS $SGCTL -s $SOCK stats --format openmetrics | grep -qx 'sgd_droplog_entries_total 5'"
 
 sgctl reload >/dev/null || bad "reload failed"
@@ -207,4 +209,5 @@ sgctl reload >/dev/null || bad "reload to log_denied: false failed"
 if bound; then bad "group 100 still held with log_denied: false"; else ok "log_denied: false releases group 100"; fi
 sgctl log >/dev/null 2>"$TMP/off.err"
 check "sgctl log warns that log_denied is off" grep -q "log_denied is not true" "$TMP/off.err"
+check "status: drop log off" sh -c "ip netns exec $NS $SGCTL -s $SOCK status | grep -q '^drop log: *off'"
 finish
