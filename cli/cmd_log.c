@@ -1,4 +1,5 @@
-/* cmd_log.c — `sgctl log`: stream dropped packets from NFLOG; see cmd_log.h. */
+/* cmd_log.c — `sgctl log`: dropped packets from sgd, or from NFLOG; see
+ * cmd_log.h. */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -8,43 +9,46 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <arpa/inet.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <linux/netfilter.h>
 
 #include "cmd_log.h"
 #include "config.h"
 #include "diag.h"
+#include "drop.h"
 #include "nflog.h"
 #include "out.h"
+#include "proto.h"
 
 #define LOG_DEFAULT_CONFDIR	"/etc/sgd"
 /* A bound on --timeout so the deadline arithmetic cannot overflow. */
 #define LOG_MAX_TIMEOUT		(365.0 * 24 * 3600)
 
 struct log_opts {
+	const char *sock;
 	const char *confdir;
 	bool json;
+	bool follow;
+	const char *since_arg;	/* as given */
+	int64_t since_us;	/* 0 = everything kept */
 	long count;		/* 0 = unlimited */
 	double timeout;		/* seconds; 0 = none */
 };
 
-/* State of one `sgctl log` run, passed to the packet callback. */
+/* State of one `sgctl log` run, passed to the callbacks. */
 struct log_ctx {
 	const struct log_opts *o;
-	const struct sg_config *cfg;	/* NULL: no closest-group column */
+	const struct sg_config *cfg;	/* direct: NULL = no closest group */
 	long printed;
 	int write_err;		/* 0 or -errno from writing stdout */
 };
 
-/* Stop value returned by the packet callback once COUNT lines are out. */
+/* Stop value returned by the callbacks once COUNT lines are out. */
 #define LOG_STOP	(-ECANCELED)
 
 static void log_usage(FILE *f)
 {
-	fputs("usage: sgctl [--json] log [-c CONFDIR] [-n COUNT] "
-	      "[--timeout SECONDS]\n", f);
+	fputs("usage: sgctl [--json] log [--since TIME] [-f|--follow] [-n COUNT] "
+	      "[--timeout SECONDS] [-c CONFDIR]\n", f);
 }
 
 /* A fatal error: "sgctl log: MSG" on stderr and, with --json, the same
@@ -93,6 +97,74 @@ static int log_parse_timeout(const char *s, double *out)
 	return 0;
 }
 
+int log_parse_since(const char *s, int64_t now_us, int64_t *out)
+{
+	static const char *const fmts[] = {
+		"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+		"%Y-%m-%dT%H:%M", "%H:%M:%S", "%H:%M",
+	};
+	char *end;
+
+	if (s[0] == '@') {
+		double v;
+
+		errno = 0;
+		v = strtod(s + 1, &end);
+		if (errno || end == s + 1 || *end || !isfinite(v) || v < 0 ||
+		    v > 1e11)
+			return -EINVAL;
+		*out = (int64_t)(v * 1e6);
+		return 0;
+	}
+	if (s[0] == '-') {
+		long long n;
+		int64_t unit;
+
+		errno = 0;
+		n = strtoll(s + 1, &end, 10);
+		if (errno || end == s + 1 || n < 0 || n > 100000000)
+			return -EINVAL;
+		if (!strcmp(end, "s") || !strcmp(end, ""))
+			unit = 1;
+		else if (!strcmp(end, "m") || !strcmp(end, "min"))
+			unit = 60;
+		else if (!strcmp(end, "h"))
+			unit = 3600;
+		else if (!strcmp(end, "d"))
+			unit = 86400;
+		else
+			return -EINVAL;
+		*out = now_us - (int64_t)n * unit * 1000000;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		time_t now = (time_t)(now_us / 1000000), t;
+		struct tm tm;
+
+		if (!localtime_r(&now, &tm))
+			return -EINVAL;
+		tm.tm_sec = 0;
+		end = strptime(s, fmts[i], &tm);
+		if (!end || *end)
+			continue;
+		tm.tm_isdst = -1;
+		t = mktime(&tm);
+		if (t == (time_t)-1)
+			return -EINVAL;
+		*out = (int64_t)t * 1000000;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int64_t log_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Options after "log".  Returns 0, 2 on bad usage (the problem printed),
  * or 1 when --help was asked (usage printed). */
 static int log_parse_args(int argc, char **argv, struct log_opts *o)
@@ -110,10 +182,28 @@ static int log_parse_args(int argc, char **argv, struct log_opts *o)
 			o->json = true;
 			continue;
 		}
+		if (!strcmp(a, "-f") || !strcmp(a, "--follow")) {
+			o->follow = true;
+			continue;
+		}
 		if (!strcmp(a, "-n") || !strcmp(a, "--count")) {
 			if (!has_val || log_parse_count(argv[++i], &o->count) < 0)
 				return log_fail(o->json, 2, "%s needs a positive "
 						"number of lines", a);
+			continue;
+		}
+		if (!strncmp(a, "--since=", 8) || !strcmp(a, "--since") ||
+		    !strcmp(a, "-S")) {
+			if (!strncmp(a, "--since=", 8))
+				val = a + 8;
+			else if (has_val)
+				val = argv[++i];
+			if (!val || log_parse_since(val, log_now_us(), &o->since_us) < 0)
+				return log_fail(o->json, 2, "--since: '%s' is not a "
+						"time (@EPOCH, YYYY-MM-DD HH:MM[:SS], "
+						"HH:MM[:SS] or -N[s|m|h|d])",
+						val ? val : "");
+			o->since_arg = val;
 			continue;
 		}
 		if (!strncmp(a, "--timeout=", 10))
@@ -144,370 +234,119 @@ static int log_parse_args(int argc, char **argv, struct log_opts *o)
 	return 0;
 }
 
-/* Copy a kernel-supplied string (prefix, interface name) keeping only
- * printable ASCII, so neither a terminal nor a JSON parser sees raw bytes
- * that some other root process chose. */
-static void log_sanitize(char *dst, size_t len, const char *src)
+/* Print text, at most COUNT lines in all.  Returns 0, LOG_STOP once
+ * COUNT lines are out, or -errno when stdout fails. */
+static int log_print(struct log_ctx *c, const char *text, size_t len)
 {
-	size_t n = 0;
+	while (len) {
+		const char *nl = memchr(text, '\n', len);
+		size_t n = nl ? (size_t)(nl - text) + 1 : len;
 
-	for (; *src && n + 1 < len; src++)
-		dst[n++] = (*src >= 0x20 && *src < 0x7f) ? *src : '?';
-	dst[n] = '\0';
-}
-
-/* The direction sgd wrote into the prefix ("sgd-in ", "sgd-out "); for a
- * prefix we do not know, the netfilter hook decides.  -1 when neither
- * tells. */
-static int log_direction(const struct nflog_msg *m)
-{
-	if (m->has_prefix) {
-		size_t n = strlen(m->prefix);
-
-		while (n && m->prefix[n - 1] == ' ')
-			n--;
-		if (n >= 3 && !strncmp(m->prefix + n - 3, "-in", 3))
-			return SG_DIR_IN;
-		if (n >= 4 && !strncmp(m->prefix + n - 4, "-out", 4))
-			return SG_DIR_OUT;
+		if (c->o->count && c->printed >= c->o->count)
+			return LOG_STOP;
+		/* control characters escaped: the text may carry packet data */
+		if (out_write_text(stdout, text, n) < 0) {
+			c->write_err = errno ? -errno : -EIO;
+			return c->write_err;
+		}
+		if (nl)
+			c->printed++;
+		text += n;
+		len -= n;
 	}
-	if (m->has_hdr && m->hook == NF_INET_LOCAL_IN)
-		return SG_DIR_IN;
-	if (m->has_hdr && m->hook == NF_INET_LOCAL_OUT)
-		return SG_DIR_OUT;
-	return -1;
-}
-
-static bool log_peer_allows(const struct sg_config *cfg, const struct sg_peer *peer,
-			    int family, const uint8_t *addr)
-{
-	const struct sg_group *g;
-
-	if (peer->kind == SG_PEER_CIDR)
-		return cidr_match_addr(&peer->cidr, family, addr);
-	if (peer->group_idx < 0 || (size_t)peer->group_idx >= cfg->n_groups)
-		return false;
-	g = &cfg->groups[peer->group_idx];
-	for (size_t i = 0; i < g->n_members; i++)
-		if (g->members[i].kind == SG_PEER_CIDR &&
-		    cidr_match_addr(&g->members[i].cidr, family, addr))
-			return true;
-	return false;
-}
-
-/* Does the rule's port range or ICMP type/code admit the packet?  Called
- * only when the protocol matches. */
-static bool log_port_allows(const struct sg_rule *r, const struct log_probe *p)
-{
-	if (r->proto == SG_PROTO_TCP || r->proto == SG_PROTO_UDP)
-		return p->has_port && p->port >= r->port_lo && p->port <= r->port_hi;
-	if (r->proto == SG_PROTO_ICMP || r->proto == SG_PROTO_ICMPV6)
-		return p->has_icmp &&
-		       (r->icmp_type < 0 || r->icmp_type == p->icmp_type) &&
-		       (r->icmp_code < 0 || r->icmp_code == p->icmp_code);
-	return true;	/* all, or a protocol without ports */
-}
-
-/* Score the rules of group gi for p; keep the best in *best (*best_score
- * is its score, -1 before any candidate). */
-static void log_score_group(const struct sg_config *cfg, int gi,
-			    const struct log_probe *p, struct log_closest *best,
-			    int *best_score)
-{
-	const struct sg_group *g;
-	const struct sg_rule *rules;
-	size_t n;
-
-	if (gi < 0 || (size_t)gi >= cfg->n_groups)
-		return;
-	g = &cfg->groups[gi];
-	rules = p->dir == SG_DIR_IN ? g->ingress : g->egress;
-	n = p->dir == SG_DIR_IN ? g->n_ingress : g->n_egress;
-	for (size_t i = 0; i < n; i++) {
-		const struct sg_rule *r = &rules[i];
-		bool port_ok, peer_ok = false;
-		int score;
-
-		if (r->proto != SG_PROTO_ALL && r->proto != p->proto)
-			continue;
-		port_ok = log_port_allows(r, p);
-		for (size_t k = 0; k < r->n_peers && !peer_ok; k++)
-			peer_ok = log_peer_allows(cfg, &r->peers[k], p->family,
-						  p->remote);
-		score = (port_ok ? 2 : 0) + (peer_ok ? 1 : 0);
-		if (score <= *best_score)
-			continue;	/* ties keep the earlier rule */
-		*best_score = score;
-		best->found = true;
-		best->group_idx = gi;
-		best->dir = p->dir;
-		best->rule_index = r->index > 0 ? r->index : (int)i + 1;
-		best->port_ok = port_ok;
-		best->peer_ok = peer_ok;
+	/* each batch flushed at once: readers of a pipe see it immediately */
+	if (fflush(stdout) == EOF) {
+		c->write_err = errno ? -errno : -EIO;
+		return c->write_err;
 	}
-}
-
-int log_find_closest(const struct sg_config *cfg, const struct log_probe *p,
-		     struct log_closest *out)
-{
-	int best = -1;
-
-	memset(out, 0, sizeof(*out));
-	out->group_idx = -1;
-	if (p->family != AF_INET && p->family != AF_INET6)
-		return -EINVAL;
-	if (p->proto < 0)
-		return 0;	/* protocol unknown: nothing can be close */
-	for (size_t i = 0; i < cfg->n_attach; i++)
-		log_score_group(cfg, cfg->attach[i].group_idx, p, out, &best);
-	for (size_t i = 0; p->ifname && i < cfg->n_ifaces; i++) {
-		const struct sg_iface *ifc = &cfg->ifaces[i];
-
-		if (strcmp(ifc->ifname, p->ifname))
-			continue;
-		for (size_t k = 0; k < ifc->n_groups; k++)
-			log_score_group(cfg, ifc->groups[k].group_idx, p, out, &best);
-	}
+	if (c->o->count && c->printed >= c->o->count)
+		return LOG_STOP;
 	return 0;
 }
 
-/* "source not allowed", "port and destination not allowed", ... */
-static void log_closest_reason(const struct log_closest *c, const struct log_probe *p,
-			       char *buf, size_t len)
-{
-	const char *what = p->has_icmp ? "type/code" : "port";
-	const char *peer = c->dir == SG_DIR_IN ? "source" : "destination";
+/* ---- from sgd ---------------------------------------------------------- */
 
-	if (!c->port_ok && !c->peer_ok)
-		snprintf(buf, len, "%s and %s not allowed", what, peer);
-	else if (!c->port_ok)
-		snprintf(buf, len, "%s not allowed", what);
-	else if (!c->peer_ok)
-		snprintf(buf, len, "%s not allowed", peer);
-	else
-		snprintf(buf, len, "allows it; the running rules differ from "
-			 "the configuration read");
+static int log_on_data(const struct proto_resp *chunk, void *data)
+{
+	struct log_ctx *c = data;
+
+	if (chunk->err && chunk->err_len)
+		fwrite(chunk->err, 1, chunk->err_len, stderr);
+	if (chunk->out && chunk->out_len)
+		return log_print(c, chunk->out, chunk->out_len);
+	return 0;
 }
 
-static void log_format_time(const struct nflog_msg *m, bool json, char *buf, size_t len)
+/* Ask sgd.  Returns the exit code, or -1 when sgd cannot be reached
+ * (errmsg says why). */
+static int log_from_daemon(struct log_ctx *c, char *errmsg, size_t errlen)
 {
-	struct timespec now;
-	struct tm tm;
-	time_t sec;
-	unsigned usec;
-	size_t n;
+	const struct log_opts *o = c->o;
+	char since[32];
+	const char *argv[3];
+	struct proto_req req = { .cmd = "log", .argv = argv,
+				 .flags = o->json ? PROTO_F_JSON : 0 };
+	struct proto_resp resp;
+	enum proto_stage stage;
+	int timeout_ms = o->timeout > 0 ? (int)(o->timeout * 1000) + 1 : 0;
+	int r, code;
 
-	if (m->has_time && m->sec > 0) {
-		sec = (time_t)m->sec;
-		usec = m->usec;
-	} else {
-		/* output-hook packets carry no timestamp: use arrival */
-		clock_gettime(CLOCK_REALTIME, &now);
-		sec = now.tv_sec;
-		usec = (unsigned)(now.tv_nsec / 1000);
+	if (o->since_arg) {
+		snprintf(since, sizeof(since), "%" PRId64, o->since_us);
+		argv[req.argc++] = "--since";
+		argv[req.argc++] = since;
 	}
-	if (json ? !gmtime_r(&sec, &tm) : !localtime_r(&sec, &tm)) {
-		snprintf(buf, len, "%lld", (long long)sec);
-		return;
-	}
-	n = strftime(buf, len, json ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
-	if (json)
-		snprintf(buf + n, len - n, ".%06uZ", usec);
-	else
-		snprintf(buf + n, len - n, ".%03u", usec / 1000);
+	if (o->follow)
+		argv[req.argc++] = "--follow";
+	else if (!timeout_ms)
+		timeout_ms = 30000;	/* the kept entries come in one reply */
+	r = proto_client_call_ex(o->sock, &req, &resp, timeout_ms, log_on_data, c,
+				 &stage, errmsg, errlen);
+	if (r == LOG_STOP)
+		return 0;
+	if (c->write_err)
+		return c->write_err == -EPIPE ? 0 : 1;
+	if (r < 0 && stage == PROTO_STAGE_CONNECT)
+		return -1;
+	if (r == -ETIMEDOUT && o->timeout > 0)
+		return 0;	/* --timeout: the normal end */
+	if (r < 0)
+		return log_fail(o->json, stage == PROTO_STAGE_DECODE ? 1 : 3, "%s",
+				errmsg);
+	if (resp.err && resp.err_len)
+		fwrite(resp.err, 1, resp.err_len, stderr);
+	r = 0;
+	if (resp.out && resp.out_len)
+		r = log_print(c, resp.out, resp.out_len);
+	code = resp.exit_code;
+	proto_resp_free(&resp);
+	if (c->write_err)
+		return c->write_err == -EPIPE ? 0 : 1;
+	return code < 0 || code > 3 ? 1 : code;
 }
 
-/* Everything a line shows, computed once for both formats. */
-struct log_line {
-	char time[48];
-	const char *dir;	/* "in", "out", "?" */
-	char proto[16];
-	int proto_num;		/* -1 unknown */
-	char src[INET6_ADDRSTRLEN];
-	char dst[INET6_ADDRSTRLEN];
-	bool decoded;
-	const struct nflog_pkt *pkt;
-	char iface[IF_NAMESIZE + 16];	/* "" when unknown */
-	char prefix[NFLOG_PREFIX_MAX];
-	size_t payload_len;
-	const struct log_closest *closest;	/* NULL: no config loaded */
-	char reason[96];
-};
-
-static void log_render_human(const struct log_ctx *c, const struct log_line *l,
-			     struct out_buf *b)
-{
-	const struct nflog_pkt *p = l->pkt;
-
-	out_printf(b, "%s %-3s %-6s ", l->time, l->dir, l->proto);
-	if (!l->decoded) {
-		out_printf(b, "(undecodable packet, %zu bytes)", l->payload_len);
-	} else {
-		bool v6 = p->family == AF_INET6;
-
-		out_printf(b, "%s -> ", l->src);
-		if (p->has_ports)
-			out_printf(b, v6 ? "[%s]:%u" : "%s:%u", l->dst, p->dport);
-		else
-			out_puts(b, l->dst);
-		if (p->has_icmp)
-			out_printf(b, " type %u code %u", p->icmp_type, p->icmp_code);
-		if (p->fragment)
-			out_puts(b, " (fragment)");
-		if (p->truncated)
-			out_puts(b, " (header cut short)");
-	}
-	out_printf(b, "  on %s", l->iface[0] ? l->iface : "-");
-	if (l->closest && l->closest->found)
-		out_printf(b, "  closest: %s (%s rule %d: %s)",
-			   c->cfg->groups[l->closest->group_idx].name,
-			   l->closest->dir == SG_DIR_IN ? "ingress" : "egress",
-			   l->closest->rule_index, l->reason);
-	else if (l->closest)
-		out_puts(b, "  closest: -");
-	out_putc(b, '\n');
-}
-
-static void log_render_json(const struct log_ctx *c, const struct log_line *l,
-			    struct out_buf *b)
-{
-	const struct nflog_pkt *p = l->pkt;
-	struct json_w j;
-
-	json_init(&j, b);
-	json_obj_begin(&j);
-	json_kstr(&j, "time", l->time);
-	json_kstr(&j, "direction", l->dir);
-	json_kstr(&j, "protocol", l->proto);
-	if (l->proto_num >= 0)
-		json_kint(&j, "protocol_number", l->proto_num);
-	else
-		json_knull(&j, "protocol_number");
-	json_kstr(&j, "src", l->decoded ? l->src : NULL);
-	json_kstr(&j, "dst", l->decoded ? l->dst : NULL);
-	if (l->decoded && p->has_ports) {
-		json_kint(&j, "sport", p->sport);
-		json_kint(&j, "dport", p->dport);
-	}
-	if (l->decoded && p->has_icmp) {
-		json_kint(&j, "icmp_type", p->icmp_type);
-		json_kint(&j, "icmp_code", p->icmp_code);
-	}
-	if (l->decoded && p->fragment)
-		json_kbool(&j, "fragment", true);
-	if (l->decoded && p->truncated)
-		json_kbool(&j, "truncated", true);
-	json_kstr(&j, "interface", l->iface[0] ? l->iface : NULL);
-	json_kstr(&j, "prefix", l->prefix);
-	json_key(&j, "closest");
-	if (l->closest && l->closest->found) {
-		json_obj_begin(&j);
-		json_kstr(&j, "group", c->cfg->groups[l->closest->group_idx].name);
-		json_kstr(&j, "direction", l->closest->dir == SG_DIR_IN ? "in" : "out");
-		json_kint(&j, "rule", l->closest->rule_index);
-		json_kbool(&j, "port_allowed", l->closest->port_ok);
-		json_kbool(&j, "peer_allowed", l->closest->peer_ok);
-		json_kstr(&j, "reason", l->reason);
-		json_obj_end(&j);
-	} else {
-		json_null(&j);
-	}
-	json_obj_end(&j);
-	out_putc(b, '\n');
-}
-
-static void log_fill_line(const struct log_ctx *c, const struct nflog_msg *m,
-			  const struct nflog_pkt *p, bool decoded,
-			  struct log_closest *closest, struct log_line *l)
-{
-	int dir = log_direction(m);
-	uint32_t ifindex = dir == SG_DIR_OUT ? m->outdev : m->indev;
-	char ifname[IF_NAMESIZE];
-	const char *pn;
-
-	memset(l, 0, sizeof(*l));
-	log_format_time(m, c->o->json, l->time, sizeof(l->time));
-	l->dir = dir == SG_DIR_IN ? "in" : dir == SG_DIR_OUT ? "out" : "?";
-	l->pkt = p;
-	l->decoded = decoded;
-	l->payload_len = m->payload_len;
-	l->proto_num = decoded ? p->proto : -1;
-	pn = l->proto_num >= 0 ? proto_name(l->proto_num) : NULL;
-	if (pn)
-		snprintf(l->proto, sizeof(l->proto), "%s", pn);
-	else if (l->proto_num >= 0)
-		snprintf(l->proto, sizeof(l->proto), "%d", l->proto_num);
-	else
-		snprintf(l->proto, sizeof(l->proto), "?");
-	if (decoded) {
-		inet_ntop(p->family, p->src, l->src, sizeof(l->src));
-		inet_ntop(p->family, p->dst, l->dst, sizeof(l->dst));
-	}
-	if (!ifindex)
-		ifindex = m->indev ? m->indev : m->outdev;
-	if (ifindex && if_indextoname(ifindex, ifname))
-		log_sanitize(l->iface, sizeof(l->iface), ifname);
-	else if (ifindex)	/* gone since, or in another namespace */
-		snprintf(l->iface, sizeof(l->iface), "if#%" PRIu32, ifindex);
-	log_sanitize(l->prefix, sizeof(l->prefix), m->prefix);
-
-	if (!c->cfg)
-		return;
-	l->closest = closest;
-	if (decoded && dir >= 0) {
-		struct log_probe probe = {
-			.dir = (enum sg_dir)dir,
-			.family = p->family,
-			.proto = p->proto,
-			.has_port = p->has_ports,
-			.port = p->dport,
-			.has_icmp = p->has_icmp,
-			.icmp_type = p->icmp_type,
-			.icmp_code = p->icmp_code,
-			.ifname = l->iface[0] ? l->iface : NULL,
-		};
-
-		memcpy(probe.remote, dir == SG_DIR_IN ? p->src : p->dst, 16);
-		if (log_find_closest(c->cfg, &probe, closest) == 0 && closest->found)
-			log_closest_reason(closest, &probe, l->reason, sizeof(l->reason));
-	}
-}
+/* ---- directly from the kernel (sgd not running) ------------------------- */
 
 static int log_on_packet(const struct nflog_msg *m, void *data)
 {
 	struct log_ctx *c = data;
-	struct log_closest closest = { .group_idx = -1 };
-	struct nflog_pkt p;
-	struct log_line l;
+	struct drop_entry e;
 	struct out_buf b;
 	char *text;
-	bool decoded;
 	int r;
 
-	decoded = m->payload &&
-		  nflog_decode_packet(m->payload, m->payload_len, m->family, &p) == 0;
-	if (!decoded)
-		memset(&p, 0, sizeof(p));
-	log_fill_line(c, m, &p, decoded, &closest, &l);
+	drop_entry_from_nflog(m, c->cfg, NULL, &e);
 	out_init(&b);
 	if (c->o->json)
-		log_render_json(c, &l, &b);
+		render_drop_json(&e, &b);
 	else
-		log_render_human(c, &l, &b);
+		render_drop_text(&e, &b);
 	r = out_finish(&b, &text);
 	if (r < 0)
 		return r;
-	/* one line, flushed at once: readers of a pipe see it immediately */
-	if (out_write_text(stdout, text, strlen(text)) < 0 || fflush(stdout) == EOF) {
-		c->write_err = errno ? -errno : -EIO;
-		free(text);
-		return c->write_err;
-	}
+	r = log_print(c, text, strlen(text));
 	free(text);
-	c->printed++;
-	if (c->o->count && c->printed >= c->o->count)
-		return LOG_STOP;
-	return 0;
+	return r;
 }
 
 /* Load the configuration for the closest-group column.  A failure is not
@@ -550,12 +389,12 @@ static int log_open_error(bool json, int r)
 		if (nflog_group_holder(NFLOG_SGD_GROUP, &holder) == 0)
 			return log_fail(json, 1, "NFLOG group %d is already held "
 					"by another listener (netlink port %" PRIu32
-					", usually its process id; e.g. another "
+					", usually its process id; e.g. sgd, another "
 					"sgctl log or ulogd); stop it first",
 					NFLOG_SGD_GROUP, holder);
 		return log_fail(json, 1, "NFLOG group %d is already held by "
-				"another listener (e.g. another sgctl log or "
-				"ulogd); stop it first", NFLOG_SGD_GROUP);
+				"another listener (e.g. sgd, another sgctl log "
+				"or ulogd); stop it first", NFLOG_SGD_GROUP);
 	default:
 		return log_fail(json, 1, "cannot listen to NFLOG group %d: %s",
 				NFLOG_SGD_GROUP, strerror(-r));
@@ -616,15 +455,36 @@ static int log_stream(struct nflog_sock *s, struct log_ctx *c)
 	}
 }
 
-int log_main(int argc, char **argv, const char *confdir, bool json)
+static int log_direct(struct log_ctx *c)
+{
+	struct sg_config *cfg;
+	struct nflog_sock *s;
+	int r;
+
+	/* Bind first: without privileges there is nothing to show, and the
+	 * configuration warning would only distract from that. */
+	r = nflog_open(&s, NFLOG_SGD_GROUP, NFLOG_COPY_RANGE);
+	if (r < 0)
+		return log_open_error(c->o->json, r);
+	cfg = log_load_config(c->o->confdir);
+	c->cfg = cfg;
+	r = log_stream(s, c);
+	nflog_close(s);
+	if (cfg)
+		config_free(cfg);
+	return r;
+}
+
+int log_main(int argc, char **argv, const char *sock, const char *confdir,
+	     bool json)
 {
 	struct log_opts o = {
+		.sock = sock,
 		.confdir = confdir ? confdir : LOG_DEFAULT_CONFDIR,
 		.json = json,
 	};
 	struct log_ctx c = { .o = &o };
-	struct sg_config *cfg;
-	struct nflog_sock *s;
+	char errmsg[512] = "";
 	int r;
 
 	r = log_parse_args(argc, argv, &o);
@@ -633,16 +493,17 @@ int log_main(int argc, char **argv, const char *confdir, bool json)
 	/* `sgctl log | head` is normal use: a closed pipe ends the stream
 	 * with status 0 (seen as EPIPE on write) instead of killing us. */
 	signal(SIGPIPE, SIG_IGN);
-	/* Bind first: without privileges there is nothing to show, and the
-	 * configuration warning would only distract from that. */
-	r = nflog_open(&s, NFLOG_SGD_GROUP, NFLOG_COPY_RANGE);
-	if (r < 0)
-		return log_open_error(o.json, r);
-	cfg = log_load_config(o.confdir);
-	c.cfg = cfg;
-	r = log_stream(s, &c);
-	nflog_close(s);
-	if (cfg)
-		config_free(cfg);
-	return r;
+	r = log_from_daemon(&c, errmsg, sizeof(errmsg));
+	if (r >= 0)
+		return r;
+	/* sgd is not running, but its rules may be, and they log to NFLOG:
+	 * live lines can still be read there; nothing is kept */
+	if (!o.follow)
+		return log_fail(o.json, 3, "%s; nothing is kept without sgd "
+				"(`sgctl log --follow` reads new drops from the "
+				"kernel directly, as root)", errmsg);
+	if (o.since_arg)
+		fprintf(stderr, "sgctl log: warning: sgd cannot be reached, "
+			"--since ignored: reading new drops from the kernel\n");
+	return log_direct(&c);
 }

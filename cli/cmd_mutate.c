@@ -25,6 +25,44 @@ int cmd_reload(struct sgctl *c, int argc, char **argv)
 	return sgctl_call(c, "reload", 0, NULL, flags, 0, true);
 }
 
+int cmd_disable(struct sgctl *c, int argc, char **argv)
+{
+	const struct sgctl_cmd *cmd = sgctl_find_cmd("disable");
+	uint32_t flags = 0;
+	bool confirm = false;
+	char *args[1] = { (char *)"--confirm" };
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
+			flags |= PROTO_F_FORCE;
+		else if (!strcmp(argv[i], "--confirm"))
+			confirm = true;
+		else
+			return sgctl_usage(c, cmd, "disable: unexpected argument '%s'",
+					   argv[i]);
+	}
+	if (!confirm)
+		return sgctl_usage(c, cmd, "disable removes every rule of sgd from "
+				   "this host; run it with --confirm");
+	return sgctl_call(c, "disable", 1, args, flags, 0, true);
+}
+
+int cmd_enable(struct sgctl *c, int argc, char **argv)
+{
+	uint32_t flags = 0;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
+			flags |= PROTO_F_FORCE;
+		else
+			return sgctl_usage(c, sgctl_find_cmd("enable"),
+					   "enable: unexpected argument '%s'", argv[i]);
+	}
+	return sgctl_call(c, "enable", 0, NULL, flags, 0, true);
+}
+
 static int parse_seconds(const char *s, uint32_t *out)
 {
 	char *end;

@@ -2,11 +2,14 @@
  * cmd_query.c — read-only commands answered by the daemon: status, show,
  * diff, explain, stats, version.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "diag.h"
+#include "engine.h"
 #include "explain.h"
 #include "out.h"
 #include "proto.h"
@@ -21,10 +24,98 @@ static int query_plain(struct sgctl *c, int argc, char **argv)
 	return sgctl_call(c, argv[0], 0, NULL, 0, 0, false);
 }
 
+/* sgd cannot be reached: what does the kernel hold of its table?  The
+ * table is named in the configuration (table:, default "sgd"); a
+ * configuration that cannot be read means the default. */
+static void status_table_name(char *buf, size_t len)
+{
+	struct sg_config *cfg = NULL;
+	struct sg_diags d;
+
+	diags_init(&d);
+	if (config_load(SGCTL_DEFAULT_CONFDIR, &cfg, &d) == 0 && cfg && cfg->table)
+		snprintf(buf, len, "%s", cfg->table);
+	else
+		snprintf(buf, len, "sgd");
+	config_free(cfg);
+	diags_free(&d);
+}
+
+static int status_offline(struct sgctl *c, const char *errmsg)
+{
+	struct sg_table_info ti = { 0 };
+	struct sg_engine *e = NULL;
+	char table[256];
+	int r;
+
+	status_table_name(table, sizeof(table));
+	r = engine_open(&e, table);
+	if (r == 0)
+		r = engine_inspect(e, &ti);
+	engine_close(e);
+	fprintf(stderr, "sgctl: %s\n", errmsg);
+	if (c->json) {
+		struct out_buf b;
+		struct json_w j;
+		char *s;
+
+		out_init(&b);
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kbool(&j, "ok", false);
+		json_kint(&j, "exit_code", SGCTL_EXIT_UNREACHABLE);
+		json_kstr(&j, "error", errmsg);
+		json_key(&j, "kernel");
+		json_obj_begin(&j);
+		json_kstr(&j, "table", table);
+		if (r < 0) {
+			json_knull(&j, "present");
+			json_kstr(&j, "error", strerror(-r));
+		} else {
+			json_kbool(&j, "present", ti.present);
+			json_kuint(&j, "chains", ti.chains);
+			json_kuint(&j, "sets", ti.sets);
+			json_kuint(&j, "rules", ti.rules);
+		}
+		json_obj_end(&j);
+		json_obj_end(&j);
+		out_putc(&b, '\n');
+		if (out_finish(&b, &s) == 0) {
+			fputs(s, stdout);
+			free(s);
+		}
+	} else if (r < 0) {
+		printf("sgd is not running; what the kernel holds of table inet %s "
+		       "cannot be read: %s%s\n", table, strerror(-r),
+		       r == -EPERM ? " (needs root)" : "");
+	} else if (ti.present) {
+		printf("sgd is not running, but its table inet %s is in the kernel "
+		       "and in force: %zu rules, %zu chains besides input and "
+		       "output, %zu sets.\nThe rules stay until sgd starts again "
+		       "(`sgctl disable` removes them while sgd runs).\n", table,
+		       ti.rules, ti.chains, ti.sets);
+	} else {
+		printf("sgd is not running, and table inet %s is not in the kernel: "
+		       "no rules of sgd are in force.\n", table);
+	}
+	return SGCTL_EXIT_UNREACHABLE;
+}
+
 int cmd_status(struct sgctl *c, int argc, char **argv)
 {
-	return query_plain(c, argc, argv);
+	char errmsg[512];
+	int r;
+
+	if (argc > 1)
+		return sgctl_usage(c, sgctl_find_cmd("status"),
+				   "status takes no arguments (got '%s')", argv[1]);
+	errmsg[0] = '\0';
+	r = sgctl_call_reach(c, "status", errmsg, sizeof(errmsg));
+	if (r != SGCTL_EXIT_UNREACHABLE)
+		return r;
+	return status_offline(c, errmsg);
 }
+
 
 int cmd_show(struct sgctl *c, int argc, char **argv)
 {
@@ -33,7 +124,32 @@ int cmd_show(struct sgctl *c, int argc, char **argv)
 
 int cmd_stats(struct sgctl *c, int argc, char **argv)
 {
-	return query_plain(c, argc, argv);
+	const struct sgctl_cmd *cmd = sgctl_find_cmd("stats");
+	const char *fmt = NULL;
+	char *args[2];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			fmt = argv[++i];
+		else if (!strncmp(argv[i], "--format=", 9))
+			fmt = argv[i] + 9;
+		else
+			return sgctl_usage(c, cmd, "stats: unexpected argument '%s'",
+					   argv[i]);
+	}
+	if (!fmt)
+		return sgctl_call(c, "stats", 0, NULL, 0, 0, false);
+	if (strcmp(fmt, "table") && strcmp(fmt, "openmetrics") &&
+	    strcmp(fmt, "prometheus"))
+		return sgctl_usage(c, cmd, "stats: --format '%s': expected table, "
+				   "openmetrics or prometheus", fmt);
+	if (c->json && strcmp(fmt, "table"))
+		return sgctl_usage(c, cmd, "stats: --json and --format %s exclude "
+				   "each other", fmt);
+	args[0] = (char *)"--format";
+	args[1] = (char *)fmt;
+	return sgctl_call(c, "stats", 2, args, 0, 0, false);
 }
 
 int cmd_diff(struct sgctl *c, int argc, char **argv)

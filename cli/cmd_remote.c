@@ -66,6 +66,34 @@ int sgctl_call(struct sgctl *c, const char *cmd, int argc, char **argv,
 	return code;
 }
 
+int sgctl_call_reach(struct sgctl *c, const char *cmd, char *errmsg, size_t errlen)
+{
+	struct proto_resp resp;
+	enum proto_stage stage;
+	int r, code;
+
+	r = remote_exchange(c, cmd, 0, NULL, 0, 0, false, &resp, &stage,
+			    errmsg, errlen);
+	if (r < 0 && remote_fail_code(stage) == SGCTL_EXIT_UNREACHABLE) {
+		if (!errmsg[0])
+			snprintf(errmsg, errlen, "%s", strerror(-r));
+		return SGCTL_EXIT_UNREACHABLE;
+	}
+	if (r < 0)
+		return sgctl_fail(c, SGCTL_EXIT_FAILED, "%s",
+				  errmsg[0] ? errmsg : strerror(-r));
+	if (resp.out && resp.out_len)
+		fwrite(resp.out, 1, resp.out_len, stdout);
+	if (resp.err && resp.err_len)
+		fwrite(resp.err, 1, resp.err_len, stderr);
+	fflush(stdout);
+	code = resp.exit_code;
+	if (code < 0 || code > 3)
+		code = SGCTL_EXIT_FAILED;
+	proto_resp_free(&resp);
+	return code;
+}
+
 int sgctl_call_capture(struct sgctl *c, const char *cmd, uint32_t flags,
 		       char **out, char *errmsg, size_t errlen)
 {

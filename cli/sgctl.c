@@ -16,17 +16,20 @@
 #include "sgctl.h"
 #include "cmd_log.h"
 
-/* `log` reads NFLOG itself (cmd_log.c), without the daemon. */
+/* `log` streams from sgd, or reads NFLOG itself (cmd_log.c). */
 static int cmd_log(struct sgctl *c, int argc, char **argv)
 {
-	return log_main(argc, argv, NULL, c->json);
+	return log_main(argc, argv, c->sock, NULL, c->json);
 }
 
 static const struct sgctl_cmd sgctl_cmds[] = {
 	{ "status", cmd_status, "status",
-	  "Show the running configuration: config dir, table, attached groups\n"
-	  "(everywhere and per interface), rule and member counts, last reload\n"
-	  "time and result, and a pending `apply --confirm` deadline.\n" },
+	  "Show the running configuration: config dir, table, state (enabled\n"
+	  "or disabled), attached groups (everywhere and per interface), rule\n"
+	  "and member counts, last reload time and result, and a pending\n"
+	  "`apply --confirm` deadline.  When sgd cannot be reached, it reads the\n"
+	  "kernel instead (root) and says whether sgd's table is still in force,\n"
+	  "and exits 3.\n" },
 	{ "reload", cmd_reload, "reload [--force]",
 	  "Re-read the configuration and commit it in one atomic transaction.\n"
 	  "On any error the rules in force stay and the error is printed\n"
@@ -70,9 +73,13 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "kept under sgd's state directory and survive restarts; they add to\n"
 	  "the group's YAML `members:` and members.d/GROUP.  ADDR is an IPv4 or\n"
 	  "IPv6 address or CIDR.\n" },
-	{ "stats", cmd_stats, "stats",
+	{ "stats", cmd_stats, "stats [--format table|openmetrics|prometheus]",
 	  "Packets and bytes matched per rule (and per implicit allowance,\n"
-	  "failsafe rule, stateful accept and final drop).\n" },
+	  "failsafe rule, stateful accept and final drop).\n"
+	  "\n  --format openmetrics   every counter, member counts, reload and drift\n"
+	  "                         totals as OpenMetrics 1.0 text (docs/metrics.md)\n"
+	  "  --format prometheus    the same in the Prometheus text format, as\n"
+	  "                         node_exporter's textfile collector reads it\n" },
 	{ "apply", cmd_apply, "apply --confirm SECONDS [--force]",
 	  "Commit the configuration now and roll back automatically to the\n"
 	  "previous one after SECONDS (1..86400) unless `sgctl confirm` is run\n"
@@ -83,22 +90,41 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "                      the SSH lockout guard, the rollback is its safety net\n" },
 	{ "confirm", cmd_confirm, "confirm",
 	  "Keep the configuration committed by `apply --confirm`.\n" },
+	{ "disable", cmd_disable, "disable --confirm [--force]",
+	  "Take sgd off this host: remove its table (every rule) in one\n"
+	  "transaction and leave a marker in sgd's state directory, so that a\n"
+	  "restart or a reboot does not commit the rules again until\n"
+	  "`sgctl enable`.  sgd keeps running; status shows the state.  Over SSH\n"
+	  "($SSH_CONNECTION) it refuses unless --force.\n"
+	  "\n  --confirm   required: says you mean it\n"
+	  "  --force     also over SSH\n" },
+	{ "enable", cmd_enable, "enable [--force]",
+	  "Undo `disable`: commit the configuration again (as `reload` does,\n"
+	  "with its SSH lockout guard) and remove the marker.\n"
+	  "\n  --force   commit even if it would cut off this SSH session\n" },
 	{ "import", cmd_import, "import aws FILE [-o DIR]",
 	  "Turn `aws ec2 describe-security-groups` JSON (FILE, or - for stdin)\n"
 	  "into group files in DIR (default: the current directory), and report\n"
 	  "what cannot be expressed.  Works offline.\n" },
-	{ "log", cmd_log, "log [-c CONFDIR] [-n COUNT] [--timeout SECONDS]",
-	  "Stream the packets the firewall drops (sgd.yaml `log_denied: true`),\n"
-	  "one line each: time, direction, protocol, source -> destination:port\n"
-	  "or ICMP type/code, interface, and the attached group whose rule came\n"
-	  "closest to allowing it.  Reads NFLOG group 100 from the kernel (no\n"
-	  "daemon needed); needs root.  Logging is limited to 10 packets/s,\n"
-	  "burst 20, per direction (docs/logging.md).\n"
-	  "\n  -c DIR              configuration for the closest group (/etc/sgd)\n"
+	{ "log", cmd_log, "log [--since TIME] [-f|--follow] [-n COUNT] [--timeout SECONDS] [-c CONFDIR]",
+	  "The packets the firewall dropped (sgd.yaml `log_denied: true`), one\n"
+	  "line each: time, direction, protocol, source -> destination:port or\n"
+	  "ICMP type/code, interface, and the attached group whose rule came\n"
+	  "closest to allowing it.  sgd reads them (NFLOG group 100), keeps the\n"
+	  "last 1,000 and writes each to the journal; any number of `sgctl log`\n"
+	  "can follow at once.  Without --follow it prints what sgd keeps and\n"
+	  "exits.  Logging is limited to 10 packets/s, burst 20, per direction,\n"
+	  "in the kernel (docs/logging.md).  When sgd is not running, --follow\n"
+	  "reads NFLOG group 100 directly (root, one reader at a time).\n"
+	  "\n  --since TIME        kept entries from TIME on: @EPOCH, YYYY-MM-DD HH:MM[:SS],\n"
+	  "                      HH:MM[:SS] (today) or -N[s|m|h|d] (ago)\n"
+	  "  -f, --follow        then print new drops as they come\n"
 	  "  -n COUNT            exit after COUNT lines\n"
 	  "  --timeout SECONDS   exit after SECONDS\n"
-	  "\nExit 0 after COUNT lines or the timeout; 1 when the log cannot be\n"
-	  "read (not root, group 100 held by another listener).\n" },
+	  "  -c DIR              configuration for the closest group when reading\n"
+	  "                      directly (/etc/sgd)\n"
+	  "\nExit 0 after the kept entries, COUNT lines or the timeout; 1 when the\n"
+	  "log cannot be read; 3 when sgd cannot be reached without --follow.\n" },
 	{ "version", cmd_version, "version",
 	  "Print sgctl's version and, when the daemon can be reached, sgd's.\n" },
 };

@@ -48,6 +48,9 @@ int sgctl_help_cmd(const struct sgctl_cmd *cmd);
  * return its exit code, or 3 when it cannot be reached. */
 int sgctl_call(struct sgctl *c, const char *cmd, int argc, char **argv,
 	       uint32_t flags, uint32_t confirm_secs, bool send_ssh);
+/* Like sgctl_call without arguments, but when sgd cannot be reached it
+ * prints nothing and returns 3 with the reason in errmsg. */
+int sgctl_call_reach(struct sgctl *c, const char *cmd, char *errmsg, size_t errlen);
 /* Same, with the reply's stdout captured instead of printed (malloc'd,
  * may be NULL).  Errors are printed only when quiet is false. */
 int sgctl_call_capture(struct sgctl *c, const char *cmd, uint32_t flags,
@@ -67,6 +70,8 @@ int cmd_version(struct sgctl *c, int argc, char **argv);
 
 /* cmd_mutate.c */
 int cmd_reload(struct sgctl *c, int argc, char **argv);
+int cmd_disable(struct sgctl *c, int argc, char **argv);
+int cmd_enable(struct sgctl *c, int argc, char **argv);
 int cmd_apply(struct sgctl *c, int argc, char **argv);
 int cmd_confirm(struct sgctl *c, int argc, char **argv);
 int cmd_members(struct sgctl *c, int argc, char **argv);

@@ -31,6 +31,14 @@ struct sg_status {
 	bool last_reload_ok;
 	const char *last_reload_error;	/* NULL when ok */
 	time_t confirm_deadline;	/* 0 = no apply --confirm pending */
+	bool disabled;			/* `sgctl disable`: no table */
+	time_t disabled_since;
+
+	/* Dropped packets sgd keeps (daemon/droplog.c). */
+	bool droplog_reading;		/* holds NFLOG group 100 */
+	unsigned long long droplog_kept;
+	unsigned long long droplog_logged;
+	unsigned long long droplog_suppressed;
 
 	/* Changes of our table by others (daemon/drift.c); zero when none. */
 	bool drift_watching;		/* the event socket is open */
@@ -62,6 +70,36 @@ int render_explain(const struct sg_config *cfg, const struct sg_members *m,
 		   struct sg_diags *diags);
 int render_stats(const struct sg_config *cfg, const struct sg_counter *c,
 		 size_t n, bool json, char **out);
+/* `stats --format openmetrics|prometheus`: everything render_metrics
+ * prints.  counters as engine_read_counters returns them. */
+enum sg_metrics_format {
+	SG_METRICS_OPENMETRICS,	/* OpenMetrics 1.0 text, ends with # EOF */
+	SG_METRICS_PROMETHEUS,	/* Prometheus text format 0.0.4 */
+};
+
+struct sg_metrics {
+	const char *version;
+	const char *table;
+	const struct sg_config *cfg;	/* running config (may be NULL) */
+	const struct sg_members *members;
+	const struct sg_counter *counters;
+	size_t n_counters;
+	bool enabled;			/* false after `sgctl disable` */
+	time_t started;
+	time_t last_reload;		/* 0 = never */
+	bool last_reload_ok;
+	unsigned long long reloads;	/* reload_run calls, failed ones too */
+	unsigned long long reload_failures;
+	unsigned long long drift_detected;
+	unsigned long long drift_repaired;
+	unsigned long long drift_resyncs;
+	unsigned long long drop_entries;	/* drop log entries written */
+	unsigned long long drop_suppressed;	/* ... and held back */
+};
+
+/* The metrics exposition; -EINVAL for an unknown format. */
+int render_metrics(const struct sg_metrics *m, enum sg_metrics_format fmt,
+		   char **out);
 /* Members of one group: from the YAML and added at run time. */
 int render_members(const struct sg_config *cfg, int group_idx,
 		   const struct sg_cidr_list *runtime, bool json, char **out);

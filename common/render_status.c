@@ -179,6 +179,11 @@ int render_status(const struct sg_status *st, bool json, char **out)
 		json_kint(&j, "pid", st->pid);
 		json_kstr(&j, "confdir", st->confdir);
 		json_kstr(&j, "table", st->table);
+		json_kstr(&j, "state", st->disabled ? "disabled" : "enabled");
+		if (st->disabled)
+			status_json_time(&j, "disabled_since", st->disabled_since);
+		else
+			json_knull(&j, "disabled_since");
 		status_json_time(&j, "started", st->started);
 		status_json_time(&j, "last_reload", st->last_reload);
 		json_kbool(&j, "last_reload_ok", st->last_reload_ok);
@@ -189,6 +194,13 @@ int render_status(const struct sg_status *st, bool json, char **out)
 		else
 			json_knull(&j, "confirm_seconds_left");
 		status_json_drift(&j, st);
+		json_key(&j, "drop_log");
+		json_obj_begin(&j);
+		json_kbool(&j, "reading", st->droplog_reading);
+		json_kuint(&j, "kept", st->droplog_kept);
+		json_kuint(&j, "logged", st->droplog_logged);
+		json_kuint(&j, "suppressed", st->droplog_suppressed);
+		json_obj_end(&j);
 		json_kbool(&j, "config_loaded", cfg != NULL);
 		json_kuint(&j, "groups", cfg ? cfg->n_groups : 0);
 		json_kuint(&j, "rules", n_rules);
@@ -217,6 +229,12 @@ int render_status(const struct sg_status *st, bool json, char **out)
 			   fmt_time(st->started, tb, sizeof(tb)));
 		out_printf(&b, "config dir:   %s\n", st->confdir ? st->confdir : "-");
 		out_printf(&b, "table:        inet %s\n", st->table ? st->table : "-");
+		if (st->disabled)
+			out_printf(&b, "state:        DISABLED since %s: no rules of sgd "
+				   "in force (`sgctl enable` commits them again)\n",
+				   fmt_time(st->disabled_since, tb, sizeof(tb)));
+		else
+			out_puts(&b, "state:        enabled\n");
 		out_printf(&b, "last reload:  %s, %s\n", fmt_time(st->last_reload, tb, sizeof(tb)),
 			   st->last_reload == 0 ? "-" : st->last_reload_ok ? "ok" : "FAILED");
 		if (st->last_reload_error)
@@ -227,6 +245,16 @@ int render_status(const struct sg_status *st, bool json, char **out)
 		else
 			out_puts(&b, "pending:      none\n");
 		status_text_drift(&b, st);
+		if (st->droplog_reading)
+			out_printf(&b, "drop log:     reading NFLOG group 100; %llu kept, "
+				   "%llu logged, %llu held back (`sgctl log`)\n",
+				   st->droplog_kept, st->droplog_logged,
+				   st->droplog_suppressed);
+		else if (cfg && cfg->log_denied && !st->disabled)
+			out_puts(&b, "drop log:     NOT reading NFLOG group 100 (see "
+				 "the log)\n");
+		else
+			out_puts(&b, "drop log:     off (log_denied: false)\n");
 		if (!cfg) {
 			out_puts(&b, "no configuration loaded\n");
 		} else {

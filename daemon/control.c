@@ -17,6 +17,7 @@
  * (a 0666 socket) costs root neither its connection nor its request.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,27 @@ static void client_close(struct sgd *d, struct sgd_client *c)
 		timer_rearm(d);
 }
 
+/* Hand the client's socket to someone else: the client is closed
+ * without closing its fd, which is returned (-1 if already closed). */
+static int client_detach(struct sgd *d, struct sgd_client *c)
+{
+	int fd = c->w.fd;
+
+	if (fd < 0)
+		return -1;
+	/* client_close unregisters and closes c->w.fd: give it a copy to
+	 * close, after taking the original out of the epoll set */
+	c->w.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (c->w.fd < 0) {
+		c->w.fd = fd;
+		client_close(d, c);
+		return -1;
+	}
+	loop_del(d, &(struct sgd_watch){ .fd = fd });
+	client_close(d, c);
+	return fd;
+}
+
 void control_reap(struct sgd *d)
 {
 	while (d->dead) {
@@ -432,6 +454,16 @@ static void client_on_request(struct sgd *d, struct sgd_client *c,
 	}
 	sgd_debug(d, "request '%s' (%zu args) from pid %ld uid %ld", req.cmd,
 		  req.argc, (long)c->pid, (long)c->uid);
+	if (droplog_wants_stream(&req)) {
+		/* `log --follow` outlives the request deadline: droplog.c
+		 * takes the socket over */
+		int fd = client_detach(d, c);
+
+		if (fd >= 0)
+			droplog_follow(d, fd, c->uid, &req);
+		proto_req_free(&req);
+		return;
+	}
 	dispatch_request(d, c, &req, &r);
 	proto_req_free(&req);
 	/* a membership change is answered once its batch is committed */

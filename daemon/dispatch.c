@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "out.h"
 #include "render.h"
+#include "render_fmt.h"
 #include "membatch.h"
 #include "sgd.h"
 
@@ -184,11 +185,14 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 		.last_reload_ok = d->last_reload_ok,
 		.last_reload_error = d->last_reload_error,
 		.confirm_deadline = d->confirm_deadline,
+		.disabled = d->disabled,
+		.disabled_since = d->disabled_since,
 	};
 	char *text = NULL;
 	int rc;
 
 	drift_status(d, &st);
+	droplog_status(d, &st);
 	rc = render_status(&st, json, &text);
 
 	if (rc == 0 && d->notice) {
@@ -352,20 +356,82 @@ static void cmd_explain(struct sgd *d, const struct proto_req *req, bool json,
 	diags_free(&dg);
 }
 
-static void cmd_stats(struct sgd *d, bool json, struct proto_resp *r)
+/* stats [--format table|openmetrics|prometheus] (sgctl sends the words
+ * after "stats"; --json is the flag). */
+static int stats_parse_format(const struct proto_req *req, int *fmt)
+{
+	const char *v = NULL;
+
+	*fmt = -1;	/* the table (or JSON) */
+	if (req->argc == 0)
+		return 0;
+	if (req->argc == 2 && strcmp(req->argv[0], "--format") == 0)
+		v = req->argv[1];
+	else if (req->argc == 1 && strncmp(req->argv[0], "--format=", 9) == 0)
+		v = req->argv[0] + 9;
+	if (!v)
+		return -EINVAL;
+	if (strcmp(v, "openmetrics") == 0)
+		*fmt = SG_METRICS_OPENMETRICS;
+	else if (strcmp(v, "prometheus") == 0)
+		*fmt = SG_METRICS_PROMETHEUS;
+	else if (strcmp(v, "table") != 0)
+		return -EINVAL;
+	return 0;
+}
+
+static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
+		      struct proto_resp *r)
 {
 	struct sg_counter *c = NULL;
 	size_t n = 0;
 	char *text = NULL;
-	int rc;
+	int rc, fmt;
 
-	rc = engine_read_counters(d->eng, d->cfg, &c, &n);
+	if (stats_parse_format(req, &fmt) < 0) {
+		dispatch_fail(r, json, 2, "usage: stats [--format "
+			      "table|openmetrics|prometheus]");
+		return;
+	}
+	if (fmt >= 0 && json) {
+		dispatch_fail(r, json, 2, "stats: --json and --format %s exclude "
+			      "each other", fmt == SG_METRICS_OPENMETRICS ?
+			      "openmetrics" : "prometheus");
+		return;
+	}
+	/* disabled: no table, no counters */
+	rc = d->disabled ? 0 : engine_read_counters(d->eng, d->cfg, &c, &n);
 	if (rc < 0) {
 		dispatch_fail(r, json, 1, "cannot read the counters from the "
 			      "kernel: %s", strerror(-rc));
 		return;
 	}
-	rc = render_stats(d->cfg, c, n, json, &text);
+	if (fmt >= 0) {
+		struct sg_status st = { 0 };
+		struct sg_metrics m = {
+			.version = SGD_VERSION,
+			.table = d->cfg ? d->cfg->table : NULL,
+			.cfg = d->cfg,
+			.members = d->cfg ? &d->members : NULL,
+			.counters = c,
+			.n_counters = n,
+			.enabled = !d->disabled,
+			.started = d->started,
+			.last_reload = d->last_reload,
+			.last_reload_ok = d->last_reload_ok,
+			.reloads = d->reloads,
+			.reload_failures = d->reload_failures,
+		};
+
+		drift_status(d, &st);
+		m.drift_detected = st.drift_detected;
+		m.drift_repaired = st.drift_repaired;
+		m.drift_resyncs = st.drift_resyncs;
+		droplog_counts(d, &m.drop_entries, &m.drop_suppressed);
+		rc = render_metrics(&m, (enum sg_metrics_format)fmt, &text);
+	} else {
+		rc = render_stats(d->cfg, c, n, json, &text);
+	}
 	free(c);
 	answer_render(r, json, rc, text, "stats");
 }
@@ -440,7 +506,17 @@ static void cmd_members(struct sgd *d, const struct sgd_client *c,
 static bool cmd_mutates(const char *cmd)
 {
 	return strcmp(cmd, "reload") == 0 || strcmp(cmd, "apply") == 0 ||
-	       strcmp(cmd, "confirm") == 0;
+	       strcmp(cmd, "confirm") == 0 || strcmp(cmd, "disable") == 0 ||
+	       strcmp(cmd, "enable") == 0;
+}
+
+/* What a disabled sgd still answers: the rest shows or changes rules
+ * that are not in the kernel. */
+static bool cmd_works_disabled(const char *cmd)
+{
+	return strcmp(cmd, "status") == 0 || strcmp(cmd, "stats") == 0 ||
+	       strcmp(cmd, "version") == 0 || strcmp(cmd, "enable") == 0 ||
+	       strcmp(cmd, "disable") == 0 || strcmp(cmd, "log") == 0;
 }
 
 void dispatch_request(struct sgd *d, const struct sgd_client *c,
@@ -456,8 +532,17 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		dispatch_fail(r, json, 1, "permission denied: '%s' changes the "
 			      "firewall and needs %s (you are uid %ld); "
 			      "read-only commands (status, show, diff, explain, "
-			      "members list, stats, version) are allowed", cmd,
+			      "members list, stats, log, version) are allowed", cmd,
 			      needs_whom(d, who, sizeof(who)), (long)c->uid);
+		return;
+	}
+	if (d->disabled && !cmd_works_disabled(cmd)) {
+		char tb[64];
+
+		dispatch_fail(r, json, 1, "sgd is disabled (`sgctl disable` at "
+			      "%s): no rules of sgd are in force; `sgctl enable` "
+			      "commits the configuration again",
+			      fmt_time(d->disabled_since, tb, sizeof(tb)));
 		return;
 	}
 	if (strcmp(cmd, "status") == 0)
@@ -477,11 +562,17 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 	else if (strcmp(cmd, "members") == 0)
 		cmd_members(d, c, req, json, r);
 	else if (strcmp(cmd, "stats") == 0)
-		cmd_stats(d, json, r);
+		cmd_stats(d, req, json, r);
 	else if (strcmp(cmd, "version") == 0)
 		cmd_version(json, r);
+	else if (strcmp(cmd, "log") == 0)
+		droplog_request(d, req, r);
+	else if (strcmp(cmd, "disable") == 0)
+		disable_run(d, c, req, r);
+	else if (strcmp(cmd, "enable") == 0)
+		enable_run(d, req, r);
 	else
 		dispatch_fail(r, json, 2, "unknown command '%s' (sgd %s knows: "
 			      "status reload show diff explain members stats "
-			      "apply confirm version)", cmd, SGD_VERSION);
+			      "apply confirm disable enable log version)", cmd, SGD_VERSION);
 }

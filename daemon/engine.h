@@ -76,4 +76,21 @@ int engine_genid(struct sg_engine *e, uint32_t *genid);
  * against that commit. */
 void engine_invalidate(struct sg_engine *e);
 
+/* What the kernel holds of our table (engine_table.c). */
+struct sg_table_info {
+	bool present;
+	size_t chains;		/* regular chains (not input/output) */
+	size_t sets;		/* named sets */
+	size_t rules;		/* in every chain */
+};
+
+/* Read it: 0 (out->present false when there is no such table) or -errno
+ * (-EPERM without CAP_NET_ADMIN). */
+int engine_inspect(struct sg_engine *e, struct sg_table_info *out);
+
+/* Delete our whole table in one transaction (`sgctl disable`): 0,
+ * -ENOENT when it is not there, or -errno.  The next engine_apply builds
+ * everything again. */
+int engine_remove(struct sg_engine *e);
+
 #endif

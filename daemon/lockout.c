@@ -109,7 +109,9 @@ int lockout_check(struct sgd *d, const struct sg_config *newcfg,
 	unsigned cport, sport;
 	char *ifname;
 
-	if (!d->cfg)
+	/* disabled: no rule of sgd is in force, every connection is
+	 * admitted now (enable_run) */
+	if (!d->cfg && !d->disabled)
 		return 0;
 	if (sscanf(ssh, "%63s %u %63s %u %1s", caddr, &cport, saddr, &sport,
 		   extra) != 4 || sport > 65535 ||
@@ -127,7 +129,13 @@ int lockout_check(struct sgd *d, const struct sg_config *newcfg,
 	p.icmp_type = p.icmp_code = -1;
 	ifname = iface_of(sfamily, server);
 	p.ifname = ifname;
-	r = explain_eval(d->cfg, &d->members, &p, &before);
+	if (d->disabled) {
+		memset(&before, 0, sizeof(before));
+		before.kind = SG_MATCH_IMPLICIT;
+		r = 0;
+	} else {
+		r = explain_eval(d->cfg, &d->members, &p, &before);
+	}
 	if (r == 0)
 		r = explain_eval(newcfg, newm, &p, &after);
 	free(ifname);
@@ -138,7 +146,10 @@ int lockout_check(struct sgd *d, const struct sg_config *newcfg,
 	}
 	if (before.kind == SG_MATCH_NONE || after.kind != SG_MATCH_NONE)
 		return 0;
-	describe(d->cfg, &before, why, sizeof(why));
+	if (d->disabled)
+		snprintf(why, sizeof(why), "nothing: sgd is disabled");
+	else
+		describe(d->cfg, &before, why, sizeof(why));
 	diags_add_file(diags, NULL, "refusing: the new configuration would "
 		       "not admit your SSH connection (tcp from %s to port %u, "
 		       "allowed now by %s); fix the configuration, use 'apply "

@@ -226,6 +226,7 @@ static int start_commit(struct sgd *d)
 
 static void sgd_fini(struct sgd *d)
 {
+	droplog_close(d);
 	drift_close(d);
 	control_close(d);
 	loop_fini(d);
@@ -278,22 +279,29 @@ int main(int argc, char **argv)
 		r = state_load_members(&d);
 	if (r == 0)
 		r = confirm_timer_init(&d);
-	if (r == 0)
+	if (r == 0 && disable_startup(&d) == 0)
 		r = start_commit(&d);
 	if (r == 0) {
 		r = membership_watch(&d);
 		if (r < 0)
 			sgd_log(&d, "not watching members.d: %s", strerror(-r));
-		/* Without it sgd still enforces; drift_open logged why. */
-		(void)drift_open(&d);
+		/* Without it sgd still enforces; drift_open logged why.  A
+		 * disabled sgd has no table to watch. */
+		if (!d.disabled)
+			(void)drift_open(&d);
 		r = 0;
 	}
 	if (r == 0) {
 		sgd_log(&d, "serving %s (config %s, %zu groups)",
 			d.opt.sock_path, d.opt.confdir,
 			d.cfg ? d.cfg->n_groups : 0);
-		notify_send(&d, "READY=1\nSTATUS=rules committed, serving %s",
-			    d.opt.sock_path);
+		if (d.disabled)
+			notify_send(&d, "READY=1\nSTATUS=disabled: no rules in "
+				    "force (sgctl enable), serving %s",
+				    d.opt.sock_path);
+		else
+			notify_send(&d, "READY=1\nSTATUS=rules committed, "
+				    "serving %s", d.opt.sock_path);
 		r = loop_run(&d);
 	}
 	if (r == 0) {

@@ -346,7 +346,8 @@ void membership_refresh(struct sgd *d)
 	size_t i;
 	int r;
 
-	if (!d->cfg)
+	/* disabled: enable computes the members again */
+	if (!d->cfg || d->disabled)
 		return;
 	diags_init(&dg);
 	/* A rejected file counts with its last valid version, so only the

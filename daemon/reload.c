@@ -57,6 +57,8 @@ void reload_adopt(struct sgd *d, struct sgd_loaded *l)
 	memset(l, 0, sizeof(*l));
 	/* A missing group only narrows who may mutate; logged inside. */
 	(void)control_apply_group(d);
+	/* log_denied may have changed */
+	droplog_update(d);
 }
 
 int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)
@@ -113,8 +115,10 @@ static void reload_record(struct sgd *d, int r, const struct sg_diags *dg)
 	d->last_reload_ok = r == 0;
 	free(d->last_reload_error);
 	d->last_reload_error = NULL;
+	d->reloads++;
 	if (r == 0)
 		return;
+	d->reload_failures++;
 	if (dg->n) {
 		char *first = diag_format(&dg->v[0]);
 
@@ -142,6 +146,12 @@ int reload_run(struct sgd *d, bool force, const char *ssh, struct sg_diags *diag
 	notify_send(d, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
 		    (unsigned long long)ts.tv_sec * 1000000ull +
 		    (unsigned long long)ts.tv_nsec / 1000, d->opt.confdir);
+	if (d->disabled && !d->enabling) {
+		diags_add_file(diags, NULL, "sgd is disabled (`sgctl disable`): "
+			       "`sgctl enable` commits the configuration again");
+		r = -EPERM;
+		goto out;
+	}
 	if (d->confirm_deadline) {
 		diags_add_file(diags, NULL, "an 'apply --confirm' is pending "
 			       "(%lld s left): run 'sgctl confirm' first, or "

@@ -54,6 +54,7 @@ struct membatch;
 #define SGD_STATE_RUNNING	"running"	/* copy of the committed config */
 #define SGD_STATE_STAGING	"staging"	/* copy being loaded */
 #define SGD_STATE_PREVIOUS	"previous"	/* rollback target */
+#define SGD_STATE_DISABLED	"disabled"	/* marker of sgctl disable */
 
 struct sgd_opts {
 	const char *confdir;
@@ -159,6 +160,11 @@ struct sgd {
 	time_t last_reload;
 	bool last_reload_ok;
 	char *last_reload_error;	/* malloc'd, NULL when ok */
+	bool disabled;			/* sgctl disable: no table (disable.c) */
+	time_t disabled_since;
+	bool enabling;			/* enable_run's reload: guards pass */
+	unsigned long long reloads;	/* reload_run calls (metrics) */
+	unsigned long long reload_failures;
 	char *notice;			/* rollback / rejected-config notice */
 
 	time_t confirm_deadline;	/* 0 = none pending (rounded up) */
@@ -174,6 +180,7 @@ struct sgd {
 
 	struct sgd_drift *drift;	/* drift.c; NULL when not watching */
 	struct sgd_diff_cache diff_cache[4];	/* dispatch.c */
+	struct sgd_droplog *droplog;	/* droplog.c; NULL until log_denied */
 	/* membatch.c: member indexes, journal, pending batch; NULL until
 	 * first used */
 	struct membatch *mb;
@@ -354,6 +361,41 @@ int confirm_startup(struct sgd *d, bool *handled);
  * msg with the explanation when it is. */
 bool confirm_is_rejected(struct sgd *d, char *msg, size_t len);
 int confirm_timer_init(struct sgd *d);
+
+/* disable.c */
+/* Is the marker of `sgctl disable` in the state dir?  *since (may be
+ * NULL) gets its time. */
+bool disable_marked(struct sgd *d, time_t *since);
+/* At start: with the marker, set d->disabled and return 1 (then nothing
+ * is committed); else 0. */
+int disable_startup(struct sgd *d);
+/* disable --confirm [--force]: remove the table, write the marker. */
+void disable_run(struct sgd *d, const struct sgd_client *c,
+		 const struct proto_req *req, struct proto_resp *r);
+/* enable [--force]: commit CONFDIR (reload_run), remove the marker. */
+void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r);
+
+/* droplog.c */
+struct sgd_droplog;
+struct sg_status;
+/* After a commit: read NFLOG group 100 when log_denied is true (and not
+ * disabled), release it when not.  Failures are logged. */
+void droplog_update(struct sgd *d);
+/* Say goodbye to the followers, release everything. */
+void droplog_close(struct sgd *d);
+/* log [--since US]: the kept entries as the answer. */
+void droplog_request(struct sgd *d, const struct proto_req *req,
+		     struct proto_resp *r);
+/* Is req `log --follow` (a stream, not one reply)? */
+bool droplog_wants_stream(const struct proto_req *req);
+/* Take over the client's socket fd for `log --follow`: the kept entries,
+ * then every new one. */
+void droplog_follow(struct sgd *d, int fd, uid_t uid, const struct proto_req *req);
+/* The drop-log fields of sgctl status. */
+void droplog_status(const struct sgd *d, struct sg_status *st);
+/* For the metrics: entries logged, messages suppressed by sgd's limit. */
+void droplog_counts(const struct sgd *d, unsigned long long *logged,
+		    unsigned long long *suppressed);
 
 /* notify.c */
 int notify_init(struct sgd *d);

@@ -3,7 +3,8 @@
 # Usage: scripts/deps.sh [build|test|bench]   (default: test)
 set -euo pipefail
 what=${1:-test}
-build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev libjson-c-dev check)
+build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev libjson-c-dev check
+            libsystemd-dev)
 # The test command runs every suite, the benchmark's smoke run included,
 # so "test" installs what the benchmark uses too (a fresh machine has
 # none of it); "bench" is kept as a name for bench/run.sh.  strace aims
@@ -11,7 +12,7 @@ build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev l
 # dpkg-buildflags for the packager's build in scripts/test.
 test_pkgs=(nftables iproute2 iputils-ping netcat-openbsd socat python3 valgrind clang
            libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc
-           strace dpkg-dev gnuplot-nox hyperfine docker.io busybox-static)
+           strace dpkg-dev gnuplot-nox hyperfine docker.io busybox-static prometheus python3-prometheus-client)
 pkgs=("${build_pkgs[@]}")
 case "$what" in
 build) ;;
@@ -40,5 +41,30 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing: ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# No service of a test package may start in the root namespace (the
+	# prometheus package starts a server on :9090): without a policy-rc.d
+	# of the host's own, one that forbids starting is in place during the
+	# install.
+	policy=/usr/sbin/policy-rc.d
+	own_policy=false
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		own_policy=true
+		trap 'rm -f "$policy"' EXIT
+	fi
+	rc=0
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	if $own_policy; then rm -f "$policy"; fi
+	[ "$rc" = 0 ] || exit "$rc"
+fi
+# We need promtool from the prometheus package, not its server: keep the
+# server stopped and masked (idempotent; also fixes an earlier install).
+if [ "$what" != build ] && [ -e /lib/systemd/system/prometheus.service ]; then
+	if [ -d /run/systemd/system ]; then
+		systemctl stop prometheus.service >/dev/null 2>&1 || true
+	fi
+	systemctl disable prometheus.service >/dev/null 2>&1 || true
+	systemctl mask prometheus.service >/dev/null 2>&1 ||
+		ln -sf /dev/null /etc/systemd/system/prometheus.service
 fi

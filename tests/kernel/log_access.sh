@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# log_access.sh — how `sgctl log` fails and ends, in namespaces of its own
+# log_access.sh — how `sgctl log --follow` without sgd (reading NFLOG
+# itself) fails and ends, in namespaces of its own
 # with sgd's table committed by tests/sgd-apply:
 #   - without CAP_NET_ADMIN it exits 1 saying it needs root;
 #   - a second listener on NFLOG group 100 exits 1 naming the holder;
@@ -25,6 +26,8 @@ CIF=sgGlac$$
 SIF=sgGlas$$
 NET=10.78.$(($$ % 200 + 20))
 TMP=$(mktemp -d /tmp/sgG-logacc.XXXXXX)
+# no sgd here: `sgctl log --follow` reads NFLOG itself
+export SGD_SOCKET=$TMP/no-sgd.sock
 pids=()
 
 cleanup() {
@@ -104,13 +107,13 @@ wait_unbound() {
 # --- not root ------------------------------------------------------------------
 rc=0
 ip netns exec "$SNS" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-	"$SGCTL" log --timeout 1 >"$TMP/nonroot.out" 2>"$TMP/nonroot.err" || rc=$?
+	"$SGCTL" log --follow --timeout 1 >"$TMP/nonroot.out" 2>"$TMP/nonroot.err" || rc=$?
 [ "$rc" = 1 ] || fail "unprivileged sgctl log exited $rc, not 1"
 grep -q "needs root (CAP_NET_ADMIN)" "$TMP/nonroot.err" || fail "unprivileged: no clear message"
 echo "ok: without CAP_NET_ADMIN: exit 1, '$(cat "$TMP/nonroot.err")'"
 
 # --- usage -----------------------------------------------------------------------
-for args in "-n 0" "-n x" "--timeout -1" "--timeout abc" "--bogus" "-n"; do
+for args in "-n 0" "-n x" "--timeout -1" "--timeout abc" "--bogus" "-n" "--since" "--since yesterday" "--since -5y"; do
 	rc=0
 	# shellcheck disable=SC2086
 	ip netns exec "$SNS" "$SGCTL" log $args >/dev/null 2>"$TMP/usage.err" || rc=$?
@@ -119,13 +122,20 @@ for args in "-n 0" "-n x" "--timeout -1" "--timeout abc" "--bogus" "-n"; do
 done
 echo "ok: bad options exit 2 with a message"
 
+# --- no sgd and no --follow: nothing is kept, exit 3 ------------------------------
+rc=0
+ip netns exec "$SNS" "$SGCTL" log >"$TMP/nosgd.out" 2>"$TMP/nosgd.err" || rc=$?
+[ "$rc" = 3 ] || fail "sgctl log without sgd and without --follow exited $rc, not 3"
+grep -q "nothing is kept without sgd" "$TMP/nosgd.err" || fail "no sgd: no clear message"
+echo "ok: without sgd and --follow: exit 3, '$(cat "$TMP/nosgd.err")'"
+
 # --- another listener holds the group ------------------------------------------------
-ip netns exec "$SNS" "$SGCTL" log -c "$CONF" --timeout 4 >"$TMP/first.out" 2>"$TMP/first.err" &
+ip netns exec "$SNS" "$SGCTL" log --follow -c "$CONF" --timeout 4 >"$TMP/first.out" 2>"$TMP/first.err" &
 first=$!
 pids+=("$first")
 wait_bound
 rc=0
-ip netns exec "$SNS" "$SGCTL" log -c "$CONF" --timeout 1 >"$TMP/second.out" 2>"$TMP/second.err" || rc=$?
+ip netns exec "$SNS" "$SGCTL" log --follow -c "$CONF" --timeout 1 >"$TMP/second.out" 2>"$TMP/second.err" || rc=$?
 [ "$rc" = 1 ] || fail "second listener exited $rc, not 1"
 grep -q "already held by another listener" "$TMP/second.err" || fail "second listener: no clear message"
 echo "ok: a second listener: exit 1, '$(cat "$TMP/second.err")'"
@@ -134,7 +144,7 @@ wait "$first" 2>/dev/null || true
 wait_unbound
 
 # --- unreadable configuration: one warning, no closest column; -n ---------------------
-ip netns exec "$SNS" "$SGCTL" log -c "$TMP/nonexistent" -n 3 --timeout 10 \
+ip netns exec "$SNS" "$SGCTL" log --follow -c "$TMP/nonexistent" -n 3 --timeout 10 \
 	>"$TMP/noconf.out" 2>"$TMP/noconf.err" &
 pid=$!
 pids+=("$pid")
@@ -156,7 +166,7 @@ wait_unbound
 # --- with the configuration: closest column; a closed pipe ends it with 0 ----------------
 sleep 1
 rc=0
-( ip netns exec "$SNS" "$SGCTL" log -c "$CONF" --timeout 10 2>"$TMP/pipe.err"; echo "$?" >"$TMP/pipe.rc" ) |
+( ip netns exec "$SNS" "$SGCTL" log --follow -c "$CONF" --timeout 10 2>"$TMP/pipe.err"; echo "$?" >"$TMP/pipe.rc" ) |
 	head -n 1 >"$TMP/pipe.out" &
 pids+=($!)
 wait_bound
@@ -175,7 +185,7 @@ wait_unbound
 # --- --timeout with nothing to show -------------------------------------------------------
 start=$(date +%s%N)
 rc=0
-ip netns exec "$SNS" "$SGCTL" log -c "$CONF" --timeout 0.5 >"$TMP/quiet.out" 2>"$TMP/quiet.err" || rc=$?
+ip netns exec "$SNS" "$SGCTL" log --follow -c "$CONF" --timeout 0.5 >"$TMP/quiet.out" 2>"$TMP/quiet.err" || rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 [ "$rc" = 0 ] || fail "--timeout exit $rc"
 [ "$ms" -ge 450 ] && [ "$ms" -lt 3000 ] || fail "--timeout 0.5 took ${ms} ms"

@@ -30,6 +30,8 @@ SIF=sgGlrs$$
 NET=10.77.$(($$ % 200 + 20))
 NET6=fd77:$(printf %x $(($$ % 60000 + 1)))
 TMP=$(mktemp -d /tmp/sgG-log.XXXXXX)
+# no sgd here: `sgctl log --follow` reads NFLOG itself
+export SGD_SOCKET=$TMP/no-sgd.sock
 pids=()
 
 cleanup() {
@@ -225,7 +227,7 @@ for _ in $(seq 50); do
 done
 # -n 3: the first lines must be the 3 denied markers sent after the
 # allowed traffic; an allowed packet, had it been logged, would come first
-start_log allowed log -c "$CONF" -n 3 --timeout 15
+start_log allowed log --follow -c "$CONF" -n 3 --timeout 15
 ip netns exec "$CNS" python3 "$TMP/send.py" allowed "$NET.2" "$NET6::2" 500 ||
 	fail "allowed traffic did not get through"
 sleep 0.3
@@ -245,7 +247,7 @@ echo "ok: 550 allowed UDP packets and 10 allowed TCP connections logged nothing;
 
 # --- 2. the rate limit: 500 denied packets in under 1 s -----------------------
 sleep 2.5	# let the token bucket refill completely
-start_log denied log -c "$CONF" -n 100 --timeout 4
+start_log denied log --follow -c "$CONF" -n 100 --timeout 4
 elapsed=$(ip netns exec "$CNS" python3 "$TMP/send.py" denied "$NET.2" 5 495)
 wait_log denied
 python3 -c "import sys; sys.exit(0 if float('$elapsed') < 1.0 else 1)" ||
@@ -267,7 +269,7 @@ echo "ok: every line has time, direction, protocol, addresses, port, interface a
 
 # --- 2b. the limit is per direction: both floods at once -----------------------
 sleep 2.5
-start_log both log -c "$CONF" -n 200 --timeout 4
+start_log both log --follow -c "$CONF" -n 200 --timeout 4
 ip netns exec "$CNS" python3 "$TMP/send.py" flood "$NET.2" 500 >/dev/null &
 inflood=$!
 ip netns exec "$SNS" python3 "$TMP/send.py" flood "$NET.1" 500 >/dev/null ||
@@ -283,7 +285,7 @@ echo "ok: each direction has its own limit"
 
 # --- 3. JSON: IPv6 UDP, ICMP, ICMPv6, an outbound drop -------------------------
 sleep 2.5
-start_log json --json log -c "$CONF" -n 4 --timeout 15
+start_log json --json log --follow -c "$CONF" -n 4 --timeout 15
 ip netns exec "$CNS" python3 "$TMP/send.py" udp "$NET6::2" 9999
 ip netns exec "$CNS" ping -c 1 -W 1 "$NET.2" >/dev/null 2>&1 &
 pids+=($!)

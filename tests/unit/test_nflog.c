@@ -1,11 +1,11 @@
 /*
- * test_nflog.c — cli/nflog.c without a kernel: NFLOG packet messages are
+ * test_nflog.c — common/nflog.c without a kernel: NFLOG packet messages are
  * crafted with libmnl exactly as nfnetlink_log builds them, then parsed
  * back; payloads (IPv4/IPv6, TCP/UDP/ICMP/ICMPv6, extension headers,
  * fragments) are decoded; truncated and garbage input must be refused or
  * decoded as far as it goes, never read out of bounds (run this under
  * `meson test --setup valgrind` or ASan to prove the last part).
- * Also the closest-group choice of cli/cmd_log.c, on a configuration
+ * Also the closest-group choice of common/drop_closest.c, on a configuration
  * loaded from a temporary directory by the real loader.
  */
 #include <check.h>
@@ -21,8 +21,11 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 
-#include "../../cli/nflog.h"
+#include "nflog.h"
+#include "drop.h"
+#include "out.h"
 #include "../../cli/cmd_log.h"
+#include <time.h>
 #include "config.h"
 #include "diag.h"
 
@@ -787,7 +790,7 @@ static void want(const struct log_probe *p, const char *group, enum sg_dir dir,
 {
 	struct log_closest c;
 
-	ck_assert_int_eq(log_find_closest(ccfg, p, &c), 0);
+	ck_assert_int_eq(log_find_closest(ccfg, NULL, p, &c), 0);
 	if (!group) {
 		ck_assert_msg(!c.found, "expected no closest group, got %s",
 			      c.found ? ccfg->groups[c.group_idx].name : "");
@@ -880,7 +883,127 @@ START_TEST(test_closest_egress)
 	{
 		struct log_closest c;
 
-		ck_assert_int_eq(log_find_closest(ccfg, &p, &c), -EINVAL);
+		ck_assert_int_eq(log_find_closest(ccfg, NULL, &p, &c), -EINVAL);
+	}
+}
+END_TEST
+
+/* A decoded inbound UDP drop, as drop.c would build it. */
+static struct drop_entry entry_udp(void)
+{
+	struct drop_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.seq = 1;
+	e.time_us = 1700000000123456LL;
+	e.dir = SG_DIR_IN;
+	e.decoded = true;
+	e.pkt.family = AF_INET;
+	inet_pton(AF_INET, "203.0.113.5", e.pkt.src);
+	inet_pton(AF_INET, "10.0.0.2", e.pkt.dst);
+	e.pkt.proto = 17;
+	e.pkt.has_ports = true;
+	e.pkt.sport = 40000;
+	e.pkt.dport = 53;
+	snprintf(e.iface, sizeof(e.iface), "eth0");
+	snprintf(e.prefix, sizeof(e.prefix), "sgd-in ");
+	e.have_config = true;
+	e.closest_found = true;
+	snprintf(e.group, sizeof(e.group), "dns");
+	e.closest_dir = SG_DIR_IN;
+	e.rule_index = 2;
+	e.port_ok = true;
+	return e;
+}
+
+static char *render(void (*fn)(const struct drop_entry *, struct out_buf *),
+		    const struct drop_entry *e)
+{
+	struct out_buf b;
+	char *s = NULL;
+
+	out_init(&b);
+	fn(e, &b);
+	ck_assert_int_eq(out_finish(&b, &s), 0);
+	return s;
+}
+
+START_TEST(test_render_drop)
+{
+	struct drop_entry e = entry_udp();
+	char *s;
+
+	s = render(render_drop_message, &e);
+	ck_assert_str_eq(s, "drop in  udp    203.0.113.5 -> 10.0.0.2:53  on eth0  "
+			 "closest: dns (ingress rule 2: source not allowed)");
+	free(s);
+	s = render(render_drop_json, &e);
+	ck_assert_str_eq(s, "{\"time\":\"2023-11-14T22:13:20.123456Z\","
+			 "\"direction\":\"in\",\"protocol\":\"udp\","
+			 "\"protocol_number\":17,\"src\":\"203.0.113.5\","
+			 "\"dst\":\"10.0.0.2\",\"sport\":40000,\"dport\":53,"
+			 "\"interface\":\"eth0\",\"prefix\":\"sgd-in \","
+			 "\"closest\":{\"group\":\"dns\",\"direction\":\"in\","
+			 "\"rule\":2,\"port_allowed\":true,\"peer_allowed\":false,"
+			 "\"reason\":\"source not allowed\"}}\n");
+	free(s);
+	/* the text line is the message after a local time */
+	s = render(render_drop_text, &e);
+	ck_assert_ptr_nonnull(strstr(s, " in  udp    203.0.113.5 -> 10.0.0.2:53  on eth0"));
+	ck_assert_int_eq(s[strlen(s) - 1], '\n');
+	free(s);
+	/* undecodable, no closest rule */
+	e.decoded = false;
+	e.closest_found = false;
+	e.payload_len = 7;
+	s = render(render_drop_message, &e);
+	ck_assert_str_eq(s, "drop in  ?      (undecodable packet, 7 bytes)  on eth0  closest: -");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_drop_sanitize)
+{
+	char out[16];
+
+	/* control bytes and non-ASCII never reach a terminal or the log */
+	drop_sanitize(out, sizeof(out), "e\x1b[31m\n\xc3\xa9x");
+	ck_assert_str_eq(out, "e?[31m???x");
+	drop_sanitize(out, 4, "abcdef");
+	ck_assert_str_eq(out, "abc");
+	drop_sanitize(out, sizeof(out), NULL);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(test_parse_since)
+{
+	int64_t now = 1700000000000000LL, v;
+	struct tm tm = { .tm_year = 126, .tm_mon = 0, .tm_mday = 2, .tm_hour = 3,
+			 .tm_min = 4, .tm_sec = 5, .tm_isdst = -1 };
+
+	ck_assert_int_eq(log_parse_since("@1700000000.5", now, &v), 0);
+	ck_assert_int_eq(v, 1700000000500000LL);
+	ck_assert_int_eq(log_parse_since("-10m", now, &v), 0);
+	ck_assert_int_eq(v, now - 600000000LL);
+	ck_assert_int_eq(log_parse_since("-2h", now, &v), 0);
+	ck_assert_int_eq(v, now - 7200000000LL);
+	ck_assert_int_eq(log_parse_since("-1d", now, &v), 0);
+	ck_assert_int_eq(v, now - 86400000000LL);
+	ck_assert_int_eq(log_parse_since("-30", now, &v), 0);
+	ck_assert_int_eq(v, now - 30000000LL);
+	ck_assert_int_eq(log_parse_since("2026-01-02 03:04:05", now, &v), 0);
+	ck_assert_int_eq(v, (int64_t)mktime(&tm) * 1000000);
+	ck_assert_int_eq(log_parse_since("2026-01-02T03:04:05", now, &v), 0);
+	ck_assert_int_eq(v, (int64_t)mktime(&tm) * 1000000);
+	ck_assert_int_eq(log_parse_since("03:04", now, &v), 0);
+	{
+		static const char *const bad[] = { "", "@", "-", "-5y", "yesterday",
+						   "25:00", "@-1", "12:00x", "-m" };
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ck_assert_msg(log_parse_since(bad[i], now, &v) == -EINVAL,
+				      "'%s' accepted", bad[i]);
 	}
 }
 END_TEST
@@ -923,6 +1046,12 @@ static Suite *nflog_suite(void)
 	tcase_add_test(tc, test_closest_icmp_and_peer_group);
 	tcase_add_test(tc, test_closest_interface_groups);
 	tcase_add_test(tc, test_closest_egress);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("render");
+	tcase_add_test(tc, test_render_drop);
+	tcase_add_test(tc, test_drop_sanitize);
+	tcase_add_test(tc, test_parse_since);
 	suite_add_tcase(s, tc);
 	return s;
 }

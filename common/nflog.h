@@ -125,6 +125,9 @@ struct nflog_sock;
  * group (the kernel says EPERM for both; we tell them apart by our own
  * capabilities), or another -errno. */
 int nflog_open(struct nflog_sock **out, uint16_t group, uint32_t copy_range);
+/* The socket's file descriptor, for an event loop (then call
+ * nflog_receive with timeout 0 when it is readable). */
+int nflog_fd(const struct nflog_sock *s);
 /* Unbind (best effort) and close.  NULL is fine. */
 void nflog_close(struct nflog_sock *s);
 /* Wait up to timeout_ms (-1 = forever) for one batch of messages and
