@@ -63,11 +63,11 @@ lab_setup() {
 	# solicitation for a client address can go unanswered, and the first
 	# IPv6 probe from that address loses its SYN-ACK for a second (seen:
 	# 2 runs in 6 without this wait, 0 in 8 with it).
-	timeout 10 bash -c "while [ -n \"\$(ip netns exec $SRV ip -6 addr show tentative)\$(ip netns exec $CL ip -6 addr show tentative)\" ]; do sleep 0.1; done" ||
-		{ echo "lab: IPv6 addresses still tentative after 10 s"; exit 1; }
-	timeout 10 bash -c "until ip netns exec $CL ping -c1 -W1 10.200.0.1 >/dev/null 2>&1; do sleep 0.2; done" ||
+	timeout 120 bash -c "while [ -n \"\$(ip netns exec $SRV ip -6 addr show tentative)\$(ip netns exec $CL ip -6 addr show tentative)\" ]; do sleep 0.1; done" ||
+		{ echo "lab: IPv6 addresses still tentative after 120 s"; exit 1; }
+	timeout 120 bash -c "until ip netns exec $CL ping -c1 -W1 10.200.0.1 >/dev/null 2>&1; do sleep 0.2; done" ||
 		{ echo "lab: no connectivity"; exit 1; }
-	timeout 10 bash -c "until ip netns exec $CL ping -c1 -W1 fd00:200::1 >/dev/null 2>&1; do sleep 0.2; done" ||
+	timeout 120 bash -c "until ip netns exec $CL ping -c1 -W1 fd00:200::1 >/dev/null 2>&1; do sleep 0.2; done" ||
 		{ echo "lab: no IPv6 connectivity"; exit 1; }
 }
 
@@ -307,7 +307,8 @@ bg_ready() {
 	local log="$WORK/bg.$RANDOM"
 	ip netns exec "$ns" python3 "$WORK/pk.py" "$@" > "$log" 2>&1 &
 	PIDS+=($!)
-	timeout 10 bash -c "until grep -q ready '$log'; do sleep 0.05; done" ||
+	# 120 s: a hang guard only (python starts in seconds on a loaded machine)
+	timeout 120 bash -c "until grep -q ready '$log'; do sleep 0.05; done" ||
 		{ echo "helper $* did not start"; cat "$log"; exit 1; }
 }
 
