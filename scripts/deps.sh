@@ -28,6 +28,7 @@ done
 # (and containerd.service) in the root namespace, where dockerd rewrites
 # the host's firewall: mask them before the install, so they never start.
 if [ "$what" != build ]; then
+	mkdir -p /etc/systemd/system
 	for u in docker.service docker.socket containerd.service; do
 		[ -e "/etc/systemd/system/$u" ] || ln -s /dev/null "/etc/systemd/system/$u"
 	done
