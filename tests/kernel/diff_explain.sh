@@ -24,7 +24,7 @@ cl sysctl -qw net.ipv6.icmp.ratelimit=0 2>/dev/null || true
 CONF=$WORK/conf
 mkdir -p "$CONF/groups.d" "$WORK/state"
 printf 'table: sgd\nattach: []\n' > "$CONF/sgd.yaml"
-srv "$SGD" -c "$CONF" -s "$WORK/sgd.sock" --state-dir "$WORK/state" \
+ip netns exec "$SRV" "$SGD" -c "$CONF" -s "$WORK/sgd.sock" --state-dir "$WORK/state" \
 	>> "$WORK/sgd.log" 2>&1 &
 SGD_PID=$!
 PIDS+=($SGD_PID)

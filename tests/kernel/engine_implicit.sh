@@ -34,7 +34,7 @@ CONF=$WORK/conf
 mkdir -p "$CONF/groups.d" "$WORK/state"
 printf 'name: locked\ningress: []\negress: []\n' > "$CONF/groups.d/locked.yaml"
 printf 'table: sgd\nattach: [locked]\n' > "$CONF/sgd.yaml"
-srv "$SGD" -c "$CONF" -s "$WORK/sgd.sock" --state-dir "$WORK/state" >> "$WORK/sgd.log" 2>&1 &
+ip netns exec "$SRV" "$SGD" -c "$CONF" -s "$WORK/sgd.sock" --state-dir "$WORK/state" >> "$WORK/sgd.log" 2>&1 &
 SGD_PID=$!
 PIDS+=($SGD_PID)
 sgctl() { "$SGCTL" -s "$WORK/sgd.sock" "$@"; }

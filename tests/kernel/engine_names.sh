@@ -43,7 +43,7 @@ EOF
 printf 'name: a\nmembers: [%s, %s]\n' $A.3 ${B}:3 > "$CONF/groups.d/a.yaml"
 printf 'name: a.1\nmembers: [%s, %s]\n' $A.5 ${B}:5 > "$CONF/groups.d/a.1.yaml"
 
-srv "$SGD" -c "$CONF" -s "$WORK/sgd.sock" --state-dir "$WORK/state" -v \
+ip netns exec "$SRV" "$SGD" -c "$CONF" -s "$WORK/sgd.sock" --state-dir "$WORK/state" -v \
 	>> "$WORK/sgd.log" 2>&1 &
 SGD_PID=$!
 PIDS+=($SGD_PID)

@@ -25,7 +25,11 @@
 #   kept     the flow moves from an exact-match set that is kept (one
 #            element of four leaves) to a range set: the element's
 #            deletion must wait for the rules to switch (18 drops in
-#            4,000 commits when it does not);
+#            4,000 commits when it does not), and for every packet still
+#            running the old rules to leave (an RCU grace period,
+#            commit.c: 1 drop in 3,000 commits under one busy loop per
+#            CPU before it; 0 in 6 x 3,000 after, with a load average
+#            near 30);
 #   peers    the flow is allowed through a peer group (its address in
 #            the group's hash set of hosts, beside an interval set of
 #            wider blocks), sets the commit rebuilds every time while
