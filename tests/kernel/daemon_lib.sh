@@ -24,6 +24,7 @@ SGD_PID=
 EXTRA_PIDS=
 FAILS=0
 PASSES=0
+. "$(dirname "$0")/pace.sh"
 
 lib_cleanup() {
 	local p
@@ -117,21 +118,27 @@ kill9_sgd() {
 	SGD_PID=
 }
 
-# tcp_ok PORT: can the client namespace open a TCP connection to the
-# server's PORT (a listener must be running there)?
-tcp_ok() {
-	ip netns exec "$CNS" timeout 5 python3 - "$1" <<'EOF' 2>/dev/null
+# tcp_try SECS PORT: can the client namespace open a TCP connection to the
+# server's PORT within SECS seconds (a listener must be running there)?
+# The python start-up is only hang-guarded (60 s): a loaded machine may
+# take seconds to start it.
+tcp_try() {
+	ip netns exec "$CNS" timeout 60 python3 - "$1" "$2" <<'EOF' 2>/dev/null
 import socket, sys
 s = socket.socket()
-s.settimeout(1.0)
+s.settimeout(float(sys.argv[1]))
 try:
-    s.connect(("10.77.0.1", int(sys.argv[1])))
+    s.connect(("10.77.0.1", int(sys.argv[2])))
 except OSError:
     sys.exit(1)
 EOF
 }
+# tcp_ok PORT: a connection that must pass gets 10 s (a SYN and two
+# retransmissions), so a slow moment is not taken for a drop.
+tcp_ok() { tcp_try 10 "$1"; }
 
-# listen PORT: a TCP listener in the server namespace that accepts forever.
+# listen PORT: a TCP listener in the server namespace that accepts
+# forever; returns once the port is listening (60 s: a hang guard only).
 listen_tcp() {
 	ip netns exec "$NS" python3 -c '
 import socket, sys
@@ -144,7 +151,7 @@ while True:
     c.close()
 ' "$1" &
 	EXTRA_PIDS="$EXTRA_PIDS $!"
-	sleep 0.3
+	pace_wait 60 eval "ip netns exec '$NS' ss -Hltn 'sport = :$1' | grep -q ."
 }
 
 # A small configuration: group db (attached) admits tcp/5432 from peer
@@ -180,4 +187,7 @@ set_has() {
 	nsx nft list table inet sgd | tr -d ' \t\n' | grep -q "$1"
 }
 set_lacks() { ! set_has "$@"; }
-tcp_blocked() { ! tcp_ok "$@"; }
+# tcp_blocked PORT: a connection that must be dropped: its SYN gets no
+# answer within 1 s (a negative check: between two namespaces of one host
+# an admitted SYN is answered at once, a dropped one never).
+tcp_blocked() { ! tcp_try 1 "$1"; }

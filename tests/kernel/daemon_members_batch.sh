@@ -23,14 +23,26 @@ elem() { nsx nft list table inet sgd | tr -d ' \t\n' | grep -Eq "[{,]$1[,}]"; }
 
 # --- coalescing ----------------------------------------------------------
 # Stopped, sgd cannot read: the six requests queue up in its socket and
-# are all readable in the same loop iteration once it continues.
+# are all readable in the same loop iteration once it continues.  sgd
+# continues once all six clients have sent their request and wait for
+# the answer (in poll(2), syscall 7 on x86_64, after the send), however
+# long a loaded machine takes to start them; 60 s is a hang guard only.
 kill -STOP "$SGD_PID"
 pids=
 for i in 1 2 3 4 5 6; do
 	sgctl members add app 10.77.1.$i >"$TMP/add$i" 2>&1 &
 	pids="$pids $!"
 done
-sleep 1
+# waiting: how many of the six sgctl are blocked waiting for the answer
+waiting() {
+	local p n=0
+	for p in $(pgrep -f "^$SGCTL -s $SOCK members add app 10\.77\.1\."); do
+		[ "$(cut -d' ' -f1 /proc/$p/syscall 2>/dev/null)" = 7 ] && n=$((n + 1))
+	done
+	echo $n
+}
+pace_wait 60 eval '[ "$(waiting)" = 6 ]'
+check "six clients sent their request to the stopped sgd ($(waiting) waiting)" [ "$(waiting)" = 6 ]
 kill -CONT "$SGD_PID"
 rcs=
 for p in $pids; do wait "$p"; rcs="$rcs$?"; done

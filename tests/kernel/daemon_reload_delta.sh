@@ -11,7 +11,8 @@ TAG=rd
 . "$(dirname "$0")/daemon_lib.sh"
 
 ns_setup veth
-timeout 10 bash -c "until ip netns exec $CNS ping -c1 -W1 10.77.0.1 >/dev/null 2>&1; do sleep 0.2; done" ||
+# 60 s: a hang guard only (the link answers within milliseconds)
+pace_wait 60 ip netns exec "$CNS" ping -c1 -W1 10.77.0.1 ||
 	{ bad "no connectivity between the namespaces"; finish; }
 mkdir -p "$CONF/groups.d"
 echo "attach: [db]" >"$CONF/sgd.yaml"
