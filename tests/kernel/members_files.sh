@@ -32,7 +32,7 @@ PASSES=0
 cleanup() {
 	if [ -n "$SGD_PID" ]; then
 		kill "$SGD_PID" 2>/dev/null
-		timeout 5 tail --pid="$SGD_PID" -f /dev/null 2>/dev/null
+		timeout 60 tail --pid="$SGD_PID" -f /dev/null 2>/dev/null
 		kill -9 "$SGD_PID" 2>/dev/null
 	fi
 	ip netns del "$NS" 2>/dev/null
@@ -51,12 +51,10 @@ check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else b
 sgctl() { ip netns exec "$NS" "$SGCTL" -s "$SOCK" "$@"; }
 set_has() { ip netns exec "$NS" nft list table inet sgd 2>/dev/null | tr -d ' \t\n' | grep -q "$1"; }
 set_lacks() { ! set_has "$1"; }
-wait_for() {
-	local n=$(( $1 * 20 )) i
-	shift
-	for i in $(seq "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-	return 1
-}
+# wait_for CMD...: poll CMD every 50 ms until it succeeds (60 s: a hang
+# guard only, the awaited changes take milliseconds).
+. "$(dirname "$0")/pace.sh"
+wait_for() { pace_wait 60 "$@"; }
 status_says() { sgctl status 2>&1 | grep -q "$1"; }
 # push FILE CONTENT: write a temp file and rename it over members.d/FILE.
 push() { printf '%b' "$2" >"$MD/.$1.tmp" && mv -f "$MD/.$1.tmp" "$MD/$1"; }
@@ -65,7 +63,7 @@ start_sgd() {
 	ip netns exec "$NS" "$SGD" -c "$CONF" -s "$SOCK" --state-dir "$TMP/state" -v \
 		>>"$LOG" 2>&1 &
 	SGD_PID=$!
-	for i in $(seq 50); do
+	for i in $(seq 600); do	# 60 s: a hang guard only
 		sgctl status >/dev/null 2>&1 && return 0
 		kill -0 "$SGD_PID" 2>/dev/null || { SGD_PID=; return 1; }
 		sleep 0.1
@@ -101,15 +99,15 @@ check "ops' file is applied" set_has 10.71.0.1
 
 # --- fixed, then broken again: the last valid version stays ------------
 push app '10.70.0.1\n10.70.0.2\n'
-check "the fixed file is applied" wait_for 3 set_has 10.70.0.2
-check "status no longer reports members.d" wait_for 3 eval '! status_says members.d/'
+check "the fixed file is applied" wait_for set_has 10.70.0.2
+check "status no longer reports members.d" wait_for eval '! status_says members.d/'
 check "the log says every file is valid again" grep -q "every file is valid again" "$LOG"
 push app '10.70.0.1\n# a comment\nweb-1.example\n'
-check "a bad line is reported as members.d/app:3" wait_for 3 status_says "members.d/app:3"
+check "a bad line is reported as members.d/app:3" wait_for status_says "members.d/app:3"
 check "the last valid version stays (10.70.0.2 kept)" set_has 10.70.0.2
 printf '10.70.0.1\n10.70.0.5/16\n' >"$MD/app"	# in place, not renamed
 check "an in-place write is read too; host bits are refused with a hint" \
-	wait_for 3 grep -q "members.d/app:2:1: '10.70.0.5/16' has host bits set; did you mean 10.70.0.0/16" "$LOG"
+	wait_for grep -q "members.d/app:2:1: '10.70.0.5/16' has host bits set; did you mean 10.70.0.0/16" "$LOG"
 check "still the last valid version" eval 'set_has 10.70.0.2 && set_lacks 10.70.0.0/16'
 
 # --- reload while the file is bad --------------------------------------
@@ -122,9 +120,9 @@ check "and status still reports the file" status_says "members.d/app:2"
 printf 'table: sgd\nattach: [db]\nimplicit: {dhcp: false}\n' >"$CONF/sgd.yaml"
 sgctl apply --confirm 2 >"$TMP/out" 2>&1; rc=$?
 check "apply --confirm 2 exits 0" [ $rc = 0 ]
-check "the deadline passes" wait_for 6 grep -q "apply --confirm deadline passed" "$LOG"
+check "the deadline passes" wait_for grep -q "apply --confirm deadline passed" "$LOG"
 check "the rollback succeeds (nothing pending any more)" \
-	wait_for 2 eval '[ ! -f "$TMP/state/confirm" ]'
+	wait_for eval '[ ! -f "$TMP/state/confirm" ]'
 check "no rollback failure is logged" bash -c "! grep -q 'rollback failed\|cannot commit the configuration kept' $LOG"
 check "the members after the rollback: the last valid version" \
 	eval 'set_has 10.70.0.2 && set_has 10.71.0.1'
@@ -134,25 +132,25 @@ sgctl members add app 10.74.0.90 10.74.0.5 >/dev/null
 sgctl members add app 10.74.0.1 >/dev/null
 n0=$(grep -c "members of app updated from members.d" "$LOG")
 push ops '10.71.0.1\n10.71.0.9\n'
-check "a change of ops' file is applied" wait_for 3 set_has 10.71.0.9
+check "a change of ops' file is applied" wait_for set_has 10.71.0.9
 n1=$(grep -c "members of app updated from members.d" "$LOG")
 check "and does not touch app's set (app updates: $((n1 - n0)))" [ "$n1" = "$n0" ]
 push app '10.70.0.1\n10.70.0.2\n10.74.0.7\n'
 check "a members.d change with run-time members present is applied" \
-	wait_for 3 eval 'set_has 10.74.0.7 && set_lacks 10.70.0.0/16'
+	wait_for eval 'set_has 10.74.0.7 && set_lacks 10.70.0.0/16'
 check "the run-time members stay" eval 'set_has 10.74.0.90 && set_has 10.74.0.5 && set_has 10.74.0.1'
 push app '10.70.0.1\n10.74.0.7\n'
 check "a removed line leaves, the rest stays" \
-	wait_for 3 eval 'set_lacks 10.70.0.2 && set_has 10.70.0.1 && set_has 10.74.0.5'
+	wait_for eval 'set_lacks 10.70.0.2 && set_has 10.70.0.1 && set_has 10.74.0.5'
 n1=$(grep -c "members of app updated from members.d" "$LOG")
 check "one kernel update per change of the file ($((n1 - n0)))" [ $((n1 - n0)) = 2 ]
 
 # --- not a regular file -------------------------------------------------
 mkfifo "$MD/.fifo" && mv -f "$MD/.fifo" "$MD/ops"
 push app '10.70.0.1\n10.74.0.7\n10.74.0.8\n'
-check "a FIFO named after a group does not block sgd" wait_for 3 set_has 10.74.0.8
+check "a FIFO named after a group does not block sgd" wait_for set_has 10.74.0.8
 check "it is reported: members.d/ops: not a regular file" \
-	wait_for 3 status_says "members.d/ops: not a regular file"
+	wait_for status_says "members.d/ops: not a regular file"
 check "and ops keeps its last valid version" set_has 10.71.0.9
 rm -f "$MD/ops"
 
@@ -160,14 +158,14 @@ rm -f "$MD/ops"
 printf '10.72.0.1\n' >"$MD/4913"; rm -f "$MD/4913"	# vim's probe file
 printf '10.72.0.1\n' >"$MD/12345" && mv "$MD/12345" "$MD/ops"	# consul-template
 check "consul-template's numbered temp file is not warned about" \
-	wait_for 3 set_has 10.72.0.1
+	wait_for set_has 10.72.0.1
 check "(no 'no group is named' warning)" bash -c "! grep -q 'no group is named' $LOG"
 printf '10.73.0.1\n' >"$MD/.x" && mv "$MD/.x" "$MD/appp"
 check "a file renamed to a name of no group is warned about" \
-	wait_for 3 grep -q "members.d/appp: ignored: no group is named 'appp'" "$LOG"
+	wait_for grep -q "members.d/appp: ignored: no group is named 'appp'" "$LOG"
 check "and not applied" set_lacks 10.73.0.1
 rm -f "$MD/ops"
-check "deleting a file removes its members" wait_for 3 set_lacks 10.72.0.1
+check "deleting a file removes its members" wait_for set_lacks 10.72.0.1
 
 echo "# $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]
