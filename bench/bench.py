@@ -156,6 +156,14 @@ def accepted(ns):
     return d["InDatagrams"] + d["NoPorts"] + d["InErrors"]
 
 
+def received(ns):
+    """IPv4 packets that reached the IP layer of ns (Ip InReceives: counted
+    before the netfilter hooks, so dropped ones too)."""
+    r = run(["cat", "/proc/net/snmp"], ns=ns)
+    lines = [l.split() for l in r.out.splitlines() if l.startswith("Ip:")]
+    return dict(zip(lines[0][1:], map(int, lines[1][1:])))["InReceives"]
+
+
 class Bench:
     def __init__(self, a):
         self.a = a
@@ -176,17 +184,23 @@ class Bench:
         self.missing = []       # a measurement the run could not make
 
     # ------------------------------------------------------------ helpers
-    def probe(self, tx, port, count=3, src=PROBE_SRC):
+    def probe(self, tx, rx, port, count=3, src=PROBE_SRC):
+        """count datagrams from tx to rx's port; returns once rx's IP layer
+        has seen them all, so that the counters read next include their
+        fate however slow the machine (60 s: a hang guard only)."""
+        r0 = received(rx)
         run([self.flood, "-d", PROBE_DST, "-p", str(port), "-c", str(count), "-s", src], ns=tx)
-        time.sleep(0.02)
+        deadline = time.time() + 60
+        while received(rx) < r0 + count and time.time() < deadline:
+            time.sleep(0.01)
 
     def verify(self, tx, rx, port_ok, port_bad, src=PROBE_SRC, what=""):
         """Real packets: port_ok must be accepted, port_bad dropped."""
         a = accepted(rx)
-        self.probe(tx, port_ok, src=src)
+        self.probe(tx, rx, port_ok, src=src)
         b = accepted(rx)
         if port_bad:
-            self.probe(tx, port_bad, src=src)
+            self.probe(tx, rx, port_bad, src=src)
         c = accepted(rx)
         if b - a < 1 or c != b:
             raise BenchError("verify %s in %s: %d probes to %d accepted (want >=1), "
@@ -409,7 +423,7 @@ class Bench:
                 tx, rx = self.pairs["pps-" + v]
                 self.load_pps(v, pol, rx)
                 self.verify(tx, rx, PORT_A, PORT_B, what="pps %s N=%d" % (v, n))
-                self.probe(tx, PORT_A, count=64)   # ARP, conntrack entry, caches
+                self.probe(tx, rx, PORT_A, count=64)   # ARP, conntrack entry, caches
             pps = {v: [] for v in variants}
             cpp = {v: [] for v in variants}     # sender CPU ns per accepted packet
             for r in range(a.pps_rounds):
@@ -492,7 +506,7 @@ class Bench:
                 t = self.sgctl_timed(sock, "members", "del", "bench-peers", ad)
                 del_t.append(t.secs * 1000)
                 b0 = accepted(rx)
-                self.probe(tx, MEMBER_PORT, src=ad)
+                self.probe(tx, rx, MEMBER_PORT, src=ad)
                 if accepted(rx) != b0:
                     raise BenchError("member %s still accepted after del" % ad)
             log("members %d: add %.2f ms, del %.2f ms (medians)" % (
