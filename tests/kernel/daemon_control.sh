@@ -6,8 +6,11 @@
 #    refused with a clear error; with control_group set, a member of that
 #    group (primary or supplementary) may mutate;
 #  * 200 concurrent clients are all served while another client holds a
-#    connection open without sending, and that one (and a client that
-#    trickles bytes) is dropped at the whole-request deadline (5 s);
+#    connection open without sending, in less than 5 times what 200 take
+#    here with nobody stalling (at least 3 s), and that one (and a client
+#    that trickles bytes) is dropped at the whole-request deadline (5 s;
+#    no earlier, and no later than the larger of 2 s and 50 status round
+#    trips after it);
 #  * oversized, garbage and other-version frames get a clear error reply
 #    and do not disturb the daemon;
 #  * 100 clients stalling in the middle of 1 MiB requests: memory stays
@@ -70,8 +73,9 @@ check "a non-member of the control group is refused (rc $rc)" \
 # A sanitizer build keeps freed memory in quarantine: allow it more.
 RSS_LIMIT=200
 ldd "$SGD" 2>/dev/null | grep -q libasan && RSS_LIMIT=600
-ip netns exec "$NS" timeout 60 python3 - "$SOCK" "$SGD_PID" "$RSS_LIMIT" >"$TMP/py" 2>&1 <<'EOF'
-import socket, struct, sys, threading, time
+# 600 s: a hang guard only; every wait inside is bounded by its own.
+ip netns exec "$NS" timeout 600 python3 - "$SOCK" "$SGD_PID" "$RSS_LIMIT" >"$TMP/py" 2>&1 <<'EOF'
+import os, select, signal, socket, struct, sys, threading, time
 
 path = sys.argv[1]
 MAGIC, VER = 0x53474450, 1
@@ -101,7 +105,8 @@ def read_reply(s):
     return (t, struct.unpack(">I", out[16])[0], out.get(17, b"").decode(),
             out.get(18, b"").decode())
 
-def call(data, timeout=10):
+# 60 s: a hang guard only (an answer takes milliseconds)
+def call(data, timeout=60):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(timeout)
     s.connect(path)
@@ -112,6 +117,38 @@ def call(data, timeout=10):
 
 def say(ok, what):
     print(("ok   - " if ok else "FAIL - ") + what)
+
+results = []
+lock = threading.Lock()
+def worker():
+    try:
+        r = call(request("status"))
+    except Exception as e:
+        r = ("error", str(e))
+    with lock:
+        results.append(r)
+def crowd(n):
+    # n concurrent status clients: (served, seconds taken)
+    del results[:]
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    return (sum(1 for r in results if r and r[0] == 2 and r[1] == 0 and "running since" in r[2]),
+            time.monotonic() - t0)
+
+# This machine's pace: one status request (best of 5), and 200 concurrent
+# clients with nobody stalling (best of 3).  The bounds below come from
+# these, never below the documented figures.
+one = 1e9
+for i in range(5):
+    t0 = time.monotonic(); call(request("status")); one = min(one, time.monotonic() - t0)
+base = min(crowd(200)[1] for i in range(3))
+crowd_max = max(3.0, 5 * base)
+late_max = max(2.0, 50 * one)
+print("# a status request takes %.0f ms, 200 concurrent ones %.0f ms: with two stalled clients "
+      "they must take < %.0f ms; a stalled client must be dropped at 5 s + < %.0f ms"
+      % (one * 1000, base * 1000, crowd_max * 1000, late_max * 1000))
 
 # One client that connects and sends nothing; one that trickles.
 idle = socket.socket(socket.AF_UNIX)
@@ -134,30 +171,17 @@ def trickler():
 threading.Thread(target=trickler, daemon=True).start()
 
 # 200 concurrent clients while those two hang on.
-results = []
-lock = threading.Lock()
-def worker():
-    try:
-        r = call(request("status"))
-    except Exception as e:
-        r = ("error", str(e))
-    with lock:
-        results.append(r)
-t0 = time.monotonic()
-threads = [threading.Thread(target=worker) for _ in range(200)]
-for t in threads: t.start()
-for t in threads: t.join()
-elapsed = time.monotonic() - t0
-good = sum(1 for r in results if r and r[0] == 2 and r[1] == 0 and "running since" in r[2])
+good, elapsed = crowd(200)
 say(good == 200, "200 concurrent clients served while two others stall: %d/200 in %.0f ms" % (good, elapsed * 1000))
-say(elapsed < 3.0, "the stalled clients did not delay the others (%.0f ms < 3000)" % (elapsed * 1000))
+say(elapsed < crowd_max, "the stalled clients did not delay the others (%.0f ms < %.0f)" % (elapsed * 1000, crowd_max * 1000))
 
 # The idle client is dropped at the deadline (about 5 s after connect).
-idle.settimeout(10)
+# 60 s: a hang guard only.
+idle.settimeout(60)
 d = idle.recv(100)
 dt = time.monotonic() - t_idle
-say(d == b"" and 4.5 <= dt <= 7.0, "the silent client was dropped after %.1f s (deadline 5 s)" % dt)
-trickle.settimeout(10)
+say(d == b"" and 4.5 <= dt <= 5 + late_max, "the silent client was dropped after %.1f s (deadline 5 s)" % dt)
+trickle.settimeout(60)
 try:
     d = trickle.recv(100)
     while d:
@@ -166,10 +190,10 @@ except OSError:
     pass
 dt = time.monotonic() - t_trickle
 stop.set()
-say(4.5 <= dt <= 7.0, "a client trickling a byte every 0.4 s was dropped after %.1f s (a whole-request deadline, not an idle timeout)" % dt)
+say(4.5 <= dt <= 5 + late_max, "a client trickling a byte every 0.4 s was dropped after %.1f s (a whole-request deadline, not an idle timeout)" % dt)
 
 # Oversized: refused from the header, before 1 MiB is read.
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path)
+s = socket.socket(socket.AF_UNIX); s.settimeout(60); s.connect(path)
 s.sendall(struct.pack(">IHHI", MAGIC, VER, 1, (1 << 20) + 1))
 r = read_reply(s); s.close()
 say(r is not None and r[1] == 2 and "larger than 1048576" in r[3], "oversized request refused from its header: %r" % (r,))
@@ -186,32 +210,51 @@ r = call(request("frobnicate"))
 say(r is not None and r[1] == 2 and "unknown command" in r[3], "an unknown command is bad usage: %r" % (r,))
 # 100 clients each send 900 KiB of a 1 MiB request and stall: memory
 # stays bounded (a 64 MiB budget; the excess is turned away) and a status
-# request is still served meanwhile.
+# request is still served meanwhile.  sgd is stopped while they connect
+# and queue their 900 KiB (socket buffers forced to 2 MiB, so no send
+# waits for sgd): once it continues it accepts them together and finds
+# 90 MiB to read, more than its budget, well inside their 5 s deadline.
+# Sent one after the other to a running sgd, a slow machine would let the
+# first clients reach their deadline (and free their share of the
+# budget) before the last had sent theirs, and nobody would be turned
+# away.
 big = []
 hdr = struct.pack(">IHHI", MAGIC, VER, 1, 1 << 20)
 chunk = b"\0" * (900 << 10)
-busy = 0
-for i in range(100):
-    s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path)
-    try:
+sgd_pid = int(sys.argv[2])
+os.kill(sgd_pid, signal.SIGSTOP)
+try:
+    for i in range(100):
+        s = socket.socket(socket.AF_UNIX)
+        s.setsockopt(socket.SOL_SOCKET, 32, 2 << 20)	# SO_SNDBUFFORCE
+        s.settimeout(60); s.connect(path)
         s.sendall(hdr + chunk)
-    except OSError:
-        busy += 1
-    big.append(s)
-time.sleep(0.3)
+        big.append(s)
+finally:
+    os.kill(sgd_pid, signal.SIGCONT)
+# The first 'busy' answer is awaited (60 s: a hang guard only).
+turned = 0
+pending = list(big)
+end = time.monotonic() + 60
+def take(ready):
+    global turned
+    for s in ready:
+        try:
+            d = s.recv(4096)
+        except OSError:
+            d = b""
+        if b"busy" in d:
+            turned += 1
+        pending.remove(s)
+while pending and turned == 0 and time.monotonic() < end:
+    take(select.select(pending, [], [], max(0, end - time.monotonic()))[0])
 rss = int([l for l in open("/proc/%s/status" % sys.argv[2]) if l.startswith("VmRSS")][0].split()[1])
 limit = int(sys.argv[3])
 say(rss < limit * 1024, "100 stalled 900 KiB requests: sgd RSS %d KiB (< %d MiB)" % (rss, limit))
 r = call(request("status"))
 say(r is not None and r[1] == 0, "status served while they stall")
-turned = 0
+take(select.select(pending, [], [], 0)[0] if pending else [])
 for s in big:
-    try:
-        s.settimeout(0.2)
-        if b"busy" in s.recv(4096):
-            turned += 1
-    except OSError:
-        pass
     s.close()
 say(turned > 0, "%d of them were turned away with 'busy'" % turned)
 # Still serving.
