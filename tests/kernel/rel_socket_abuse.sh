@@ -7,9 +7,14 @@
 # non-root client (runuser -u nobody, the socket made world-accessible)
 # trying every mutating command — root's `sgctl status` runs in a loop:
 #  * every one of root's requests succeeds; its p50/p99/max latency is
-#    reported and p99 must stay under P99_MAX_MS;
+#    reported and p99 must stay under P99_MAX_MS: 2 s, or on a slower
+#    machine 40 times root's `sgctl status` before the attacks (best of
+#    5);
 #  * sgd's open fds (/proc/PID/fd) and VmRSS are sampled before, during
-#    and after: they stay bounded and return to their baseline;
+#    and after: they stay bounded and return to their baseline (awaited
+#    after the attacks: every client sgd still holds is dropped at its
+#    5 s deadline);
+# Every attack is bounded by count; time limits are hang guards only.
 #  * every non-root mutation is refused (exit 1, "permission denied")
 #    every time, and nothing changed; non-root read-only commands work.
 # Needs root.
@@ -17,8 +22,8 @@ set -u
 TAG=sa
 . "$(dirname "$0")/rel_lib.sh"
 
-P99_MAX_MS=${P99_MAX_MS:-2000}
 STOP=$TMP/stop
+. "$(dirname "$0")/pace.sh"
 
 ns_setup
 mkdir -p "$CONF/groups.d"
@@ -39,7 +44,7 @@ import socket, sys, time, struct, os, resource
 path, mode = sys.argv[1], sys.argv[2]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
-def conn(timeout=5):
+def conn(timeout=60):	# a hang guard only
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.connect(path)
@@ -57,29 +62,41 @@ if mode == "burst":
         except OSError:
             failed += 1
     took = time.monotonic() - t0
-    time.sleep(hold)
-    closed = 0
+    # every connection sgd closes is seen, until all are or HOLD seconds
+    # (a hang guard) have passed
+    import selectors
+    sel = selectors.DefaultSelector()
     for s in socks:
         s.setblocking(False)
-        try:
-            if s.recv(1) == b"":
+        sel.register(s, selectors.EVENT_READ)
+    closed = 0; left = len(socks); end = time.monotonic() + hold
+    while left and time.monotonic() < end:
+        for key, _ in sel.select(max(0.0, end - time.monotonic())):
+            s = key.fileobj
+            try:
+                d = s.recv(1)
+            except BlockingIOError:
+                continue
+            except OSError:
+                d = b""
+            sel.unregister(s)
+            left -= 1
+            if d == b"":
                 closed += 1
-        except BlockingIOError:
-            pass
-        except OSError:
-            closed += 1
+    waited = time.monotonic() - t0 - took
+    for s in socks:
         s.close()
-    print("burst connected %d failed %d in %.2fs; closed by sgd after %.0fs: %d"
-          % (len(socks), failed, took, hold, closed))
+    print("burst connected %d failed %d in %.2fs; closed by sgd within %.1fs: %d"
+          % (len(socks), failed, took, waited, closed))
 elif mode == "slow":
     # N clients each sending one byte of a valid request every INTERVAL s
-    # for SECS s; when sgd drops one, it reconnects.
-    n, secs, interval = int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+    # for ROUNDS rounds; when sgd drops one, it reconnects.
+    n, rounds, interval = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
     payload = struct.pack("!HHI", 1, 0, 6) + b"status"
     msg = HDR(len(payload)) + payload
     socks = [[conn(), 0] for _ in range(n)]
-    dropped = 0; sent = 0; t0 = time.monotonic()
-    while time.monotonic() - t0 < secs:
+    dropped = 0; sent = 0
+    for r in range(rounds):
         for e in socks:
             try:
                 e[0].send(msg[e[1] % len(msg):e[1] % len(msg) + 1])
@@ -93,7 +110,7 @@ elif mode == "slow":
 elif mode == "big":
     # A request announcing 17 MiB, then actually streaming 17 MiB.
     size = 17 << 20
-    s = conn(10)
+    s = conn()
     pushed = 0; err = "none"
     try:
         s.sendall(HDR(size))
@@ -104,7 +121,7 @@ elif mode == "big":
         err = type(e).__name__
     reply = b""
     try:
-        s.settimeout(5)
+        s.settimeout(60)	# a hang guard only
         while True:
             d = s.recv(65536)
             if not d:
@@ -138,16 +155,20 @@ fds() { ls /proc/$PID/fd 2>/dev/null | wc -l; }
 rss() { awk '/^VmRSS/ { print $2 }' /proc/$PID/status 2>/dev/null; }
 FD0=$(fds) RSS0=$(rss)
 echo "   before: $FD0 fds, VmRSS $RSS0 kB"
+STATUS_MS=$(pace_ms sgctl status)
+P99_MAX_MS=${P99_MAX_MS:-$(pace_bound "$STATUS_MS" 40 2000)}
+echo "   root's sgctl status takes $STATUS_MS ms here (best of 5): p99 under the attacks must be < $P99_MAX_MS ms"
 check "nobody may read: sgctl status as nobody works" nobody status
 check "nobody may read: sgctl members list app as nobody works" nobody members list app
 members0=$(sgctl members list app)
 rules0=$(nsx nft list table inet sgd | sed -E 's/packets [0-9]+ bytes [0-9]+//')
 
-# Sampler: fds and RSS every 0.1 s while the attacks run.
-( n=0; while [ ! -e "$STOP" ] && [ $n -lt 1200 ]; do
+# Sampler: fds and RSS every 0.1 s while the attacks run (at most 12000
+# samples: a hang guard).
+( n=0; while [ ! -e "$STOP" ] && [ $n -lt 12000 ]; do
 	echo "$(fds) $(rss)" >>"$TMP/samples"; sleep 0.1; n=$((n + 1)); done ) & bg $!
-# Root's sgctl status in a loop: latency per call in ms.
-( n=0; while [ ! -e "$STOP" ] && [ $n -lt 3000 ]; do
+# Root's sgctl status in a loop: latency per call in ms (at most 30000).
+( n=0; while [ ! -e "$STOP" ] && [ $n -lt 30000 ]; do
 	t0=$(date +%s%N)
 	if "$SGCTL" -s "$SOCK" status >/dev/null 2>>"$TMP/root.err"; then
 		echo $(( ($(date +%s%N) - t0) / 1000000 )) >>"$TMP/lat"
@@ -157,14 +178,17 @@ rules0=$(nsx nft list table inet sgd | sed -E 's/packets [0-9]+ bytes [0-9]+//')
 	n=$((n + 1)); sleep 0.02; done ) & bg $!
 
 echo "== attacks"
-timeout 60 python3 "$TMP/abuse.py" "$SOCK" burst 1000 7 >"$TMP/a.burst" 2>&1 & A1=$!; bg $A1
-timeout 60 python3 "$TMP/abuse.py" "$SOCK" slow 30 16 2 >"$TMP/a.slow" 2>&1 & A2=$!; bg $A2
+# the burst waits up to 300 s for sgd to close its 1000 connections (a
+# hang guard: the deadline is 5 s); the slow clients send 8 rounds, 2 s
+# apart.  The outer timeouts are hang guards only.
+timeout 900 python3 "$TMP/abuse.py" "$SOCK" burst 1000 300 >"$TMP/a.burst" 2>&1 & A1=$!; bg $A1
+timeout 900 python3 "$TMP/abuse.py" "$SOCK" slow 30 8 2 >"$TMP/a.slow" 2>&1 & A2=$!; bg $A2
 sleep 1
 bigok=0
 for i in 1 2 3; do
-	timeout 30 python3 "$TMP/abuse.py" "$SOCK" big >>"$TMP/a.big" 2>&1 && bigok=$((bigok + 1))
+	timeout 600 python3 "$TMP/abuse.py" "$SOCK" big >>"$TMP/a.big" 2>&1 && bigok=$((bigok + 1))
 done
-timeout 60 python3 "$TMP/abuse.py" "$SOCK" midreq 300 >"$TMP/a.mid" 2>&1 & A3=$!; bg $A3
+timeout 600 python3 "$TMP/abuse.py" "$SOCK" midreq 300 >"$TMP/a.mid" 2>&1 & A3=$!; bg $A3
 
 # Every mutating command, as nobody, again and again during the attacks.
 refused=0 tried=0 wrong=
@@ -182,11 +206,11 @@ for round in $(seq 10); do
 		fi
 	done
 done
-for p in $A1 $A2 $A3; do timeout 70 tail --pid=$p -f /dev/null; done
+for p in $A1 $A2 $A3; do timeout 900 tail --pid=$p -f /dev/null; done
 touch "$STOP"
-sleep 0.5
-# The attackers are gone; let the daemon's 5 s client deadline pass.
-sleep 6
+# The attackers are gone; sgd drops what it still holds at the 5 s client
+# deadline: awaited (300 s: a hang guard only).
+pace_wait 300 eval '[ "$(fds)" -le $((FD0 + 2)) ]'
 FD2=$(fds) RSS2=$(rss)
 
 read -r FDMAX RSSMAX <<<"$(awk 'BEGIN { f = 0; r = 0 } { if ($1 > f) f = $1; if ($2 > r) r = $2 } END { print f, r }' "$TMP/samples")"
