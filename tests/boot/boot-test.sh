@@ -8,7 +8,9 @@
 #   - the boot has sgd active, ordered before network-pre.target, with no
 #     ordering cycle (with cloud-init-like units present), and its socket
 #     is mode 0660;
-#   - the watchdog pings keep it alive past WatchdogSec;
+#   - the watchdog pings keep it alive past WatchdogSec (4 s, or on a
+#     slower machine 50 times what `sgd -t` of the test configuration
+#     takes there);
 #   - `systemctl reload` applies a new configuration;
 #   - a reload with a bad configuration fails, and the unit stays active
 #     with the old rules;
@@ -28,6 +30,8 @@
 # made once there, outside the clone), SGD_TEST_PREFIX (machine name
 # prefix), SGD_TEST_MIRROR (Debian mirror; default: the one apt uses).
 # Needs root, debootstrap and systemd-container.  Exits 0 on pass.
+# No check depends on the machine's speed: every wait is for an event,
+# and its time limit is a hang guard only.
 set -euo pipefail
 
 : "${BUILDDIR:?BUILDDIR must name the meson build directory}"
@@ -38,8 +42,8 @@ ROOTFS=$CACHE/bookworm-rootfs
 # libyaml is the one runtime library of sgd that minbase + nftables lacks.
 PACKAGES=systemd,systemd-sysv,dbus,iproute2,nftables,libyaml-0-2
 MACHINE=${SGD_TEST_PREFIX:-sgdtest}-boot-$$
-WATCHDOG_SEC=4
 T0=$(date +%s)
+. "$SRCDIR/tests/kernel/pace.sh"
 
 COPY=""
 NSPAWN_PID=""
@@ -127,11 +131,12 @@ ensure_rootfs() {
 # The container.
 
 cx() { nsenter -t "$LEADER" -m -u -i -n -p -- "$@"; }
-# Bounded command in the container.
+# Bounded command in the container: SECS is what it may need on an idle
+# machine; the hang guard is 10 times that, for a loaded one.
 cxt() {
 	local secs=$1
 	shift
-	nsenter -t "$LEADER" -m -u -i -n -p -- timeout "$secs" "$@"
+	nsenter -t "$LEADER" -m -u -i -n -p -- timeout "$((secs * 10))" "$@"
 }
 
 dump_diagnostics() {
@@ -149,12 +154,9 @@ cleanup() {
 	set +e
 	if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
 		[ -n "$LEADER" ] && kill -RTMIN+4 "$LEADER" 2>/dev/null # poweroff
-		for _ in $(seq 1 100); do
-			kill -0 "$NSPAWN_PID" 2>/dev/null || break
-			sleep 0.2
-		done
+		pace_wait 120 eval '! kill -0 "$NSPAWN_PID"' || true
 		if kill -0 "$NSPAWN_PID" 2>/dev/null; then
-			echo "boot-test: container did not power off in 20 s, killing it" >&2
+			echo "boot-test: container did not power off in 120 s, killing it" >&2
 			kill -KILL "$NSPAWN_PID" 2>/dev/null
 			sleep 1
 		fi
@@ -188,8 +190,10 @@ boot_container() {
 		--console=read-only -D "$COPY" --machine "$MACHINE" \
 		>"$COPY.console" 2>&1 </dev/null &
 	NSPAWN_PID=$!
-	local state=""
-	for _ in $(seq 1 100); do
+	local state="" end
+	# 120 s and 600 s: hang guards only
+	end=$(($(date +%s) + 120))
+	while [ "$(date +%s)" -lt "$end" ]; do
 		LEADER=$(find_leader) && break
 		kill -0 "$NSPAWN_PID" 2>/dev/null || break
 		sleep 0.2
@@ -197,7 +201,8 @@ boot_container() {
 	[ -n "$LEADER" ] || { tail -n 30 "$COPY.console" >&2; die "container did not start"; }
 	# Wait for the boot to finish (bounded): running, or degraded if some
 	# unrelated unit failed in the container.
-	for _ in $(seq 1 120); do
+	end=$(($(date +%s) + 600))
+	while [ "$(date +%s)" -lt "$end" ]; do
 		state=$(cxt 5 systemctl is-system-running 2>/dev/null) || true
 		case "$state" in running | degraded) break ;; esac
 		sleep 0.5
@@ -325,7 +330,12 @@ if grep -q 'not found' <<<"$libs"; then
 fi
 
 write_config 4242
-# A short watchdog, so that the missed-watchdog check stays quick.
+# A short watchdog, so that the missed-watchdog check stays quick: 4 s, or
+# on a slower machine 50 times what loading the configuration takes here
+# (sgd -t, best of 5), so that the pings of a working daemon never miss it.
+T_MS=$(pace_ms "$BUILDDIR/daemon/sgd" -t -c "$COPY/etc/sgd")
+WATCHDOG_SEC=$(( ($(pace_bound "$T_MS" 50 4000) + 999) / 1000 ))
+log "# sgd -t takes $T_MS ms here: WatchdogSec=${WATCHDOG_SEC}s"
 mkdir -p "$COPY/etc/systemd/system/sgd.service.d"
 cat >"$COPY/etc/systemd/system/sgd.service.d/50-boot-test.conf" <<EOF
 [Service]
@@ -458,7 +468,9 @@ pid1=$(main_pid)
 r0=$(nrestarts)
 cxt 10 sh -c "kill -STOP $pid1" || die "could not SIGSTOP sgd ($pid1)"
 newpid=""
-for _ in $(seq 1 60); do
+# the watchdog fires after WatchdogSec; 300 s more is a hang guard only
+end=$(($(date +%s) + WATCHDOG_SEC + 300))
+while [ "$(date +%s)" -lt "$end" ]; do
 	p=$(main_pid)
 	if [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$pid1" ] && is_active; then
 		newpid=$p
