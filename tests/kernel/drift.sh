@@ -8,11 +8,11 @@
 #      name in family ip) are never drift;
 #  (a) `nft add rule inet sgd input accept` by someone else is logged
 #      ("added 1 rule to chain input") and the intended ruleset is back
-#      within 1 s (latency measured over several trials), and a hole
-#      punched with `nft insert`, or with an element added to one of our
-#      sets, is closed again for real packets;
-#  (b) `nft delete table inet sgd` is restored within 1 s, and so is a
-#      table made dormant (which would switch every chain off);
+#      within REPAIR_MAX (latency measured over several trials), and a
+#      hole punched with `nft insert`, or with an element added to one of
+#      our sets, is closed again for real packets;
+#  (b) `nft delete table inet sgd` is restored within REPAIR_MAX, and so
+#      is a table made dormant (which would switch every chain off);
 #  (c) on_drift: warn logs the change, leaves it (packets prove the hole
 #      is open), and sgctl status shows it;
 #  (g) a tool that keeps undoing the repair makes sgd back off (bounded
@@ -21,6 +21,12 @@
 #      is stopped and another table gets a big transaction): repair mode
 #      re-applies the ruleset (table restored, log says resync); warn mode
 #      dumps the table and logs what changed unseen.
+# REPAIR_MAX is 1 s (the documented figure) or, on a slower machine, 10
+# times what a reload that changes rules plus a listing of the table
+# take here (the repair is such a commit; the measuring tool lists the
+# table to see it).  Every event is awaited (60 s: a hang guard only),
+# never slept for; the sleeps left are negative checks ("no report",
+# "still there"), after an event that shows sgd got that far.
 # Namespaces are named sgJ-*; nothing touches the root namespace.
 
 BUILDDIR=${BUILDDIR:?BUILDDIR must be set}
@@ -79,6 +85,7 @@ check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else b
 
 nsx() { ip netns exec "$NS" "$@"; }
 sgctl() { ip netns exec "$NS" "$SGCTL" -s "$SOCK" "$@"; }
+. "$(dirname "$0")/pace.sh"
 
 # The server namespace and a client namespace on a veth pair.
 ip netns add "$NS" || exit 1
@@ -124,7 +131,8 @@ start_sgd() {	# start_sgd [extra sgd args]
 	ip netns exec "$NS" "$SGD" -c "$CONF" -s "$SOCK" --state-dir "$STATE" -v "$@" \
 		>>"$LOG" 2>&1 &
 	SGD_PID=$!
-	for i in $(seq 50); do
+	# 60 s: a hang guard only
+	for i in $(seq 600); do
 		# the sgd that answers must be ours, not an earlier one
 		kill -0 "$SGD_PID" 2>/dev/null || { SGD_PID=; return 1; }
 		sgctl status >/dev/null 2>&1 && return 0
@@ -136,7 +144,7 @@ start_sgd() {	# start_sgd [extra sgd args]
 stop_sgd() {
 	[ -n "$SGD_PID" ] || return 0
 	kill -TERM "$SGD_PID"
-	timeout 5 tail --pid="$SGD_PID" -f /dev/null
+	timeout 60 tail --pid="$SGD_PID" -f /dev/null
 	wait "$SGD_PID" 2>/dev/null
 	SGD_PID=
 }
@@ -160,22 +168,28 @@ while True:
     c.close()
 ' &
 BG_PIDS="$BG_PIDS $!"
-tcp_ok() {
-	ip netns exec "$CNS" timeout 5 python3 - "$SIP" <<'EOF' 2>/dev/null
+# tcp_try SECS: does the client's connection to 8080 get through within
+# SECS?  A connection that must pass gets 10 s (tcp_ok); one that must be
+# dropped 1 s (tcp_blocked: between two namespaces an admitted SYN is
+# answered at once, a dropped one never).  60 s guard python's start-up.
+tcp_try() {
+	ip netns exec "$CNS" timeout 60 python3 - "$SIP" "$1" <<'EOF' 2>/dev/null
 import socket, sys
 s = socket.socket()
-s.settimeout(0.5)
+s.settimeout(float(sys.argv[2]))
 try:
     s.connect((sys.argv[1], 8080))
 except OSError:
     sys.exit(1)
 EOF
 }
-tcp_blocked() { ! tcp_ok; }
+tcp_ok() { tcp_try 10; }
+tcp_blocked() { ! tcp_try 1; }
 
 # measure WANT TIMEOUT_S CMD...: run CMD in the server namespace, then
 # poll the table until its sum is WANT again; print the milliseconds
-# from CMD's return to that moment (or "timeout").
+# from CMD's return to that moment (or "timeout").  TIMEOUT_S is a hang
+# guard; the latency is checked against REPAIR_MAX.
 cat >"$TMP/measure.py" <<'EOF'
 import hashlib, re, subprocess, sys, time
 ns, want, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -210,6 +224,17 @@ restores() { grep -c 'drift: table inet sgd restored' "$LOG"; }
 
 write_conf repair
 check "sgd starts (on_drift: repair, default event buffer)" start_sgd
+check "the listener on 8080 is up" pace_wait 60 eval "ip netns exec $NS ss -Hltn 'sport = :8080' | grep -q ."
+# This machine's pace: a reload that changes rules, and a listing of
+# the table (best of 5 each).
+FLIP=0
+flip_reload() { FLIP=$((1 - FLIP)); write_conf repair $((FLIP ? 2222 : 22)); sgctl reload; }
+RELOAD_MS=$(pace_ms flip_reload)
+write_conf repair
+sgctl reload >/dev/null
+LIST_MS=$(pace_ms nsx nft list table inet sgd)
+REPAIR_MAX=$(pace_bound $((RELOAD_MS + LIST_MS)) 10 1000)
+echo "# a reload takes $RELOAD_MS ms here, listing the table $LIST_MS ms: a repair must be seen within $REPAIR_MAX ms"
 WANT=$(table_sum)
 check "the client cannot reach port 8080" tcp_blocked
 
@@ -229,16 +254,17 @@ for i in $(seq 100); do
 done
 check "100 reloads and 100 members add/del succeeded ($fails failures)" [ "$fails" = 0 ]
 echo 10.79.2.1 >"$CONF/members.d/app"
-sleep 0.3
-check "members.d change reached the kernel" sh -c "ip netns exec $NS nft list table inet sgd | grep -q 10.79.2.1"
+check "members.d change reached the kernel" \
+	pace_wait 60 sh -c "ip netns exec $NS nft list table inet sgd | grep -q 10.79.2.1"
 write_conf repair 2022
 sgctl apply --confirm 1 >/dev/null
-sleep 2.5
-check "apply --confirm 1 without confirm rolled back" grep -q 'deadline passed' "$LOG"
+check "apply --confirm 1 without confirm rolled back" pace_wait 60 grep -q 'deadline passed' "$LOG"
 rm -f "$CONF/members.d/app"
+check "members.d removal reached the kernel" \
+	pace_wait 60 sh -c "! ip netns exec $NS nft list table inet sgd | grep -q 10.79.2.1"
 write_conf repair
 sgctl reload >/dev/null
-sleep 0.5
+sleep 0.5	# a negative check: drift events would come within this
 check "zero drift reports after all of that ($(reports))" [ "$(reports)" = 0 ]
 check "zero resyncs (no events lost)" sh -c "! grep -q 'resync' $LOG"
 check "status: watching, 0 detected, 0 resyncs" status_is \
@@ -275,9 +301,9 @@ echo "# (a) nft add rule inet sgd input accept"
 LAT=
 for i in $(seq 8); do
 	n0=$(reports)
-	ms=$(measure "$WANT" 3 nft add rule inet sgd input accept)
+	ms=$(measure "$WANT" 60 nft add rule inet sgd input accept)
 	LAT="$LAT $ms"
-	[ "$ms" != timeout ] && [ "$ms" -lt 1000 ] || bad "trial $i: restored after $ms ms"
+	[ "$ms" != timeout ] && [ "$ms" -lt "$REPAIR_MAX" ] || bad "trial $i: restored after $ms ms"
 	[ "$(reports)" = $((n0 + 1)) ] || bad "trial $i: not logged once"
 	# spaced like separate mistakes, not like a tool fighting sgd
 	sleep 0.6
@@ -290,13 +316,13 @@ stats() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {
 	printf "median %d ms, max %d ms (n=%d)", (NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2), v[NR], NR }'; }
 ASTATS=$(echo "$LAT" | stats)
 echo "   repair latency (add rule):$LAT -> $ASTATS"
-check "every trial restored within 1 s" sh -c "! echo '$LAT' | grep -q timeout"
+check "every trial restored within $REPAIR_MAX ms" sh -c "for m in $LAT; do [ \"\$m\" != timeout ] && [ \"\$m\" -lt $REPAIR_MAX ] || exit 1; done"
 
 echo "# (a) a real hole: nft insert rule inet sgd input tcp dport { 8080, 8081 } accept"
 n0=$(restores)
-nsx nft insert rule inet sgd input tcp dport '{ 8080, 8081 }' accept
-sleep 1
-check "repaired within 1 s" [ "$(restores)" = $((n0 + 1)) ]
+ms=$(measure "$WANT" 60 nft insert rule inet sgd input tcp dport '{ 8080, 8081 }' accept)
+check "repaired within $REPAIR_MAX ms ($ms ms)" sh -c "[ '$ms' != timeout ] && [ '$ms' -lt $REPAIR_MAX ]"
+check "repaired once" pace_wait 60 eval "[ \$(grep -c 'drift: table inet sgd restored' $LOG) = $((n0 + 1)) ]"
 check "logged as one rule (its anonymous set is part of it)" sh -c \
 	"grep 'drift: pid' $LOG | tail -1 | grep -q ') added 1 rule to chain input; restoring'"
 check "the intended ruleset is back" [ "$(table_sum)" = "$WANT" ]
@@ -317,9 +343,9 @@ for o in json.load(sys.stdin)["nftables"]:
 if [ -n "$SET" ]; then ELEM='{ 10.79.0.2 . 8080 }'; else SET=peer_app_v4; ELEM='{ 10.79.0.2 }'; fi
 sleep 0.6
 n0=$(restores)
-nsx nft add element inet sgd "$SET" "$ELEM"
-sleep 1
-check "repaired within 1 s (set $SET)" [ "$(restores)" = $((n0 + 1)) ]
+ms=$(measure "$WANT" 60 nft add element inet sgd "$SET" "$ELEM")
+check "repaired within $REPAIR_MAX ms ($ms ms, set $SET)" sh -c "[ '$ms' != timeout ] && [ '$ms' -lt $REPAIR_MAX ]"
+check "repaired once" pace_wait 60 eval "[ \$(grep -c 'drift: table inet sgd restored' $LOG) = $((n0 + 1)) ]"
 check "logged as 'added 1 element to set $SET'" sh -c \
 	"grep 'drift: pid' $LOG | tail -1 | grep -q 'added 1 element to set $SET;'"
 check "the foreign element is gone" sh -c "! ip netns exec $NS nft list set inet sgd $SET | grep -q 10.79.0.2"
@@ -330,13 +356,13 @@ check "packets: the client's connection to 8080 is dropped" tcp_blocked
 echo "# (b) nft delete table inet sgd"
 LATB=
 for i in 1 2 3; do
-	ms=$(measure "$WANT" 3 nft delete table inet sgd)
+	ms=$(measure "$WANT" 60 nft delete table inet sgd)
 	LATB="$LATB $ms"
 	sleep 0.6
 done
 BSTATS=$(echo "$LATB" | stats)
 echo "   repair latency (delete table):$LATB -> $BSTATS"
-check "every deletion restored within 1 s" sh -c "for m in $LATB; do [ \"\$m\" != timeout ] && [ \"\$m\" -lt 1000 ] || exit 1; done"
+check "every deletion restored within $REPAIR_MAX ms" sh -c "for m in $LATB; do [ \"\$m\" != timeout ] && [ \"\$m\" -lt $REPAIR_MAX ] || exit 1; done"
 line=$(grep 'drift: pid' "$LOG" | tail -1)
 echo "   log: ${line#*sgd: }"
 check "logged as 'deleted table inet sgd'" sh -c "echo '$line' | grep -q 'deleted table inet sgd'"
@@ -346,10 +372,10 @@ check "packets: still dropped" tcp_blocked
 
 echo "# (b) nft add table inet sgd { flags dormant; } (switches every chain off)"
 sleep 0.6
-ms=$(measure "$WANT" 3 nft add table inet sgd '{ flags dormant; }')
+ms=$(measure "$WANT" 60 nft add table inet sgd '{ flags dormant; }')
 echo "   restored after $ms ms"
 check "logged as switched off" sh -c "grep 'drift: pid' $LOG | tail -1 | grep -q 'dormant: switched off'"
-check "the table is awake again within 1 s ($ms ms)" sh -c "[ '$ms' != timeout ] && [ '$ms' -lt 1000 ]"
+check "the table is awake again within $REPAIR_MAX ms ($ms ms)" sh -c "[ '$ms' != timeout ] && [ '$ms' -lt $REPAIR_MAX ]"
 check "packets: dropped again" tcp_blocked
 
 # ---- (c) on_drift: warn --------------------------------------------------
@@ -360,10 +386,10 @@ sleep 0.3
 WANTW=$(table_sum)
 n0=$(reports)
 nsx nft insert rule inet sgd input tcp dport 8080 accept
-sleep 1
-check "the change is logged" [ "$(reports)" = $((n0 + 1)) ]
+check "the change is logged" pace_wait 60 eval "[ \$(grep -c 'drift: pid' $LOG) = $((n0 + 1)) ]"
+sleep "$(awk "BEGIN { print $REPAIR_MAX / 1000 }")"	# a negative check: a repair would come within REPAIR_MAX
 check "log says it is left in place" sh -c "grep 'drift: pid' $LOG | tail -1 | grep -q 'added 1 rule to chain input; left in place (on_drift: warn)'"
-check "the foreign rule is still there after 1 s" sh -c "ip netns exec $NS nft list chain inet sgd input | grep -q 'dport 8080 accept'"
+check "the foreign rule is still there after $REPAIR_MAX ms" sh -c "ip netns exec $NS nft list chain inet sgd input | grep -q 'dport 8080 accept'"
 check "packets: the hole is real (the client reaches 8080)" tcp_ok
 check "status shows it: not repaired, left in place" status_is \
 	'not s["drift"]["last"]["repaired"] and "left in place" in s["drift"]["last"]["result"] and s["drift"]["on_drift"] == "warn"'
@@ -377,18 +403,33 @@ check "... and is not reported" [ "$(reports)" = $((n0 + 1)) ]
 check "packets: dropped again" tcp_blocked
 
 # ---- (g) a tool that fights the repairs ----------------------------------
-echo "# (g) someone re-inserts the rule every 50 ms for 6 s"
+echo "# (g) someone re-inserts the rule 100 times, 50 ms apart"
+# sgd backs off when a repair comes within 5 s of the one 10 repairs
+# before it.  For the fight to be one at any load, sgd and the fighting
+# tool run at the highest priority (nice -20) while it lasts, and the
+# tool is one nft process (nft -i) fed a command every 50 ms, not a
+# process started per insert, so each insert is repaired before the
+# next, as on an idle machine; the fight is bounded by count.  Without a
+# back-off every insert would be repaired; with it, sgd waits 1 s, 2 s,
+# 4 s ...: at most 25 repairs per 10 s of fighting begun (about 14 in the
+# first 6 s).
 sleep 1
+renice -n -20 -p "$SGD_PID" >/dev/null
 r0=$(restores)
-timeout 6 bash -c "while :; do ip netns exec $NS nft insert rule inet sgd input tcp dport 9 accept; sleep 0.05; done" 2>/dev/null
+t0=$(date +%s%N)
+nice -n -20 bash -c "for i in \$(seq 100); do echo 'insert rule inet sgd input tcp dport 9 accept'; sleep 0.05; done" |
+	ip netns exec "$NS" nice -n -20 nft -i >/dev/null 2>&1
+FIGHT_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 nrep=$(( $(restores) - r0 ))
-echo "   repairs during the 6 s fight: $nrep"
+FIGHT_MAX=$(( 25 * ((FIGHT_MS + 9999) / 10000) ))
+echo "   repairs during the fight of 100 inserts in $FIGHT_MS ms: $nrep"
 check "sgd backed off (logged)" grep -q 'the next repair waits' "$LOG"
-check "the number of repairs stayed bounded ($nrep < 25)" [ "$nrep" -lt 25 ]
+check "the number of repairs stayed bounded ($nrep < $FIGHT_MAX)" [ "$nrep" -lt "$FIGHT_MAX" ]
 check "the change count during the back-off was logged once, not per change" \
 	grep -q 'more changes by others during the back-off' "$LOG"
-for i in $(seq 100); do [ "$(table_sum)" = "$WANT" ] && break; sleep 0.1; done
-check "after the fight the intended ruleset is back" [ "$(table_sum)" = "$WANT" ]
+# the last back-off may wait seconds: 120 s is a hang guard only
+check "after the fight the intended ruleset is back" pace_wait 120 eval '[ "$(table_sum)" = "$WANT" ]'
+renice -n 0 -p "$SGD_PID" >/dev/null
 stop_sgd
 
 # ---- (e) lost events -----------------------------------------------------
@@ -420,7 +461,7 @@ nsx nft -f "$TMP/big.nft"
 nsx nft delete table inet sgd
 kill -CONT "$SGD_PID"
 t0=$(date +%s%N)
-for i in $(seq 200); do [ "$(table_sum)" = "$WANT" ] && break; sleep 0.01; done
+pace_wait 60 eval '[ "$(table_sum)" = "$WANT" ]'
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 RMS=$ms
 echo "   restored $ms ms after sgd resumed"
@@ -440,7 +481,7 @@ kill -STOP "$SGD_PID"
 nsx nft -f "$TMP/big.nft"
 nsx nft delete rule inet sgd input handle "$H"
 kill -CONT "$SGD_PID"
-sleep 1
+pace_wait 60 grep -q 'drift: resync: table inet sgd changed' "$LOG"
 line=$(grep 'drift: resync: table inet sgd changed' "$LOG" | tail -1)
 echo "   log: ${line#*sgd: }"
 check "warn mode: the resync dump found the deleted rule (handle $H)" \
@@ -463,7 +504,7 @@ write_conf repair
 ip netns exec "$NS" unshare --pid --fork --kill-child sh -c '"$@"; true' sh \
 	"$SGD" -c "$CONF" -s "$SOCK" --state-dir "$STATE" -v >>"$LOG" 2>&1 &
 BG_PIDS="$BG_PIDS $!"
-for i in $(seq 50); do sgctl status >/dev/null 2>&1 && break; sleep 0.1; done
+pace_wait 60 sgctl status
 SGD_PID=$(pgrep -f -x "$SGD -c $CONF -s $SOCK --state-dir $STATE -v")
 check "sgd runs in its own pid namespace (pid $(sgctl --json status |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])') there, $SGD_PID outside)" \
@@ -481,7 +522,7 @@ sleep 0.5
 check "20 reloads and member adds there: zero drift reports ($fails failures)" \
 	[ "$fails $(reports)" = "0 $n0" ]
 WANT=$(table_sum)
-ms=$(measure "$WANT" 3 nft add rule inet sgd input accept)
+ms=$(measure "$WANT" 60 nft add rule inet sgd input accept)
 check "a foreign rule is still repaired ($ms ms)" [ "$ms" != timeout ]
 stop_sgd
 
