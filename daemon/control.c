@@ -88,38 +88,41 @@ int control_open(struct sgd *d)
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		sgd_log(d, "%s: socket path too long", path);
+		sgd_log(d, LOG_ERR, "%s: socket path too long", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
 	r = mkdir_parent(path);
 	if (r < 0) {
-		sgd_log(d, "%s: cannot create its directory: %s", path, strerror(-r));
+		sgd_log(d, LOG_ERR, "%s: cannot create its directory: %s", path,
+			strerror(-r));
 		return r;
 	}
 	r = control_probe(path, &pid);
 	if (r == 1) {
 		if (pid)
-			sgd_log(d, "another sgd (pid %ld) is already serving %s; "
-				"refusing to start", (long)pid, path);
+			sgd_log(d, LOG_ERR, "another sgd (pid %ld) is already "
+				"serving %s; refusing to start", (long)pid,
+				path);
 		else
-			sgd_log(d, "another sgd is already serving %s; refusing "
-				"to start", path);
+			sgd_log(d, LOG_ERR, "another sgd is already serving "
+				"%s; refusing to start", path);
 		return -EADDRINUSE;
 	}
 	if (r == -EEXIST) {
-		sgd_log(d, "%s exists and is not a socket; refusing to replace it",
-			path);
+		sgd_log(d, LOG_ERR, "%s exists and is not a socket; refusing "
+			"to replace it", path);
 		return r;
 	}
 	if (r < 0) {
-		sgd_log(d, "%s: %s", path, strerror(-r));
+		sgd_log(d, LOG_ERR, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	/* Nobody answers: a stale socket from a previous run. */
 	if (unlink(path) < 0 && errno != ENOENT) {
 		r = -errno;
-		sgd_log(d, "cannot remove stale socket %s: %s", path, strerror(-r));
+		sgd_log(d, LOG_ERR, "cannot remove stale socket %s: %s", path,
+			strerror(-r));
 		return r;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -133,15 +136,15 @@ int control_open(struct sgd *d)
 		r = -errno;
 		close(fd);
 		if (r == -EADDRINUSE)
-			sgd_log(d, "%s: another sgd started at the same time; "
-				"refusing to start", path);
+			sgd_log(d, LOG_ERR, "%s: another sgd started at the "
+				"same time; refusing to start", path);
 		else
-			sgd_log(d, "bind %s: %s", path, strerror(-r));
+			sgd_log(d, LOG_ERR, "bind %s: %s", path, strerror(-r));
 		return r;
 	}
 	if (chmod(path, 0660) < 0 || listen(fd, 512) < 0 || stat(path, &st) < 0) {
 		r = -errno;
-		sgd_log(d, "%s: %s", path, strerror(-r));
+		sgd_log(d, LOG_ERR, "%s: %s", path, strerror(-r));
 		close(fd);
 		return r;
 	}
@@ -170,8 +173,8 @@ int control_apply_group(struct sgd *d)
 		return 0;
 	g = getgrnam(name);
 	if (!g) {
-		sgd_log(d, "control_group %s: no such group; only root may "
-			"change the firewall", name);
+		sgd_log(d, LOG_WARNING, "control_group %s: no such group; only "
+			"root may change the firewall", name);
 		return -ENOENT;
 	}
 	d->control_gid = g->gr_gid;
@@ -179,8 +182,8 @@ int control_apply_group(struct sgd *d)
 	if (d->listen.fd >= 0 && chown(d->opt.sock_path, (uid_t)-1, g->gr_gid) < 0) {
 		int r = -errno;
 
-		sgd_log(d, "chown %s to group %s: %s", d->opt.sock_path, name,
-			strerror(-r));
+		sgd_log(d, LOG_WARNING, "chown %s to group %s: %s",
+			d->opt.sock_path, name, strerror(-r));
 		return r;
 	}
 	return 0;
@@ -449,14 +452,16 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 				/* The pending connection stays queued and the
 				 * level-triggered fd would spin: stop listening
 				 * until a client goes away. */
-				sgd_log(d, "accept: %s; pausing until a client "
-					"closes", strerror(errno));
+				sgd_log(d, LOG_WARNING, "accept: %s; pausing "
+					"until a client closes",
+					strerror(errno));
 				if (loop_mod(d, &d->listen, 0) == 0)
 					d->accept_paused = true;
 				return;
 			}
 			if (errno != EAGAIN)
-				sgd_log(d, "accept: %s", strerror(errno));
+				sgd_log(d, LOG_WARNING, "accept: %s",
+					strerror(errno));
 			return;
 		}
 		if (d->n_clients >= SGD_MAX_CLIENTS) {

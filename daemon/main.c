@@ -1,5 +1,5 @@
 /*
- * main.c — sgd's entry point: arguments, logging, start-up order.
+ * main.c — sgd's entry point: arguments, start-up order.
  *
  * Start-up is: load + validate + commit the configuration (or the state
  * a pending apply --confirm left), then open the control socket, then
@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,48 +19,6 @@
 #include "engine.h"
 #include "membatch.h"
 #include "sgd.h"
-
-static void log_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-
-static void log_v(const char *fmt, va_list ap)
-{
-	char line[4096];
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "sgd: %s\n", line);
-}
-
-void sgd_log(struct sgd *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_v(fmt, ap);
-	va_end(ap);
-}
-
-void sgd_debug(struct sgd *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!d->opt.verbose)
-		return;
-	va_start(ap, fmt);
-	log_v(fmt, ap);
-	va_end(ap);
-}
-
-void sgd_log_diags(struct sgd *d, const char *what, const struct sg_diags *dg)
-{
-	size_t i;
-
-	for (i = 0; i < dg->n; i++) {
-		char *s = diag_format(&dg->v[i]);
-
-		sgd_log(d, "%s: %s", what, s ? s : dg->v[i].msg);
-		free(s);
-	}
-}
 
 static void usage(FILE *f)
 {
@@ -204,9 +161,10 @@ static int start_commit(struct sgd *d)
 		r = reload_commit(d, &l, &dg);
 	if (r < 0) {
 		diags_sort(&dg);
-		sgd_log_diags(d, "cannot start", &dg);
+		sgd_log_diags(d, LOG_ERR, SGD_EV_RELOAD, "cannot start", &dg);
 		if (dg.n == 0)
-			sgd_log(d, "cannot start: %s", strerror(-r));
+			sgd_log_event(d, LOG_ERR, SGD_EV_RELOAD, NULL, "cannot "
+				"start: %s", strerror(-r));
 	}
 	reload_loaded_free(&l);
 	diags_free(&dg);
@@ -222,7 +180,6 @@ static void sgd_fini(struct sgd *d)
 	drift_close(d);
 	control_close(d);
 	loop_fini(d);
-	notify_fini(d);
 	if (d->eng)
 		engine_close(d->eng);
 	membership_free(&d->members);
@@ -240,7 +197,7 @@ int main(int argc, char **argv)
 	int r;
 
 	memset(&d, 0, sizeof(d));
-	d.epfd = d.notify_fd = -1;
+	d.epfd = -1;
 	d.sig.fd = d.listen.fd = d.client_timer.fd = -1;
 	d.wd_timer.fd = d.confirm_timer.fd = d.inotify.fd = -1;
 	d.members_wd = -1;
@@ -274,13 +231,14 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		r = membership_watch(&d);
 		if (r < 0)
-			sgd_log(&d, "not watching members.d: %s", strerror(-r));
+			sgd_log(&d, LOG_WARNING, "not watching members.d: %s",
+				strerror(-r));
 		/* Without it sgd still enforces; drift_open logged why. */
 		(void)drift_open(&d);
 		r = 0;
 	}
 	if (r == 0) {
-		sgd_log(&d, "serving %s (config %s, %zu groups)",
+		sgd_log(&d, LOG_INFO, "serving %s (config %s, %zu groups)",
 			d.opt.sock_path, d.opt.confdir,
 			d.cfg ? d.cfg->n_groups : 0);
 		notify_send(&d, "READY=1\nSTATUS=rules committed, serving %s",
@@ -289,7 +247,7 @@ int main(int argc, char **argv)
 	}
 	if (r == 0) {
 		notify_send(&d, "STOPPING=1\nSTATUS=stopped, rules left in place");
-		sgd_log(&d, "exiting; the rules stay in the kernel");
+		sgd_log(&d, LOG_INFO, "exiting; the rules stay in the kernel");
 	} else {
 		notify_send(&d, "STATUS=cannot start (%s), see the log\nERRNO=%d",
 			    strerror(-r), -r);

@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|bench]   (default: test)
 set -euo pipefail
 what=${1:-test}
-build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev check)
+build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev libsystemd-dev check)
 test_pkgs=(nftables iproute2 iputils-ping netcat-openbsd socat python3 valgrind clang
            libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc)
 bench_pkgs=(gnuplot-nox hyperfine)
