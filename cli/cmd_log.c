@@ -18,8 +18,8 @@
 #include "diag.h"
 #include "nflog.h"
 #include "out.h"
+#include "paths.h"
 
-#define LOG_DEFAULT_CONFDIR	"/etc/sgd"
 /* A bound on --timeout so the deadline arithmetic cannot overflow. */
 #define LOG_MAX_TIMEOUT		(365.0 * 24 * 3600)
 
@@ -619,7 +619,7 @@ static int log_stream(struct nflog_sock *s, struct log_ctx *c)
 int log_main(int argc, char **argv, const char *confdir, bool json)
 {
 	struct log_opts o = {
-		.confdir = confdir ? confdir : LOG_DEFAULT_CONFDIR,
+		.confdir = confdir ? confdir : SGD_DEFAULT_CONFDIR,
 		.json = json,
 	};
 	struct log_ctx c = { .o = &o };

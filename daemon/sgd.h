@@ -18,14 +18,11 @@
 
 #include "model.h"
 #include "diag.h"
+#include "paths.h"
 #include "proto.h"
 
 struct sg_engine;
 struct membatch;
-
-#define SGD_DEFAULT_CONFDIR	"/etc/sgd"
-#define SGD_DEFAULT_SOCKET	"/run/sgd/sgd.sock"
-#define SGD_DEFAULT_STATEDIR	"/var/lib/sgd"
 
 #define SGD_CLIENT_DEADLINE_MS	5000	/* whole request, accept to reply */
 #define SGD_MAX_CLIENTS		1024
