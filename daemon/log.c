@@ -35,7 +35,7 @@
 /* Is stderr connected to journald?  $JOURNAL_STREAM is "DEV:INODE" of
  * the stream systemd gave us; it is inherited by children whose stderr
  * may be elsewhere, hence the comparison with fstat(2).  Decided once. */
-static bool log_to_journal(void)
+bool sgd_log_to_journal(void)
 {
 	static int cached = -1;
 	const char *e;
@@ -78,7 +78,7 @@ static void log_send(int prio, const char *event, const struct sgd_log_field *f,
 	char pr[4];
 	size_t i, k = 0;
 
-	if (!log_to_journal()) {
+	if (!sgd_log_to_journal()) {
 		log_stderr(prio, msg);
 		return;
 	}

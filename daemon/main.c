@@ -135,10 +135,30 @@ static int parse_args(int argc, char **argv, struct sgd_opts *o)
 	return -1;
 }
 
-/* -t: touches neither the kernel nor the socket nor the state dir. */
+/* -t: touches neither the kernel nor the socket nor the state dir.
+ * Under journald (the unit's ExecStartPre=) each error is a journal
+ * entry at priority err with SGD_EVENT=reload, like the daemon's own;
+ * elsewhere the errors go to stderr as they are, for a terminal. */
 static int run_check(struct sgd *d)
 {
-	return check_run(d->opt.confdir, d->opt.verbose, stdout, stderr);
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *err;
+	int code;
+
+	if (!sgd_log_to_journal())
+		return check_run(d->opt.confdir, d->opt.verbose, stdout, stderr);
+	err = open_memstream(&buf, &len);
+	if (!err)
+		return check_run(d->opt.confdir, d->opt.verbose, stdout, stderr);
+	code = check_run(d->opt.confdir, d->opt.verbose, stdout, err);
+	fclose(err);
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		sgd_log_event(d, LOG_ERR, SGD_EV_RELOAD, NULL,
+			      "configuration refused: %s", line);
+	free(buf);
+	return code;
 }
 
 /* The first commit: whatever a pending apply --confirm requires, else

@@ -165,6 +165,9 @@ void sgd_log_event(struct sgd *d, int prio, const char *event,
 void sgd_log_fields(struct sgd *d, int prio, const char *event,
 		    const struct sgd_log_field *f, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+/* Is stderr journald's stream ($JOURNAL_STREAM)?  Then entries are
+ * native journal entries with their fields. */
+bool sgd_log_to_journal(void);
 /* One line per diagnostic, "what: file:line:col: message". */
 void sgd_log_diags(struct sgd *d, int prio, const char *event, const char *what,
 		   const struct sg_diags *dg);
