@@ -133,8 +133,8 @@ static int commit_snapshot(struct sgd *d, const char *name)
 	if (r == 0)
 		r = reload_commit(d, &l, &dg);
 	if (r < 0) {
-		sgd_log_diags(d, LOG_ERR, SGD_EV_ROLLBACK, path, &dg);
-		sgd_log_event(d, LOG_ERR, SGD_EV_ROLLBACK, NULL, "cannot "
+		sgd_log_diags(d, LOG_WARNING, SGD_EV_ROLLBACK, path, &dg);
+		sgd_log_event(d, LOG_WARNING, SGD_EV_ROLLBACK, NULL, "cannot "
 			"commit the configuration kept in %s: %s", path,
 			strerror(-r));
 	}
@@ -187,7 +187,7 @@ int confirm_rollback(struct sgd *d)
 	if (r < 0) {
 		/* Keep the deadline pending and try again: the rules under
 		 * probation are still the ones in force. */
-		sgd_log_event(d, LOG_ERR, SGD_EV_ROLLBACK, NULL, "rollback "
+		sgd_log_event(d, LOG_WARNING, SGD_EV_ROLLBACK, NULL, "rollback "
 			"failed, retrying in %d s",
 			SGD_ROLLBACK_RETRY_MS / 1000);
 		(void)confirm_arm(d, realtime_ms() + SGD_ROLLBACK_RETRY_MS);

@@ -1,14 +1,17 @@
 /*
  * log.c — sgd's log: every line carries a syslog priority, and the lines
  * an operator filters on carry journal fields (SGD_EVENT=, SGD_GROUP=,
- * SGD_RULE=; docs/logging.md, "Filtering sgd's own log").
+ * SGD_RULE=; docs/logging.md, "sgd's own log").
  *
+ * A line is one stderr line "<N>sgd: message": journald and syslog
+ * daemons read the "<N>" as the priority, and the text stays readable
+ * (under journald, whose stream already names sgd, "<N>message").
  * Under journald (stderr is the stream $JOURNAL_STREAM names, as systemd
- * sets it up for the unit) a line is one native journal entry, sent with
- * libsystemd's sd_journal_sendv().  Anywhere else (tests, a foreground
- * run, another supervisor), or if the journal refuses the entry, it is
- * one stderr line "<N>sgd: message": journald and syslog daemons read
- * the "<N>" as the priority, and the text stays readable.
+ * sets it up for the unit) a line with an event is instead one native
+ * journal entry with its fields, sent with libsystemd's
+ * sd_journal_sendv().  Not at priority err: sgd exits right after those,
+ * and journald attributes a datagram whose sender is gone to no unit
+ * (`journalctl -u sgd` would miss it), while the stream is the unit's.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -65,7 +68,10 @@ static void log_field_set(struct iovec *iov, char *buf, size_t len,
 
 static void log_stderr(int prio, const char *msg)
 {
-	fprintf(stderr, "<%d>sgd: %s\n", prio, msg);
+	if (sgd_log_to_journal())
+		fprintf(stderr, "<%d>%s\n", prio, msg);
+	else
+		fprintf(stderr, "<%d>sgd: %s\n", prio, msg);
 }
 
 /* One entry: prio, an optional SGD_EVENT, n extra fields, the message. */
@@ -78,7 +84,7 @@ static void log_send(int prio, const char *event, const struct sgd_log_field *f,
 	char pr[4];
 	size_t i, k = 0;
 
-	if (!sgd_log_to_journal()) {
+	if (!event || prio <= LOG_ERR || !sgd_log_to_journal()) {
 		log_stderr(prio, msg);
 		return;
 	}

@@ -136,9 +136,9 @@ static int parse_args(int argc, char **argv, struct sgd_opts *o)
 }
 
 /* -t: touches neither the kernel nor the socket nor the state dir.
- * Under journald (the unit's ExecStartPre=) each error is a journal
- * entry at priority err with SGD_EVENT=reload, like the daemon's own;
- * elsewhere the errors go to stderr as they are, for a terminal. */
+ * Under journald (the unit's ExecStartPre=) each error is logged at
+ * priority err; elsewhere the errors go to stderr as they are, for a
+ * terminal. */
 static int run_check(struct sgd *d)
 {
 	char *buf = NULL, *line, *save = NULL;
@@ -155,8 +155,7 @@ static int run_check(struct sgd *d)
 	fclose(err);
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
-		sgd_log_event(d, LOG_ERR, SGD_EV_RELOAD, NULL,
-			      "configuration refused: %s", line);
+		sgd_log(d, LOG_ERR, "configuration refused: %s", line);
 	free(buf);
 	return code;
 }

@@ -5,7 +5,8 @@ set -euo pipefail
 what=${1:-test}
 build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev libsystemd-dev check)
 test_pkgs=(nftables iproute2 iputils-ping netcat-openbsd socat python3 valgrind clang
-           libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc)
+           libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc
+           dpkg-dev debhelper lintian devscripts)
 bench_pkgs=(gnuplot-nox hyperfine)
 pkgs=("${build_pkgs[@]}")
 case "$what" in
