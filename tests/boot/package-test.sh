@@ -69,6 +69,8 @@ check "prerm stops sgd only on remove, never before an upgrade" \
 	sh -c "! grep -q 'deb-systemd-invoke stop' '$TMP/ctrl/prerm' || grep -q '\"\$1\" = remove' '$TMP/ctrl/prerm'"
 check "postrm purge removes /var/lib/sgd" \
 	sh -c "sed -n '/\"\$1\" = purge/,/^fi/p' '$TMP/ctrl/postrm' | grep -q 'rm -rf /var/lib/sgd'"
+mver=$(sed -n "s/^  version : '\([^']*\)'.*/\1/p" "$SRCDIR/meson.build")
+check "the package version is meson.build's ($mver)" test "$(dpkg-deb -f "$DEB" Version)" = "$mver"
 deps=$(dpkg-deb -f "$DEB" Depends)
 echo "# Depends: $deps"
 for l in libnftnl11 libmnl0 libyaml-0-2 libsystemd0; do
