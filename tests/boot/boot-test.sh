@@ -284,13 +284,17 @@ echo "$MACHINE" >"$COPY/etc/hostname"
 
 # Install exactly as a user would: apt installs the package and its
 # dependencies (already in the root), and the package's postinst enables
-# the unit (there is no systemd running in the chroot to start it).
+# the unit.  It runs in a container that is not booted (systemd-nspawn
+# gives apt the /proc and /dev/pts it needs, which a chroot lacks), so
+# postinst starts nothing.  --private-network: apt cannot download
+# anything, the dependencies must be in the root already.
 DEB=$("$SRCDIR/tests/boot/deb-build.sh") || die "the Debian package did not build"
 log "# package: $DEB ($(grep -h 'dpkg-buildpackage took' "$(dirname "$DEB")/build.log" 2>/dev/null || echo 'built earlier'))"
 DEBNAME=$(basename "$DEB")
 cp "$DEB" "$COPY/root/$DEBNAME"
-if ! chroot "$COPY" sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download ./$DEBNAME" \
-	>"$COPY.apt" 2>&1; then
+if ! systemd-nspawn -q --register=no --private-network -D "$COPY" --machine "$MACHINE" \
+	--pipe sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$DEBNAME" \
+	>"$COPY.apt" 2>&1 </dev/null; then
 	cat "$COPY.apt" >&2
 	die "apt install ./$DEBNAME failed in the Debian root"
 fi
@@ -542,7 +546,7 @@ nsenter -t "$LEADER" -m -u -i -n -p -- timeout 300 sh -c \
 		if nft list table inet sgd >/dev/null 2>&1; then echo ok; else echo gap; fi
 	done' >"$COPY.poll" 2>&1 &
 POLL_PID=$!
-if cxt 300 sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download ./sgd_upgrade.deb" >"$COPY.apt" 2>&1; then
+if cxt 300 sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./sgd_upgrade.deb" >"$COPY.apt" 2>&1; then
 	ok "apt install of a newer version over the running sgd"
 else
 	cat "$COPY.apt" >&2
@@ -585,7 +589,7 @@ check "purge stopped sgd and left its rules in the kernel (4646)" \
 # --- a fresh install without configuration starts nothing ------------------
 mv "$COPY/etc/sgd/sgd.yaml" "$COPY/etc/sgd/sgd.yaml.off"
 cxt 10 nft delete table inet sgd || die "could not delete table inet sgd in the container"
-if cxt 300 sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download ./$DEBNAME" >"$COPY.apt" 2>&1; then
+if cxt 300 sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$DEBNAME" >"$COPY.apt" 2>&1; then
 	ok "apt install ./$DEBNAME again, without /etc/sgd/sgd.yaml"
 else
 	cat "$COPY.apt" >&2
