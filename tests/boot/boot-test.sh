@@ -292,7 +292,7 @@ DEB=$("$SRCDIR/tests/boot/deb-build.sh") || die "the Debian package did not buil
 log "# package: $DEB ($(grep -h 'dpkg-buildpackage took' "$(dirname "$DEB")/build.log" 2>/dev/null || echo 'built earlier'))"
 DEBNAME=$(basename "$DEB")
 cp "$DEB" "$COPY/root/$DEBNAME"
-if ! systemd-nspawn -q --register=no --private-network -D "$COPY" --machine "$MACHINE" \
+if ! systemd-nspawn -q --register=no --keep-unit --private-network -D "$COPY" --machine "$MACHINE" \
 	--pipe sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$DEBNAME" \
 	>"$COPY.apt" 2>&1 </dev/null; then
 	cat "$COPY.apt" >&2
