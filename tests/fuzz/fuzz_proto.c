@@ -164,7 +164,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz.d.opt.state_dir = fz.statedir;
 	fz.d.opt.sock_path = "/nonexistent/sgd.sock";
 	fz.d.epfd = -1;
-	fz.d.notify_fd = -1;
 	fz.d.members_wd = -1;
 	fz.d.started = 1700000000;
 	fz.d.last_reload = 1700000100;
