@@ -18,8 +18,8 @@
 #include "nflog.h"
 #include "out.h"
 #include "proto.h"
+#include "paths.h"
 
-#define LOG_DEFAULT_CONFDIR	"/etc/sgd"
 /* A bound on --timeout so the deadline arithmetic cannot overflow. */
 #define LOG_MAX_TIMEOUT		(365.0 * 24 * 3600)
 
@@ -480,7 +480,7 @@ int log_main(int argc, char **argv, const char *sock, const char *confdir,
 {
 	struct log_opts o = {
 		.sock = sock,
-		.confdir = confdir ? confdir : LOG_DEFAULT_CONFDIR,
+		.confdir = confdir ? confdir : SGD_DEFAULT_CONFDIR,
 		.json = json,
 	};
 	struct log_ctx c = { .o = &o };

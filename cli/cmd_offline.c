@@ -55,7 +55,7 @@ int cmd_check(struct sgctl *c, int argc, char **argv)
 			confdir = argv[i];
 	}
 	if (!confdir)
-		confdir = SGCTL_DEFAULT_CONFDIR;
+		confdir = SGD_DEFAULT_CONFDIR;
 	if (c->json)
 		return check_json(c, confdir);
 	r = check_run(confdir, verbose, stdout, stderr);

@@ -38,7 +38,7 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "\n  --force   commit even if it would cut off this SSH session\n" },
 	{ "check", cmd_check, "check [-v] [CONFDIR]",
 	  "Validate a configuration directory offline, without the daemon\n"
-	  "(default " SGCTL_DEFAULT_CONFDIR ").  Prints every error with its file, line\n"
+	  "(default " SGD_DEFAULT_CONFDIR ").  Prints every error with its file, line\n"
 	  "and column.  Exit 0 when valid, 1 when not.\n"
 	  "\n  -v, --verbose   also print the normalized configuration (YAML that\n"
 	  "                  loads again to the same model)\n" },
@@ -149,7 +149,7 @@ static void sgctl_print_usage(FILE *f)
 	for (i = 0; i < N_CMDS; i++)
 		fprintf(f, "  %s\n", sgctl_cmds[i].synopsis);
 	fprintf(f, "\noptions:\n"
-		"  -s, --socket SOCKET   control socket (default " SGCTL_DEFAULT_SOCKET ")\n"
+		"  -s, --socket SOCKET   control socket (default " SGD_DEFAULT_SOCKET ")\n"
 		"  --json                print one JSON document on stdout\n"
 		"  -h, --help            this help; `sgctl COMMAND --help` for a command\n"
 		"\nexit codes: 0 success, 1 failed, 2 bad usage, 3 sgd unreachable\n");
@@ -236,7 +236,7 @@ static int sgctl_strip_json(struct sgctl *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct sgctl c = { .sock = SGCTL_DEFAULT_SOCKET };
+	struct sgctl c = { .sock = SGD_DEFAULT_SOCKET };
 	const struct sgctl_cmd *cmd;
 	const char *env = getenv("SGD_SOCKET");
 	int i;

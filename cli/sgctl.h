@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SGCTL_DEFAULT_SOCKET	"/run/sgd/sgd.sock"
-#define SGCTL_DEFAULT_CONFDIR	"/etc/sgd"
+#include "paths.h"
+
 #define SGCTL_TIMEOUT_MS	30000	/* whole exchange with the daemon */
 
 /* Exit codes (SPEC section 4). */

@@ -80,8 +80,9 @@ static int confirm_read(struct sgd *d, const char *name, struct confirm_file *cf
 	memset(cf, 0, sizeof(*cf));
 	if (sscanf(text, "time_ms %lld hash %16s", &cf->when_ms, cf->hash) != 2 ||
 	    strlen(cf->hash) != 16) {
-		sgd_log(d, "%s/%s: unreadable ('%.60s'); expected 'time_ms "
-			"UNIXTIME_MS hash HEX16'", d->opt.state_dir, name, text);
+		sgd_log(d, LOG_WARNING, "%s/%s: unreadable ('%.60s'); expected "
+			"'time_ms UNIXTIME_MS hash HEX16'", d->opt.state_dir,
+			name, text);
 		free(text);
 		return -EBADMSG;
 	}
@@ -103,7 +104,7 @@ static void set_notice(struct sgd *d, char *msg)
 	free(d->notice);
 	d->notice = msg;
 	if (msg)
-		sgd_log(d, "%s", msg);
+		sgd_log_event(d, LOG_WARNING, SGD_EV_ROLLBACK, NULL, "%s", msg);
 }
 
 static void confirm_clear(struct sgd *d)
@@ -132,9 +133,10 @@ static int commit_snapshot(struct sgd *d, const char *name)
 	if (r == 0)
 		r = reload_commit(d, &l, &dg);
 	if (r < 0) {
-		sgd_log_diags(d, path, &dg);
-		sgd_log(d, "cannot commit the configuration kept in %s: %s",
-			path, strerror(-r));
+		sgd_log_diags(d, LOG_WARNING, SGD_EV_ROLLBACK, path, &dg);
+		sgd_log_event(d, LOG_WARNING, SGD_EV_ROLLBACK, NULL, "cannot "
+			"commit the configuration kept in %s: %s", path,
+			strerror(-r));
 	}
 	reload_loaded_free(&l);
 	diags_free(&dg);
@@ -158,8 +160,8 @@ static int rollback_to_previous(struct sgd *d, const char *rejected_hash)
 		return r;
 	r = confirm_write(d, SGD_STATE_REJECTED, realtime_ms(), rejected_hash);
 	if (r < 0)
-		sgd_log(d, "could not write the rejected-config marker: %s",
-			strerror(-r));
+		sgd_log(d, LOG_WARNING, "could not write the rejected-config "
+			"marker: %s", strerror(-r));
 	confirm_clear(d);
 	fmt_time(time(NULL), when, sizeof(when));
 	if (asprintf(&msg, "apply --confirm was not confirmed in time: rolled "
@@ -185,7 +187,8 @@ int confirm_rollback(struct sgd *d)
 	if (r < 0) {
 		/* Keep the deadline pending and try again: the rules under
 		 * probation are still the ones in force. */
-		sgd_log(d, "rollback failed, retrying in %d s",
+		sgd_log_event(d, LOG_WARNING, SGD_EV_ROLLBACK, NULL, "rollback "
+			"failed, retrying in %d s",
 			SGD_ROLLBACK_RETRY_MS / 1000);
 		(void)confirm_arm(d, realtime_ms() + SGD_ROLLBACK_RETRY_MS);
 	}
@@ -200,8 +203,8 @@ static void confirm_on_timer(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 	(void)n;	/* EAGAIN after a re-arm is harmless */
 	if (!d->confirm_deadline_ms || realtime_ms() < d->confirm_deadline_ms)
 		return;
-	sgd_log(d, "apply --confirm deadline passed without confirm: rolling "
-		"back");
+	sgd_log_event(d, LOG_WARNING, SGD_EV_ROLLBACK, NULL, "apply --confirm "
+		"deadline passed without confirm: rolling back");
 	(void)confirm_rollback(d);
 }
 
@@ -243,14 +246,16 @@ int confirm_startup(struct sgd *d, bool *handled)
 	if (r == 0) {
 		if (stat(snapshot_path(d, SGD_STATE_PREVIOUS, path, sizeof(path)),
 			 &st) < 0) {
-			sgd_log(d, "a pending apply --confirm has no copy of the "
-				"previous configuration in %s; it cannot be "
-				"rolled back, loading %s", path, d->opt.confdir);
+			sgd_log(d, LOG_WARNING, "a pending apply --confirm has "
+				"no copy of the previous configuration in %s; "
+				"it cannot be rolled back, loading %s", path,
+				d->opt.confdir);
 			confirm_clear(d);
 			return 0;
 		}
 		if (cf.when_ms <= realtime_ms()) {
-			sgd_log(d, "the apply --confirm deadline passed while sgd "
+			sgd_log_event(d, LOG_WARNING, SGD_EV_ROLLBACK, NULL,
+				"the apply --confirm deadline passed while sgd "
 				"was not running: rolling back");
 			r = rollback_to_previous(d, cf.hash);
 			*handled = r == 0;
@@ -260,7 +265,8 @@ int confirm_startup(struct sgd *d, bool *handled)
 		 * again and keep the deadline. */
 		r = commit_snapshot(d, SGD_STATE_RUNNING);
 		if (r < 0) {
-			sgd_log(d, "cannot restore the configuration under "
+			sgd_log_event(d, LOG_WARNING, SGD_EV_ROLLBACK, NULL,
+				"cannot restore the configuration under "
 				"probation: rolling back now");
 			r = rollback_to_previous(d, cf.hash);
 			*handled = r == 0;
@@ -268,14 +274,15 @@ int confirm_startup(struct sgd *d, bool *handled)
 		}
 		confirm_set_deadline(d, cf.when_ms);
 		r = confirm_arm(d, cf.when_ms);
-		sgd_log(d, "apply --confirm pending: rolls back in %lld ms unless "
-			"confirmed", cf.when_ms - realtime_ms());
+		sgd_log(d, LOG_NOTICE, "apply --confirm pending: rolls back in "
+			"%lld ms unless confirmed", cf.when_ms - realtime_ms());
 		*handled = true;
 		return r;
 	}
 	if (r != -ENOENT) {
-		sgd_log(d, "ignoring the unreadable pending-confirm file (kept "
-			"as %s/%s.bad)", d->opt.state_dir, SGD_STATE_CONFIRM);
+		sgd_log(d, LOG_WARNING, "ignoring the unreadable "
+			"pending-confirm file (kept as %s/%s.bad)",
+			d->opt.state_dir, SGD_STATE_CONFIRM);
 		snprintf(msg, sizeof(msg), "%s/%s.bad", d->opt.state_dir,
 			 SGD_STATE_CONFIRM);
 		rename(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)), msg);
@@ -287,8 +294,8 @@ int confirm_startup(struct sgd *d, bool *handled)
 	}
 	r = commit_snapshot(d, SGD_STATE_RUNNING);
 	if (r < 0) {
-		sgd_log(d, "%s; and the previous configuration cannot be "
-			"restored: not starting", msg);
+		sgd_log(d, LOG_ERR, "%s; and the previous configuration cannot "
+			"be restored: not starting", msg);
 		return r;
 	}
 	if (asprintf(&notice, "%s; running the previous configuration (kept "
@@ -362,15 +369,17 @@ void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp
 	confirm_set_deadline(d, deadline);
 	rc = confirm_arm(d, deadline);
 	if (rc < 0)
-		sgd_log(d, "cannot arm the confirm timer: %s", strerror(-rc));
+		sgd_log(d, LOG_WARNING, "cannot arm the confirm timer: %s",
+			strerror(-rc));
 	d->last_reload = time(NULL);
 	d->last_reload_ok = true;
 	free(d->last_reload_error);
 	d->last_reload_error = NULL;
 	set_notice(d, NULL);
 	fmt_time((time_t)(deadline / 1000), when, sizeof(when));
-	sgd_log(d, "apply --confirm: new configuration committed; rolls back "
-		"at %s unless confirmed", when);
+	sgd_log_event(d, LOG_NOTICE, SGD_EV_RELOAD, NULL, "apply --confirm: "
+		"new configuration committed; rolls back at %s unless confirmed",
+		when);
 	notify_send(d, "STATUS=apply --confirm pending until %s", when);
 	if (json) {
 		struct out_buf b;
@@ -411,7 +420,8 @@ void confirm_confirm(struct sgd *d, bool json, struct proto_resp *r)
 	}
 	confirm_clear(d);
 	unlink(snapshot_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
-	sgd_log(d, "apply --confirm confirmed");
+	sgd_log_event(d, LOG_NOTICE, SGD_EV_RELOAD, NULL, "apply --confirm "
+		"confirmed");
 	notify_send(d, "STATUS=configuration confirmed");
 	dispatch_ok(r, json, "confirmed: the new configuration stays");
 }

@@ -176,39 +176,42 @@ int control_open(struct sgd *d)
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		sgd_log(d, "%s: socket path too long", path);
+		sgd_log(d, LOG_ERR, "%s: socket path too long", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
 	r = mkdir_parent(path);
 	if (r < 0) {
-		sgd_log(d, "%s: cannot create its directory: %s", path, strerror(-r));
+		sgd_log(d, LOG_ERR, "%s: cannot create its directory: %s", path,
+			strerror(-r));
 		return r;
 	}
 	r = control_probe(path, &pid);
 	if (r == 1) {
 		if (pid)
-			sgd_log(d, "another sgd (pid %ld) is already serving %s; "
-				"refusing to start", (long)pid, path);
+			sgd_log(d, LOG_ERR, "another sgd (pid %ld) is already "
+				"serving %s; refusing to start", (long)pid,
+				path);
 		else
-			sgd_log(d, "another sgd is already serving %s; refusing "
-				"to start", path);
+			sgd_log(d, LOG_ERR, "another sgd is already serving "
+				"%s; refusing to start", path);
 		return -EADDRINUSE;
 	}
 	if (r == -EEXIST) {
-		sgd_log(d, "%s exists and is not a socket; refusing to replace it",
-			path);
+		sgd_log(d, LOG_ERR, "%s exists and is not a socket; refusing "
+			"to replace it", path);
 		return r;
 	}
 	if (r < 0) {
-		sgd_log(d, "%s: %s", path, strerror(-r));
+		sgd_log(d, LOG_ERR, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	/* Nobody answers: a stale socket from a previous run (or anything
 	 * else of that name: unlink removes a link, never its target). */
 	if (unlink(path) < 0 && errno != ENOENT) {
 		r = -errno;
-		sgd_log(d, "cannot remove stale socket %s: %s", path, strerror(-r));
+		sgd_log(d, LOG_ERR, "cannot remove stale socket %s: %s", path,
+			strerror(-r));
 		return r;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -642,14 +645,16 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 				/* The pending connection stays queued and the
 				 * level-triggered fd would spin: stop listening
 				 * until a client goes away. */
-				sgd_log(d, "accept: %s; pausing until a client "
-					"closes", strerror(errno));
+				sgd_log(d, LOG_WARNING, "accept: %s; pausing "
+					"until a client closes",
+					strerror(errno));
 				if (loop_mod(d, &d->listen, 0) == 0)
 					d->accept_paused = true;
 				return;
 			}
 			if (errno != EAGAIN)
-				sgd_log(d, "accept: %s", strerror(errno));
+				sgd_log(d, LOG_WARNING, "accept: %s",
+					strerror(errno));
 			return;
 		}
 		c = calloc(1, sizeof(*c));

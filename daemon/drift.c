@@ -118,7 +118,8 @@ static void drift_arm(struct sgd *d, long long ms)
 	int r = loop_timer_set_ms(d->drift->timer.fd, ms < 1 ? 1 : ms, false);
 
 	if (r < 0)
-		sgd_log(d, "drift: cannot arm the repair timer: %s", strerror(-r));
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
+			"cannot arm the repair timer: %s", strerror(-r));
 }
 
 /* A repair or resync is wanted: once, after the debounce (or the back-off
@@ -160,8 +161,9 @@ static void drift_report(struct sgd *d, long pid, const char *comm)
 	if (!drift_repairing(d)) {
 		snprintf(dr->last_result, sizeof(dr->last_result),
 			 "left in place (on_drift: warn)");
-		sgd_log(d, "drift: pid %ld (%s) %s; left in place (on_drift: warn)",
-			pid, comm, dr->last_summary);
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: pid "
+			"%ld (%s) %s; left in place (on_drift: warn)", pid,
+			comm, dr->last_summary);
 		dr->base_dirty = true;	/* reported: the new state is known */
 		return;
 	}
@@ -171,8 +173,9 @@ static void drift_report(struct sgd *d, long pid, const char *comm)
 	if (dr->backoff_ms && dr->repair_pending)
 		dr->quiet++;
 	else
-		sgd_log(d, "drift: pid %ld (%s) %s; restoring the intended ruleset",
-			pid, comm, dr->last_summary);
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: pid "
+			"%ld (%s) %s; restoring the intended ruleset", pid,
+			comm, dr->last_summary);
 	drift_schedule(d, dr->txn.first_ms);
 	dr->repair_pending = true;
 }
@@ -232,8 +235,9 @@ static void drift_on_overrun(struct sgd *d)
 
 	drifttxn_reset(&dr->txn);
 	dr->lossy = true;
-	sgd_log(d, "drift: nftables events were lost (the %zu-byte event buffer "
-		"overflowed); resynchronising table inet %s", dr->rcvbuf,
+	sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: nftables "
+		"events were lost (the %zu-byte event buffer overflowed); "
+		"resynchronising table inet %s", dr->rcvbuf,
 		d->cfg ? d->cfg->table : "?");
 	/* a burst of others' events (a big ruleset loaded by another
 	 * tool) filled it: a default-sized buffer grows for the next one */
@@ -242,7 +246,9 @@ static void drift_on_overrun(struct sgd *d)
 
 		if (setsockopt(dr->ev.fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) == 0) {
 			dr->rcvbuf = want;
-			sgd_log(d, "drift: event buffer raised to %zu bytes", want);
+			sgd_log_event(d, LOG_NOTICE, SGD_EV_DRIFT, NULL,
+				"drift: event buffer raised to %zu bytes",
+				want);
 		}
 	}
 	drift_resync(d);
@@ -258,7 +264,8 @@ static void drift_refresh_base(struct sgd *d)
 
 	r = driftfp_take(dr->dump, &dr->dump_seq, d->cfg->table, &fp);
 	if (r < 0) {
-		sgd_log(d, "drift: reading table inet %s: %s", d->cfg->table,
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
+			"reading table inet %s: %s", d->cfg->table,
 			strerror(-r));
 		dr->base_dirty = true;	/* try again when the events settle */
 		return;
@@ -313,8 +320,8 @@ static void drift_filter_self(struct sgd *d)
 	dr->filtered = r == 0;
 	dr->filter_portid = portid;
 	if (r < 0)
-		sgd_log(d, "drift: cannot filter out our own events: %s",
-			strerror(-r));
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
+			"cannot filter out our own events: %s", strerror(-r));
 }
 
 static int drift_membership(struct sgd_drift *dr, int opt)
@@ -351,7 +358,8 @@ void drift_resume(struct sgd *d)
 	dr->paused = false;
 	r = drift_membership(dr, NETLINK_ADD_MEMBERSHIP);
 	if (r < 0) {
-		sgd_log(d, "drift: cannot watch nftables events again: %s", strerror(-r));
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
+			"cannot watch nftables events again: %s", strerror(-r));
 		return;
 	}
 	/* joined first, then the generation: a commit by someone else
@@ -362,9 +370,9 @@ void drift_resume(struct sgd *d)
 		if (gen == dr->pause_gen + (uint32_t)ours)
 			return;		/* every generation in between is ours */
 	}
-	sgd_log(d, "drift: another process changed nftables while sgd was "
-		"committing; resynchronising table inet %s",
-		d->cfg ? d->cfg->table : "?");
+	sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: another "
+		"process changed nftables while sgd was committing; "
+		"resynchronising table inet %s", d->cfg ? d->cfg->table : "?");
 	drift_resync(d);
 }
 
@@ -395,8 +403,9 @@ static void drift_on_event(struct sgd *d, struct sgd_watch *w, uint32_t events)
 				continue;
 			}
 			if (errno != EAGAIN)
-				sgd_log(d, "drift: reading nftables events: %s",
-					strerror(errno));
+				sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT,
+					NULL, "drift: reading nftables events: "
+					"%s", strerror(errno));
 			else if (dr->lossy) {
 				/* from here on, events are whole again */
 				dr->lossy = false;
@@ -440,15 +449,17 @@ static void drift_note_repair(struct sgd *d, long long now)
 		if (dr->backoff_ms > DRIFT_BACKOFF_MAX_MS)
 			dr->backoff_ms = DRIFT_BACKOFF_MAX_MS;
 		dr->not_before_ms = now + dr->backoff_ms;
-		sgd_log(d, "drift: table inet %s was changed again and again "
-			"(%d repairs within %d s, last by pid %ld (%s)); the next "
-			"repair waits %lld s", d->cfg->table, DRIFT_FIGHT_REPAIRS + 1,
-			DRIFT_FIGHT_WINDOW_MS / 1000, dr->last_pid, dr->last_comm,
-			dr->backoff_ms / 1000);
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
+			"table inet %s was changed again and again (%d repairs "
+			"within %d s, last by pid %ld (%s)); the next repair "
+			"waits %lld s", d->cfg->table, DRIFT_FIGHT_REPAIRS + 1,
+			DRIFT_FIGHT_WINDOW_MS / 1000, dr->last_pid,
+			dr->last_comm, dr->backoff_ms / 1000);
 	} else if (dr->backoff_ms) {
 		dr->backoff_ms = 0;
 		dr->not_before_ms = 0;
-		sgd_log(d, "drift: repairs hold again; back-off ended");
+		sgd_log_event(d, LOG_NOTICE, SGD_EV_DRIFT, NULL, "drift: "
+			"repairs hold again; back-off ended");
 	}
 }
 
@@ -464,9 +475,11 @@ static void drift_repair(struct sgd *d)
 	r = engine_apply(d->eng, d->cfg, &d->members, &dg);
 	now = loop_now_ms();
 	if (r < 0) {
-		sgd_log_diags(d, "drift: repair failed", &dg);
+		sgd_log_diags(d, LOG_WARNING, SGD_EV_DRIFT, "drift: repair failed",
+			      &dg);
 		if (!dg.n)
-			sgd_log(d, "drift: repair failed: %s", strerror(-r));
+			sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL,
+				"drift: repair failed: %s", strerror(-r));
 		snprintf(dr->last_result, sizeof(dr->last_result), "repair failed: %s",
 			 dg.n ? dg.v[0].msg : strerror(-r));
 		diags_free(&dg);
@@ -476,14 +489,16 @@ static void drift_repair(struct sgd *d)
 		if (dr->backoff_ms > DRIFT_BACKOFF_MAX_MS)
 			dr->backoff_ms = DRIFT_BACKOFF_MAX_MS;
 		dr->not_before_ms = now + dr->backoff_ms;
-		sgd_log(d, "drift: next repair attempt in %lld s", dr->backoff_ms / 1000);
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: next "
+			"repair attempt in %lld s", dr->backoff_ms / 1000);
 		drift_arm(d, dr->backoff_ms);
 		return;
 	}
 	diags_free(&dg);
 	if (dr->quiet) {
-		sgd_log(d, "drift: %lu more changes by others during the back-off, "
-			"the last by pid %ld (%s): %s", dr->quiet, dr->last_pid,
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: %lu "
+			"more changes by others during the back-off, the last "
+			"by pid %ld (%s): %s", dr->quiet, dr->last_pid,
 			dr->last_comm, dr->last_summary);
 		dr->quiet = 0;
 	}
@@ -495,11 +510,13 @@ static void drift_repair(struct sgd *d)
 			 now - dr->pending_since_ms);
 	}
 	if (resync)
-		sgd_log(d, "drift: resync: the intended ruleset of table inet %s "
-			"was committed again (%lld ms)", d->cfg->table, now - t0);
+		sgd_log_event(d, LOG_NOTICE, SGD_EV_DRIFT, NULL, "drift: "
+			"resync: the intended ruleset of table inet %s was "
+			"committed again (%lld ms)", d->cfg->table, now - t0);
 	else
-		sgd_log(d, "drift: table inet %s restored %lld ms after the change "
-			"was seen (commit %lld ms)", d->cfg->table,
+		sgd_log_event(d, LOG_NOTICE, SGD_EV_DRIFT, NULL, "drift: table "
+			"inet %s restored %lld ms after the change was seen "
+			"(commit %lld ms)", d->cfg->table,
 			now - dr->pending_since_ms, now - t0);
 	dr->repair_pending = dr->resync_pending = false;
 	drift_note_repair(d, now);
@@ -518,20 +535,23 @@ static void drift_resync_compare(struct sgd *d)
 	dr->resync_pending = false;
 	r = driftfp_take(dr->dump, &dr->dump_seq, d->cfg->table, &fp);
 	if (r < 0) {
-		sgd_log(d, "drift: resync: cannot read table inet %s: %s",
-			d->cfg->table, strerror(-r));
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
+			"resync: cannot read table inet %s: %s", d->cfg->table,
+			strerror(-r));
 		return;
 	}
 	if (!dr->base_valid) {
-		sgd_log(d, "drift: resync: no earlier state of table inet %s to "
-			"compare with; its current state is the reference now",
+		sgd_log_event(d, LOG_NOTICE, SGD_EV_DRIFT, NULL, "drift: "
+			"resync: no earlier state of table inet %s to compare "
+			"with; its current state is the reference now",
 			d->cfg->table);
 	} else if ((n = driftfp_compare(&dr->base, &fp, diff, sizeof(diff))) == 0) {
-		sgd_log(d, "drift: resync: table inet %s is as sgd last saw it",
-			d->cfg->table);
+		sgd_log_event(d, LOG_INFO, SGD_EV_DRIFT, NULL, "drift: resync: "
+			"table inet %s is as sgd last saw it", d->cfg->table);
 	} else {
-		sgd_log(d, "drift: resync: table inet %s changed while events were "
-			"lost (%zu difference%s): %s; left in place (on_drift: warn)",
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
+			"resync: table inet %s changed while events were lost "
+			"(%zu difference%s): %s; left in place (on_drift: warn)",
 			d->cfg->table, n, n == 1 ? "" : "s", diff);
 		dr->detected++;
 		dr->last = time(NULL);
@@ -596,7 +616,8 @@ static int drift_socket(struct sgd *d, struct sgd_drift *dr)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0) {
 		r = -errno;
-		sgd_log(d, "drift: cannot size the event buffer to %zu bytes: %s",
+		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
+			"cannot size the event buffer to %zu bytes: %s",
 			dr->rcvbuf, strerror(-r));
 	}
 	return 0;
@@ -645,7 +666,8 @@ int drift_open(struct sgd *d)
 		  drift_repairing(d) ? "repair" : "warn");
 	return 0;
 fail:
-	sgd_log(d, "drift: cannot watch for changes by others: %s", strerror(-r));
+	sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: cannot watch "
+		"for changes by others: %s", strerror(-r));
 	drift_close(d);
 	return r;
 }

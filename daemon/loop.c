@@ -71,7 +71,8 @@ static void loop_on_signal(struct sgd *d, struct sgd_watch *w, uint32_t events)
 	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			sgd_log(d, "SIGHUP: reloading %s", d->opt.confdir);
+			sgd_log_event(d, LOG_INFO, SGD_EV_RELOAD, NULL,
+				"SIGHUP: reloading %s", d->opt.confdir);
 			diags_init(&dg);
 			/* reload_run logs and records the result itself. */
 			(void)reload_run(d, false, NULL, &dg);
@@ -79,7 +80,8 @@ static void loop_on_signal(struct sgd *d, struct sgd_watch *w, uint32_t events)
 			break;
 		case SIGTERM:
 		case SIGINT:
-			sgd_log(d, "%s received", strsignal((int)si.ssi_signo));
+			sgd_log(d, LOG_INFO, "%s received",
+				strsignal((int)si.ssi_signo));
 			d->quit = true;
 			break;
 		default:
@@ -96,7 +98,7 @@ int loop_init(struct sgd *d)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0) {
 		r = -errno;
-		sgd_log(d, "epoll_create1: %s", strerror(-r));
+		sgd_log(d, LOG_ERR, "epoll_create1: %s", strerror(-r));
 		return r;
 	}
 	sigemptyset(&ss);
@@ -108,7 +110,7 @@ int loop_init(struct sgd *d)
 	d->sig.fd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d->sig.fd < 0) {
 		r = -errno;
-		sgd_log(d, "signalfd: %s", strerror(-r));
+		sgd_log(d, LOG_ERR, "signalfd: %s", strerror(-r));
 		return r;
 	}
 	d->sig.fn = loop_on_signal;
@@ -125,7 +127,7 @@ int loop_run(struct sgd *d)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			sgd_log(d, "epoll_wait: %s", strerror(errno));
+			sgd_log(d, LOG_ERR, "epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {

@@ -1,5 +1,5 @@
 /*
- * main.c — sgd's entry point: arguments, logging, start-up order.
+ * main.c — sgd's entry point: arguments, start-up order.
  *
  * Start-up is: load + validate + commit the configuration (or the state
  * a pending apply --confirm left), then open the control socket, then
@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,54 +20,6 @@
 #include "membatch.h"
 #include "out.h"
 #include "sgd.h"
-
-static void log_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-
-static void log_v(const char *fmt, va_list ap)
-{
-	char line[4096];
-	char *safe;
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	/* One message is one line: a control character from a client's
-	 * request, a file or a process name is written as \xNN, never raw
-	 * (no forged "sgd: ..." line, no terminal escape in the journal). */
-	safe = out_esc_dup(line);
-	fprintf(stderr, "sgd: %s\n", safe ? safe : line);
-	free(safe);
-}
-
-void sgd_log(struct sgd *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_v(fmt, ap);
-	va_end(ap);
-}
-
-void sgd_debug(struct sgd *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!d->opt.verbose)
-		return;
-	va_start(ap, fmt);
-	log_v(fmt, ap);
-	va_end(ap);
-}
-
-void sgd_log_diags(struct sgd *d, const char *what, const struct sg_diags *dg)
-{
-	size_t i;
-
-	for (i = 0; i < dg->n; i++) {
-		char *s = diag_format(&dg->v[i]);
-
-		sgd_log(d, "%s: %s", what, s ? s : dg->v[i].msg);
-		free(s);
-	}
-}
 
 static void usage(FILE *f)
 {
@@ -185,10 +136,29 @@ static int parse_args(int argc, char **argv, struct sgd_opts *o)
 	return -1;
 }
 
-/* -t: touches neither the kernel nor the socket nor the state dir. */
+/* -t: touches neither the kernel nor the socket nor the state dir.
+ * Under journald (the unit's ExecStartPre=) each error is logged at
+ * priority err; elsewhere the errors go to stderr as they are, for a
+ * terminal. */
 static int run_check(struct sgd *d)
 {
-	return check_run(d->opt.confdir, d->opt.verbose, stdout, stderr);
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *err;
+	int code;
+
+	if (!sgd_log_to_journal())
+		return check_run(d->opt.confdir, d->opt.verbose, stdout, stderr);
+	err = open_memstream(&buf, &len);
+	if (!err)
+		return check_run(d->opt.confdir, d->opt.verbose, stdout, stderr);
+	code = check_run(d->opt.confdir, d->opt.verbose, stdout, err);
+	fclose(err);
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		sgd_log(d, LOG_ERR, "configuration refused: %s", line);
+	free(buf);
+	return code;
 }
 
 /* The first commit: whatever a pending apply --confirm requires, else
@@ -211,9 +181,10 @@ static int start_commit(struct sgd *d)
 		r = reload_commit(d, &l, &dg);
 	if (r < 0) {
 		diags_sort(&dg);
-		sgd_log_diags(d, "cannot start", &dg);
+		sgd_log_diags(d, LOG_ERR, SGD_EV_RELOAD, "cannot start", &dg);
 		if (dg.n == 0)
-			sgd_log(d, "cannot start: %s", strerror(-r));
+			sgd_log_event(d, LOG_ERR, SGD_EV_RELOAD, NULL, "cannot "
+				"start: %s", strerror(-r));
 	}
 	reload_loaded_free(&l);
 	diags_free(&dg);
@@ -230,7 +201,6 @@ static void sgd_fini(struct sgd *d)
 	drift_close(d);
 	control_close(d);
 	loop_fini(d);
-	notify_fini(d);
 	if (d->eng)
 		engine_close(d->eng);
 	membership_free(&d->members);
@@ -250,7 +220,7 @@ int main(int argc, char **argv)
 	int r;
 
 	memset(&d, 0, sizeof(d));
-	d.epfd = d.notify_fd = -1;
+	d.epfd = -1;
 	d.sig.fd = d.listen.fd = d.client_timer.fd = -1;
 	d.wd_timer.fd = d.confirm_timer.fd = d.inotify.fd = -1;
 	d.members_wd = -1;
@@ -292,7 +262,7 @@ int main(int argc, char **argv)
 		r = 0;
 	}
 	if (r == 0) {
-		sgd_log(&d, "serving %s (config %s, %zu groups)",
+		sgd_log(&d, LOG_INFO, "serving %s (config %s, %zu groups)",
 			d.opt.sock_path, d.opt.confdir,
 			d.cfg ? d.cfg->n_groups : 0);
 		if (d.disabled)
@@ -306,7 +276,7 @@ int main(int argc, char **argv)
 	}
 	if (r == 0) {
 		notify_send(&d, "STOPPING=1\nSTATUS=stopped, rules left in place");
-		sgd_log(&d, "exiting; the rules stay in the kernel");
+		sgd_log(&d, LOG_INFO, "exiting; the rules stay in the kernel");
 	} else {
 		notify_send(&d, "STATUS=cannot start (%s), see the log\nERRNO=%d",
 			    strerror(-r), -r);

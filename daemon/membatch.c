@@ -209,14 +209,15 @@ int membatch_journal_load(struct sgd *d)
 		memidx_free(&rp.x[i]);
 	free(rp.x);
 	if (rc < 0) {
-		sgd_log(d, "%s/%s: cannot replay the run-time members journal: "
-			"%s", d->opt.state_dir, MEMBATCH_JOURNAL, strerror(-rc));
+		sgd_log(d, LOG_WARNING, "%s/%s: cannot replay the run-time "
+			"members journal: %s", d->opt.state_dir,
+			MEMBATCH_JOURNAL, strerror(-rc));
 		return rc;
 	}
 	if (n_bad)
-		sgd_log(d, "%s; %zu damaged journal record(s) ignored (a write "
-			"cut short by a crash is expected to leave one)", msg,
-			n_bad);
+		sgd_log(d, LOG_WARNING, "%s; %zu damaged journal record(s) "
+			"ignored (a write cut short by a crash is expected to "
+			"leave one)", msg, n_bad);
 	if (mb->j.n_records)
 		sgd_debug(d, "%s/%s: %zu record(s) replayed", d->opt.state_dir,
 			  MEMBATCH_JOURNAL, mb->j.n_records);
@@ -437,7 +438,9 @@ static void membatch_undo_from(struct sgd *d, size_t from, bool record)
 			rc = journal_append(&mb->j, !u->add,
 					    d->cfg->groups[u->gi].name, &u->c);
 		if (rc < 0)
-			sgd_log(d, "could not undo a membership change of %s",
+			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
+				d->cfg->groups[u->gi].name, "could not undo a "
+				"membership change of %s",
 				d->cfg->groups[u->gi].name);
 	}
 	if (record)
@@ -551,8 +554,9 @@ static void membatch_compact(struct sgd *d)
 	if (rc == 0)
 		rc = journal_reset(&mb->j);
 	if (rc < 0)
-		sgd_log(d, "compacting the run-time members journal: %s (it "
-			"keeps growing until this works)", strerror(-rc));
+		sgd_log(d, LOG_WARNING, "compacting the run-time members "
+			"journal: %s (it keeps growing until this works)",
+			strerror(-rc));
 	else
 		sgd_debug(d, "run-time members journal compacted (%zu live)",
 			  live);
@@ -651,7 +655,8 @@ static void membatch_unsend(struct sgd *d)
 		int gi;
 
 		if (membatch_send(d, &dg, names, sizeof(names), &gi) < 0)
-			sgd_log(d, "could not take membership changes of %s back "
+			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL,
+				"could not take membership changes of %s back "
 				"out of the kernel: it now differs from what a "
 				"restart restores", names);
 	}
@@ -706,7 +711,8 @@ static void membatch_commit(struct sgd *d)
 	} else {
 		rc = journal_sync(&mb->j);
 		if (rc < 0) {
-			sgd_log(d, "%s/%s: cannot save the run-time members: %s",
+			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL,
+				"%s/%s: cannot save the run-time members: %s",
 				d->opt.state_dir, MEMBATCH_JOURNAL,
 				strerror(-rc));
 			membatch_unsend(d);

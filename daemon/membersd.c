@@ -258,7 +258,8 @@ void membersd_report(struct sgd *d, const struct sg_diags *dg)
 
 	if (dg->n == 0) {
 		if (d->members_error)
-			sgd_log(d, "members.d: every file is valid again");
+			sgd_log_event(d, LOG_NOTICE, SGD_EV_MEMBERS, NULL,
+				"members.d: every file is valid again");
 		free(d->members_error);
 		d->members_error = NULL;
 		return;
@@ -279,7 +280,8 @@ void membersd_report(struct sgd *d, const struct sg_diags *dg)
 		free(msg);
 		return;
 	}
-	sgd_log_diags(d, "members.d: file not applied", dg);
+	sgd_log_diags(d, LOG_WARNING, SGD_EV_MEMBERS, "members.d: file not applied",
+		      dg);
 	free(d->members_error);
 	d->members_error = msg;
 }
@@ -313,7 +315,8 @@ void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg)
 		if (membersd_ignored_name(e->d_name))
 			continue;
 		if (config_find_group(cfg, e->d_name) < 0)
-			sgd_log(d, "%s/%s: ignored: no group is named '%s' (the "
+			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL,
+				"%s/%s: ignored: no group is named '%s' (the "
 				"file name must be a group's name or id)", dir,
 				e->d_name, e->d_name);
 	}
@@ -354,7 +357,8 @@ void membership_refresh(struct sgd *d)
 	 * groups whose valid files changed differ below. */
 	r = membership_compute_live(d, d->cfg, &m);
 	if (r < 0) {
-		sgd_log(d, "members.d change not applied: %s", strerror(-r));
+		sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL, "members.d "
+			"change not applied: %s", strerror(-r));
 		diags_free(&dg);
 		return;
 	}
@@ -372,15 +376,20 @@ void membership_refresh(struct sgd *d)
 					  &d->members.by_group[i],
 					  &m.by_group[i], &dg);
 		if (r < 0) {
-			sgd_log_diags(d, "members.d", &dg);
+			sgd_log_diags(d, LOG_WARNING, SGD_EV_MEMBERS, "members.d",
+				      &dg);
 			diags_free(&dg);
 			diags_init(&dg);
-			sgd_log(d, "members of %s not updated: %s",
-				d->cfg->groups[i].name, strerror(-r));
+			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
+				d->cfg->groups[i].name, "members of %s not "
+				"updated: %s", d->cfg->groups[i].name,
+				strerror(-r));
 			continue;
 		}
-		sgd_log(d, "members of %s updated from members.d (%zu)",
-			d->cfg->groups[i].name, m.by_group[i].n);
+		sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS,
+			d->cfg->groups[i].name, "members of %s updated from "
+			"members.d (%zu)", d->cfg->groups[i].name,
+			m.by_group[i].n);
 		tmp = d->members.by_group[i];
 		d->members.by_group[i] = m.by_group[i];
 		m.by_group[i] = tmp;
@@ -401,8 +410,8 @@ static void membersd_rewatch(struct sgd *d)
 	d->members_wd = -1;
 	r = membership_watch(d);
 	if (r < 0)
-		sgd_log(d, "not watching %s/members.d: %s", d->opt.confdir,
-			strerror(-r));
+		sgd_log(d, LOG_WARNING, "not watching %s/members.d: %s",
+			d->opt.confdir, strerror(-r));
 }
 
 static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
@@ -441,9 +450,11 @@ static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
 			if ((e->mask & IN_MOVED_TO) && e->len && d->cfg &&
 			    !membersd_ignored_name(e->name) &&
 			    config_find_group(d->cfg, e->name) < 0)
-				sgd_log(d, "members.d/%s: ignored: no group is "
-					"named '%s' (the file name must be a "
-					"group's name or id)", e->name, e->name);
+				sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
+					NULL, "members.d/%s: ignored: no group "
+					"is named '%s' (the file name must be "
+					"a group's name or id)", e->name,
+					e->name);
 		}
 	}
 	if (rewatch)

@@ -292,8 +292,9 @@ void membership_add(struct sgd *d, int argc, const char **argv, bool json,
 		goto out;
 	}
 	if (added.n)
-		sgd_log(d, "members add %s: %zu address(es)",
-			d->cfg->groups[gi].name, added.n);
+		sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS,
+			d->cfg->groups[gi].name, "members add %s: %zu "
+			"address(es)", d->cfg->groups[gi].name, added.n);
 	members_answer(d, gi, "added", &added, &same, json, r);
 	goto out;
 nomem:
@@ -392,7 +393,8 @@ void membership_del(struct sgd *d, int argc, const char **argv, bool json,
 			goto out;
 		}
 	}
-	sgd_log(d, "members del %s: %zu address(es)", d->cfg->groups[gi].name,
+	sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS, d->cfg->groups[gi].name,
+		"members del %s: %zu address(es)", d->cfg->groups[gi].name,
 		req.n);
 	members_answer(d, gi, "deleted", &gone, &same, json, r);
 out:

@@ -89,9 +89,10 @@ int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)
 		return r;
 	}
 	if (old) {
-		sgd_log(d, "table inet %s replaced by inet %s; the old table is "
-			"left as it was (delete it with nft if it is no longer "
-			"wanted)", d->cfg->table, l->cfg->table);
+		sgd_log_event(d, LOG_NOTICE, SGD_EV_RELOAD, NULL, "table inet "
+			"%s replaced by inet %s; the old table is left as it "
+			"was (delete it with nft if it is no longer wanted)",
+			d->cfg->table, l->cfg->table);
 		engine_close(old);
 	}
 	d->eng = eng;
@@ -99,8 +100,9 @@ int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)
 	snapshot_path(d, SGD_STATE_RUNNING, running, sizeof(running));
 	r = snapshot_replace(staging, running);
 	if (r < 0)
-		sgd_log(d, "committed, but could not keep a copy of the "
-			"configuration in %s: %s", running, strerror(-r));
+		sgd_log(d, LOG_WARNING, "committed, but could not keep a copy "
+			"of the configuration in %s: %s", running,
+			strerror(-r));
 	reload_adopt(d, l);
 	/* what is in the kernel now is ours (drift.c's reference) */
 	drift_committed(d);
@@ -193,14 +195,16 @@ out:
 	malloc_trim(0);
 	reload_record(d, r, diags);
 	if (r == 0) {
-		sgd_log(d, "reloaded %s: %zu groups", d->opt.confdir,
-			d->cfg->n_groups);
+		sgd_log_event(d, LOG_INFO, SGD_EV_RELOAD, NULL, "reloaded %s: "
+			"%zu groups", d->opt.confdir, d->cfg->n_groups);
 		notify_send(d, "READY=1\nSTATUS=reloaded; %zu groups",
 			    d->cfg->n_groups);
 	} else {
-		sgd_log_diags(d, "reload failed, the previous rules stay", diags);
+		sgd_log_diags(d, LOG_WARNING, SGD_EV_RELOAD, "reload failed, "
+			"the previous rules stay", diags);
 		if (!diags->n)
-			sgd_log(d, "reload failed, the previous rules stay: %s",
+			sgd_log_event(d, LOG_WARNING, SGD_EV_RELOAD, NULL,
+				"reload failed, the previous rules stay: %s",
 				strerror(-r));
 		notify_send(d, "READY=1\nSTATUS=last reload failed: %s",
 			    d->last_reload_error ? d->last_reload_error : "?");

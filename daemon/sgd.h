@@ -13,18 +13,16 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "model.h"
 #include "diag.h"
+#include "paths.h"
 #include "proto.h"
 
 struct sg_engine;
 struct membatch;
-
-#define SGD_DEFAULT_CONFDIR	"/etc/sgd"
-#define SGD_DEFAULT_SOCKET	"/run/sgd/sgd.sock"
-#define SGD_DEFAULT_STATEDIR	"/var/lib/sgd"
 
 #define SGD_CLIENT_DEADLINE_MS	5000	/* whole request, accept to reply */
 #define SGD_MAX_CLIENTS		1024
@@ -172,10 +170,7 @@ struct sgd {
 
 	char *state_dir_real;		/* opt.state_dir after state_init */
 
-	/* sd_notify */
-	int notify_fd;
-	struct sockaddr_un notify_addr;
-	socklen_t notify_len;
+	/* sd_notify (notify.c): the watchdog interval, 0 when off */
 	uint64_t watchdog_usec;
 
 	struct sgd_drift *drift;	/* drift.c; NULL when not watching */
@@ -186,12 +181,38 @@ struct sgd {
 	struct membatch *mb;
 };
 
-/* log (main.c) */
-void sgd_log(struct sgd *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* log.c — every line has a syslog priority (LOG_ERR: sgd cannot go on;
+ * LOG_WARNING: something failed or was refused and sgd kept the old
+ * state; LOG_NOTICE: a change an operator should see; LOG_INFO: normal
+ * operation; LOG_DEBUG: -v only).  An "event" is the SGD_EVENT= journal
+ * field (SGD_EV_*); NULL group or field values are left out. */
+#define SGD_EV_RELOAD "reload"
+#define SGD_EV_ROLLBACK "rollback"
+#define SGD_EV_DRIFT "drift"
+#define SGD_EV_MEMBERS "members"
+#define SGD_EV_DROP "drop"
+struct sgd_log_field {
+	const char *name;	/* journal field name: "SGD_RULE" */
+	const char *value;	/* NULL: not sent */
+};
+void sgd_log(struct sgd *d, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void sgd_debug(struct sgd *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void sgd_log_diags(struct sgd *d, const char *what, const struct sg_diags *dg);
+/* With SGD_EVENT=event and SGD_GROUP=group (when not NULL). */
+void sgd_log_event(struct sgd *d, int prio, const char *event,
+		   const char *group, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* With SGD_EVENT=event and n more fields (at most 12). */
+void sgd_log_fields(struct sgd *d, int prio, const char *event,
+		    const struct sgd_log_field *f, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* Is stderr journald's stream ($JOURNAL_STREAM)?  Then entries are
+ * native journal entries with their fields. */
+bool sgd_log_to_journal(void);
+/* One line per diagnostic, "what: file:line:col: message". */
+void sgd_log_diags(struct sgd *d, int prio, const char *event, const char *what,
+		   const struct sg_diags *dg);
 
 /* loop.c */
 int loop_init(struct sgd *d);
@@ -399,12 +420,11 @@ void droplog_counts(const struct sgd *d, unsigned long long *logged,
 
 /* notify.c */
 int notify_init(struct sgd *d);
-/* Send one datagram ("READY=1\nSTATUS=..."); a no-op without
- * NOTIFY_SOCKET.  0 or -errno. */
+/* Send one notification ("READY=1\nSTATUS=...") with libsystemd's
+ * sd_notify(); a no-op without $NOTIFY_SOCKET.  0 or -errno. */
 int notify_send(struct sgd *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int notify_loop_add(struct sgd *d);
-void notify_fini(struct sgd *d);
 
 /* drift.c */
 struct sgd_drift;

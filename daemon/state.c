@@ -288,8 +288,9 @@ int state_save_members(struct sgd *d)
 			     strlen(text));
 	free(text);
 	if (r < 0)
-		sgd_log(d, "%s/%s: cannot save the run-time members: %s",
-			d->opt.state_dir, SGD_STATE_MEMBERS, strerror(-r));
+		sgd_log(d, LOG_WARNING, "%s/%s: cannot save the run-time "
+			"members: %s", d->opt.state_dir, SGD_STATE_MEMBERS,
+			strerror(-r));
 	return r;
 }
 
@@ -324,8 +325,8 @@ int state_load_members(struct sgd *d)
 	snprintf(path, sizeof(path), "%s/%s", d->opt.state_dir,
 		 SGD_STATE_MEMBERS);
 	if (r < 0) {
-		sgd_log(d, "%s: cannot read the run-time members: %s", path,
-			strerror(-r));
+		sgd_log(d, LOG_WARNING, "%s: cannot read the run-time members: "
+			"%s", path, strerror(-r));
 		return r;
 	}
 	for (line = strtok_r(text, "\n", &save); line;
@@ -341,15 +342,15 @@ int state_load_members(struct sgd *d)
 			continue;
 		n = sscanf(line, "%255s %255s %1s", group, addr, extra);
 		if (n != 2) {
-			sgd_log(d, "%s:%d: expected 'GROUP CIDR', got '%s'",
-				path, lineno, line);
+			sgd_log(d, LOG_WARNING, "%s:%d: expected 'GROUP CIDR', "
+				"got '%s'", path, lineno, line);
 			bad++;
 			continue;
 		}
 		r = cidr_parse(addr, &c);
 		if (r < 0) {
-			sgd_log(d, "%s:%d: '%s' is not an address or CIDR%s",
-				path, lineno, addr,
+			sgd_log(d, LOG_WARNING, "%s:%d: '%s' is not an address "
+				"or CIDR%s", path, lineno, addr,
 				r == -ERANGE ? " (host bits set)" : "");
 			bad++;
 			continue;
@@ -366,13 +367,14 @@ int state_load_members(struct sgd *d)
 			     (long long)time(NULL)) >= (int)sizeof(corrupt))
 			corrupt[0] = 0;
 		if (corrupt[0] && link(path, corrupt) == 0)
-			sgd_log(d, "%s: %d unreadable line(s) skipped; the file "
-				"as it was is kept in %s", path, bad, corrupt);
+			sgd_log(d, LOG_WARNING, "%s: %d unreadable line(s) "
+				"skipped; the file as it was is kept in %s",
+				path, bad, corrupt);
 		else
-			sgd_log(d, "%s: %d unreadable line(s) skipped; could "
-				"not keep a copy (%s), so the file is left as it "
-				"is until the next change", path, bad,
-				strerror(errno));
+			sgd_log(d, LOG_WARNING, "%s: %d unreadable line(s) "
+				"skipped; could not keep a copy (%s), so the "
+				"file is left as it is until the next change",
+				path, bad, strerror(errno));
 		free(d->notice);
 		if (asprintf(&d->notice, "%s had %d unreadable line(s) at "
 			     "start (see the log; original kept as %s)", path,

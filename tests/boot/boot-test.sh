@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # boot-test.sh — prove systemd/sgd.service under a real systemd.
 #
-# Boots a minimal Debian 12 (systemd-nspawn, its own network namespace) with
-# sgd installed by `meson install --destdir` and the unit enabled, then,
-# from outside (nsenter into the container), checks that:
-#   - every installed file is where docs/install.md says;
+# Builds sgd's Debian package (tests/boot/deb-build.sh: dpkg-buildpackage
+# in a copy of SRCDIR, cached per source state), installs it with
+# `apt install ./sgd_*.deb` into a minimal Debian 12 root, boots that
+# (systemd-nspawn, its own network namespace), then, from outside
+# (nsenter into the container), checks that:
+#   - every installed file is where docs/install.md says, and the
+#     package enabled the unit;
 #   - the boot has sgd active, ordered before network-pre.target, with no
 #     ordering cycle (with cloud-init-like units present), and its socket
 #     is mode 0660;
@@ -21,7 +24,16 @@
 #   - a missed watchdog (SIGSTOP) restarts the daemon with a new MainPID;
 #   - `systemd-analyze verify` is silent and `systemd-analyze security`
 #     rates the unit 1.5 or lower;
-#   - control_group works with the drop-in docs/install.md gives.
+#   - control_group works with the drop-in docs/install.md gives;
+#   - the journal has the failed reload at priority warning with
+#     SGD_EVENT=reload, "serving" at priority info, and the errors of a
+#     failed start at priority err;
+#   - an upgrade (apt install of a newer version) restarts sgd with the
+#     rules in the kernel all along (same table handle, no sample of the
+#     table missing);
+#   - purge removes /var/lib/sgd and leaves /etc/sgd and the rules;
+#   - a fresh install without /etc/sgd/sgd.yaml enables sgd but starts
+#     nothing, and it starts once the file exists.
 # Not covered: on-demand loading of nf_tables modules (kernels with
 # nf_tables built in, like the test machines', cannot show it).
 #
@@ -72,7 +84,7 @@ check() {
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 
-for tool in debootstrap systemd-nspawn nsenter meson flock; do
+for tool in debootstrap systemd-nspawn nsenter flock dpkg-buildpackage dpkg-deb; do
 	command -v "$tool" >/dev/null || {
 		echo "boot-test: $tool is missing (scripts/deps.sh test installs it)" >&2
 		exit 1
@@ -105,7 +117,11 @@ debian_mirror() {
 ensure_rootfs() {
 	mkdir -p "$CACHE"
 	exec 9>"$CACHE/.lock"
-	timeout 900 flock 9 || die "could not lock $CACHE/.lock"
+	# Hang guards only.  A debootstrap took more than 600 s on the loaded
+	# 2-core test machine (7 Dec 2026, downloading and unpacking while
+	# other suites ran), so allow 1800 s for it, and for waiting while
+	# another run makes the root.
+	timeout 2400 flock 9 || die "could not lock $CACHE/.lock"
 	if [ -f "$ROOTFS/.sgd-test-packages" ] &&
 		[ "$(cat "$ROOTFS/.sgd-test-packages")" = "$PACKAGES" ]; then
 		exec 9>&-
@@ -116,7 +132,7 @@ ensure_rootfs() {
 	tmp=$ROOTFS.tmp.$$
 	rm -rf "$tmp"
 	log "# debootstrap bookworm from $mirror into $ROOTFS (first run only)"
-	if ! timeout 600 debootstrap --variant=minbase --include="$PACKAGES" \
+	if ! timeout 1800 debootstrap --variant=minbase --include="$PACKAGES" \
 		bookworm "$tmp" "$mirror" >"$CACHE/debootstrap.log" 2>&1; then
 		tail -n 20 "$CACHE/debootstrap.log" >&2
 		rm -rf "$tmp"
@@ -163,7 +179,7 @@ cleanup() {
 		fi
 		wait "$NSPAWN_PID" 2>/dev/null
 	fi
-	[ -n "$COPY" ] && rm -rf "$COPY" "$COPY.console"
+	[ -n "$COPY" ] && rm -rf "$COPY" "$COPY.console" "$COPY.apt" "$COPY.poll"
 	rm -rf "/run/systemd/nspawn/propagate/$MACHINE" 2>/dev/null
 	exit $rc
 }
@@ -272,46 +288,47 @@ log "# copying the Debian root to $COPY"
 cp -a "$ROOTFS/." "$COPY/"
 echo "$MACHINE" >"$COPY/etc/hostname"
 
-# Install exactly as a user would.
-DESTDIR="$COPY" meson install -C "$BUILDDIR" --no-rebuild --quiet >/dev/null ||
-	die "meson install --destdir failed"
+# Install exactly as a user would: apt installs the package and its
+# dependencies (already in the root), and the package's postinst enables
+# the unit.  It runs in a container that is not booted (systemd-nspawn
+# gives apt the /proc and /dev/pts it needs, which a chroot lacks), so
+# postinst starts nothing.  --private-network: apt cannot download
+# anything, the dependencies must be in the root already.
+DEB=$("$SRCDIR/tests/boot/deb-build.sh") || die "the Debian package did not build"
+log "# package: $DEB ($(grep -h 'dpkg-buildpackage took' "$(dirname "$DEB")/build.log" 2>/dev/null || echo 'built earlier'))"
+DEBNAME=$(basename "$DEB")
+cp "$DEB" "$COPY/root/$DEBNAME"
+if ! systemd-nspawn -q --register=no --keep-unit --private-network -D "$COPY" --machine "$MACHINE" \
+	--pipe sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$DEBNAME" \
+	>"$COPY.apt" 2>&1 </dev/null; then
+	cat "$COPY.apt" >&2
+	die "apt install ./$DEBNAME failed in the Debian root"
+fi
+check "apt install ./$DEBNAME: the package is installed" \
+	sh -c "chroot '$COPY' dpkg-query -W -f='\${Status}' sgd | grep -qx 'install ok installed'"
 
 # Where everything goes (docs/install.md, "Where everything goes").
-opt_prefix="" opt_bindir="" opt_sbindir="" opt_datadir="" opt_mandir=""
-opt_systemdsystemunitdir="" opt_bashcompletiondir=""
-eval "$(meson introspect "$BUILDDIR" --buildoptions | python3 -c '
-import json, shlex, sys
-o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
-for k in ("prefix", "bindir", "sbindir", "datadir", "mandir",
-          "systemdsystemunitdir", "bashcompletiondir"):
-    print("opt_%s=%s" % (k, shlex.quote(str(o.get(k, "")))))
-')"
-abs() { case "$1" in /*) echo "$1" ;; *) echo "$opt_prefix/$1" ;; esac; }
-SBIN=$(abs "$opt_sbindir")
-BIN=$(abs "$opt_bindir")
-DATA=$(abs "$opt_datadir")
-MAN=$(abs "$opt_mandir")
-UNITDIR=${opt_systemdsystemunitdir:-$opt_prefix/lib/systemd/system}
-UNIT=$UNITDIR/sgd.service
-if [ -n "$opt_bashcompletiondir" ]; then
-	BASHCOMP=$(abs "$opt_bashcompletiondir")
-elif pkg-config --exists bash-completion 2>/dev/null; then
-	BASHCOMP=$(pkg-config --define-variable=prefix="$opt_prefix" --variable=completionsdir bash-completion)
-else
-	BASHCOMP=$DATA/bash-completion/completions
-fi
+SBIN=/usr/sbin
+BIN=/usr/bin
+DATA=/usr/share
+MAN=/usr/share/man
+UNIT=/lib/systemd/system/sgd.service
+BASHCOMP=/usr/share/bash-completion/completions
 for f in "$SBIN/sgd" "$BIN/sgctl"; do
-	[ -x "$COPY$f" ] || die "meson install did not install $f (is it built?)"
+	[ -x "$COPY$f" ] || die "the package did not install $f"
 done
-[ -f "$COPY$UNIT" ] || die "meson install did not install $UNIT"
-for f in "$SBIN/sgd" "$BIN/sgctl" "$UNIT" "$MAN/man8/sgd.8" "$MAN/man8/sgctl.8" \
-	"$MAN/man5/sgd.yaml.5" "$DATA/doc/sgd/examples/sgd.yaml"; do
+[ -f "$COPY$UNIT" ] || die "the package did not install $UNIT"
+for f in "$SBIN/sgd" "$BIN/sgctl" "$UNIT" "$MAN/man8/sgd.8.gz" "$MAN/man8/sgctl.8.gz" \
+	"$MAN/man5/sgd.yaml.5.gz" "$DATA/doc/sgd/examples/sgd.yaml"; do
 	check "installed: $f" test -f "$COPY$f"
 done
 check "installed: $BASHCOMP/sgctl (bash completion)" \
 	test -f "$COPY$BASHCOMP/sgctl"
 check "installed: example groups in $DATA/doc/sgd/examples/groups.d" \
 	sh -c "ls '$COPY$DATA/doc/sgd/examples/groups.d/'*.yaml >/dev/null 2>&1"
+check "the package did not create /etc/sgd/sgd.yaml" test ! -e "$COPY/etc/sgd/sgd.yaml"
+check "the package enabled the unit (sysinit.target.wants)" \
+	test -L "$COPY/etc/systemd/system/sysinit.target.wants/sgd.service"
 # man -l renders every installed page, and groff has nothing to warn about.
 man_renders() {
 	local warn
@@ -319,7 +336,7 @@ man_renders() {
 	warn=$(MANWIDTH=80 man --warnings -l "$1" 2>&1 >/dev/null) || return 1
 	[ -z "$warn" ] || { printf '%s\n' "$warn" >&2; return 1; }
 }
-for f in "$MAN/man8/sgd.8" "$MAN/man8/sgctl.8" "$MAN/man5/sgd.yaml.5"; do
+for f in "$MAN/man8/sgd.8.gz" "$MAN/man8/sgctl.8.gz" "$MAN/man5/sgd.yaml.5.gz"; do
 	check "man -l renders $(basename "$f") without warnings" man_renders "$COPY$f"
 done
 check "the unit runs the installed binaries ($SBIN/sgd, $BIN/sgctl)" \
@@ -361,10 +378,6 @@ After=local-fs.target network-pre.target systemd-sysctl.service systemd-modules-
 Before=network.target shutdown.target network-online.target' multi-user.target
 systemctl --root="$COPY" enable cloud-init-local.service cloud-init.service networking.service \
 	>/dev/null 2>&1 || die "systemctl --root enable of the cloud-init stand-ins failed"
-systemctl --root="$COPY" enable sgd.service >/dev/null 2>&1 ||
-	die "systemctl --root enable sgd.service failed"
-check "systemctl enable hooks sgd into sysinit.target" \
-	test -L "$COPY/etc/systemd/system/sysinit.target.wants/sgd.service"
 
 log "# booting $MACHINE"
 boot_container
@@ -430,6 +443,22 @@ check "after the failed reload the unit is still active" is_active
 check "after the failed reload the old rules (4343) are in force" table_has_port 4343
 check "after the failed reload the same process runs" same_pid "$pid0"
 
+# --- the journal: priorities and fields (docs/logging.md) ------------------
+# The failed reload is at priority warning with SGD_EVENT=reload and the
+# error; "serving" is at info, so `journalctl -u sgd -p warning` leaves it
+# out.
+jr=$(cxt 20 journalctl -b -u sgd.service -p warning SGD_EVENT=reload -o export --no-pager 2>/dev/null) || jr=""
+check "journalctl -u sgd -p warning SGD_EVENT=reload: the failed reload, PRIORITY=4, with its error" \
+	eval 'grep -qx "PRIORITY=4" <<<"$jr" && grep -qx "SGD_EVENT=reload" <<<"$jr" &&
+		grep -qx "SYSLOG_IDENTIFIER=sgd" <<<"$jr" &&
+		grep -q "^MESSAGE=reload failed, the previous rules stay: [^ ]*groups.d/boot-test.yaml:[0-9]*:[0-9]*: ports: 70000 is out of range" <<<"$jr"'
+ji=$(cxt 20 journalctl -b -u sgd.service -p 6..6 -o cat --no-pager 2>/dev/null) || ji=""
+jw=$(cxt 20 journalctl -b -u sgd.service -p warning -o cat --no-pager 2>/dev/null) || jw=""
+check "the journal has 'serving' at priority info (6) and not in -p warning" \
+	eval 'grep -q "^serving /run/sgd/sgd.sock" <<<"$ji" && ! grep -q "^serving" <<<"$jw"'
+check "the journal has 'reloaded' at info with SGD_EVENT=reload" \
+	eval 'cxt 20 journalctl -b -u sgd.service -p 6..6 SGD_EVENT=reload -o cat --no-pager | grep -q "^reloaded /etc/sgd"'
+
 # --- stop leaves the rules --------------------------------------------------
 write_config 4343
 cxt 30 systemctl stop sgd.service || not_ok "systemctl stop sgd.service"
@@ -444,6 +473,9 @@ else
 	ok "systemctl start with a bad config fails (ExecStartPre=sgd -t)"
 fi
 check "the failed start left the rules in place (4343)" table_has_port 4343
+je=$(cxt 20 journalctl -b -u sgd.service -p err -o cat --no-pager 2>/dev/null) || je=""
+check "journalctl -u sgd -p err: why the start failed (sgd -t)" \
+	grep -q "^configuration refused: [^ ]*groups.d/boot-test.yaml:[0-9]*:[0-9]*: ports: 70000 is out of range" <<<"$je"
 # Cancel the automatic restart (Restart=on-failure) of the failed start.
 cxt 30 systemctl stop sgd.service 2>/dev/null || true
 cxt 10 systemctl reset-failed sgd.service 2>/dev/null || true
@@ -508,6 +540,83 @@ if cxt 30 runuser -u sgtestother -- "$BIN/sgctl" reload >/dev/null 2>&1; then
 else
 	ok "a user outside control_group may not reload"
 fi
+
+# --- upgrade: a restart with no window --------------------------------------
+# The same package with a higher version, installed over the running one:
+# postinst restarts sgd (dh_installsystemd --restart-after-upgrade, no
+# stop before the unpack), and the table never leaves the kernel.  A
+# sampler in the container lists the table back to back all the while.
+UPDIR=$(mktemp -d "/var/tmp/$MACHINE.up.XXXXXX")
+dpkg-deb -R "$DEB" "$UPDIR/pkg" || die "dpkg-deb -R $DEB failed"
+sed -i 's/^Version: .*/&+boottest1/' "$UPDIR/pkg/DEBIAN/control"
+dpkg-deb -b "$UPDIR/pkg" "$COPY/root/sgd_upgrade.deb" >/dev/null || die "dpkg-deb -b failed"
+rm -rf "$UPDIR"
+pid_up=$(main_pid)
+handle0=$(cxt 10 nft -a list table inet sgd 2>/dev/null | sed -n '1s/.*# handle \([0-9]*\).*/\1/p')
+cxt 10 rm -f /run/sgd-boot-poll-stop
+nsenter -t "$LEADER" -m -u -i -n -p -- timeout 300 sh -c \
+	'while [ ! -e /run/sgd-boot-poll-stop ]; do
+		if nft list table inet sgd >/dev/null 2>&1; then echo ok; else echo gap; fi
+	done' >"$COPY.poll" 2>&1 &
+POLL_PID=$!
+if cxt 300 sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./sgd_upgrade.deb" >"$COPY.apt" 2>&1; then
+	ok "apt install of a newer version over the running sgd"
+else
+	cat "$COPY.apt" >&2
+	not_ok "apt install of a newer version over the running sgd"
+fi
+# A few more samples after the restart, then stop the sampler.
+n0=$(grep -c . "$COPY.poll" || true)
+for _ in $(seq 1 100); do
+	[ "$(grep -c . "$COPY.poll" || true)" -ge $((n0 + 10)) ] && break
+	sleep 0.1
+done
+cxt 10 touch /run/sgd-boot-poll-stop
+wait "$POLL_PID" 2>/dev/null || true
+handle1=$(cxt 10 nft -a list table inet sgd 2>/dev/null | sed -n '1s/.*# handle \([0-9]*\).*/\1/p')
+samples=$(grep -c '^ok$' "$COPY.poll" || true)
+gaps=$(grep -c '^gap$' "$COPY.poll" || true)
+log "# upgrade: $samples samples of the table, $gaps without it; table handle $handle0 -> $handle1"
+v_up=$(cxt 10 dpkg-query -W -f='${Version}' sgd 2>/dev/null) || v_up=""
+check "the upgrade installed the new version ($v_up)" \
+	test "$v_up" = "$(dpkg-deb -f "$DEB" Version)+boottest1"
+check "the upgrade restarted sgd (MainPID $pid_up -> $(main_pid)) and it is active" \
+	eval 'is_active && ! same_pid "$pid_up"'
+check "the table was in the kernel at every one of the $samples samples during the upgrade" \
+	test "$gaps" = 0 -a "$samples" -gt 0
+check "after the upgrade the rules are in force (4646)" table_has_port 4646
+
+# --- purge ------------------------------------------------------------------
+check "before purge, sgd has its state in /var/lib/sgd" test -d "$COPY/var/lib/sgd"
+if cxt 300 sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y sgd" >"$COPY.apt" 2>&1; then
+	ok "apt-get purge sgd"
+else
+	cat "$COPY.apt" >&2
+	not_ok "apt-get purge sgd"
+fi
+check "purge removed /var/lib/sgd" test ! -e "$COPY/var/lib/sgd"
+check "purge left the administrator's /etc/sgd/sgd.yaml" test -f "$COPY/etc/sgd/sgd.yaml"
+check "purge stopped sgd and left its rules in the kernel (4646)" \
+	eval '[ "$(unit_state)" != active ] && table_has_port 4646'
+
+# --- a fresh install without configuration starts nothing ------------------
+mv "$COPY/etc/sgd/sgd.yaml" "$COPY/etc/sgd/sgd.yaml.off"
+cxt 10 nft delete table inet sgd || die "could not delete table inet sgd in the container"
+if cxt 300 sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$DEBNAME" >"$COPY.apt" 2>&1; then
+	ok "apt install ./$DEBNAME again, without /etc/sgd/sgd.yaml"
+else
+	cat "$COPY.apt" >&2
+	not_ok "apt install ./$DEBNAME again, without /etc/sgd/sgd.yaml"
+fi
+check "without sgd.yaml the unit is enabled but not started (ConditionPathExists)" \
+	eval '[ "$(cxt 10 systemctl is-enabled sgd.service)" = enabled ] &&
+		[ "$(unit_state)" = inactive ] &&
+		[ "$(cxt 10 systemctl show -p ConditionResult --value sgd.service)" = no ]'
+check "without sgd.yaml there is no table inet sgd" eval '! table_dump >/dev/null'
+mv "$COPY/etc/sgd/sgd.yaml.off" "$COPY/etc/sgd/sgd.yaml"
+cxt 30 systemctl start sgd.service || not_ok "systemctl start sgd.service once sgd.yaml exists"
+check "once sgd.yaml exists, systemctl start runs sgd with its rules (4646)" \
+	eval 'is_active && table_has_port 4646'
 
 log "# boot test took $(($(date +%s) - T0)) s"
 [ "$FAILED" -eq 0 ] || dump_diagnostics

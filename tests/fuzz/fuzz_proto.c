@@ -50,11 +50,12 @@ static struct {
 	struct sgd d;
 } fz;
 
-/* sgd's log functions live in daemon/main.c, which has main(): the
- * harness has its own, quiet ones. */
-void sgd_log(struct sgd *d, const char *fmt, ...)
+/* sgd's log functions live in daemon/log.c, which the harness leaves
+ * out: these are quiet. */
+void sgd_log(struct sgd *d, int prio, const char *fmt, ...)
 {
 	(void)d;
+	(void)prio;
 	(void)fmt;
 }
 
@@ -64,9 +65,33 @@ void sgd_debug(struct sgd *d, const char *fmt, ...)
 	(void)fmt;
 }
 
-void sgd_log_diags(struct sgd *d, const char *what, const struct sg_diags *dg)
+void sgd_log_event(struct sgd *d, int prio, const char *event,
+		   const char *group, const char *fmt, ...)
 {
 	(void)d;
+	(void)prio;
+	(void)event;
+	(void)group;
+	(void)fmt;
+}
+
+void sgd_log_fields(struct sgd *d, int prio, const char *event,
+		    const struct sgd_log_field *f, size_t n, const char *fmt, ...)
+{
+	(void)d;
+	(void)prio;
+	(void)event;
+	(void)f;
+	(void)n;
+	(void)fmt;
+}
+
+void sgd_log_diags(struct sgd *d, int prio, const char *event, const char *what,
+		   const struct sg_diags *dg)
+{
+	(void)d;
+	(void)prio;
+	(void)event;
 	(void)what;
 	(void)dg;
 }
@@ -139,7 +164,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz.d.opt.state_dir = fz.statedir;
 	fz.d.opt.sock_path = "/nonexistent/sgd.sock";
 	fz.d.epfd = -1;
-	fz.d.notify_fd = -1;
 	fz.d.members_wd = -1;
 	fz.d.started = 1700000000;
 	fz.d.last_reload = 1700000100;
