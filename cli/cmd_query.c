@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "explain.h"
 #include "out.h"
+#include "paths.h"
 #include "proto.h"
 #include "sgctl.h"
 
@@ -33,7 +34,7 @@ static void status_table_name(char *buf, size_t len)
 	struct sg_diags d;
 
 	diags_init(&d);
-	if (config_load(SGCTL_DEFAULT_CONFDIR, &cfg, &d) == 0 && cfg && cfg->table)
+	if (config_load(SGD_DEFAULT_CONFDIR, &cfg, &d) == 0 && cfg && cfg->table)
 		snprintf(buf, len, "%s", cfg->table);
 	else
 		snprintf(buf, len, "sgd");

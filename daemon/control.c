@@ -125,13 +125,13 @@ static int control_bind_private(struct sgd *d, int fd, struct stat *st)
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.sgd.XXXXXX/sock",
 		     slash ? (slash == dir ? "" : dir) : ".") >=
 	    (int)sizeof(sa.sun_path)) {
-		sgd_log(d, "%s: socket path too long", path);
+		sgd_log(d, LOG_ERR, "%s: socket path too long", path);
 		return -ENAMETOOLONG;
 	}
 	*strrchr(sa.sun_path, '/') = 0;
 	if (!mkdtemp(sa.sun_path)) {
 		r = -errno;
-		sgd_log(d, "%s: cannot create a private directory next to it: %s",
+		sgd_log(d, LOG_ERR, "%s: cannot create a private directory next to it: %s",
 			path, strerror(-r));
 		return r;
 	}
@@ -150,17 +150,17 @@ static int control_bind_private(struct sgd *d, int fd, struct stat *st)
 		r = -1;
 	if (r < 0) {
 		r = -errno;
-		sgd_log(d, "bind %s: %s", path, strerror(-r));
+		sgd_log(d, LOG_ERR, "bind %s: %s", path, strerror(-r));
 		control_private_done(d);
 		return r;
 	}
 	if (link(sa.sun_path, path) < 0) {
 		r = -errno;
 		if (r == -EEXIST)
-			sgd_log(d, "%s: another sgd started at the same time; "
+			sgd_log(d, LOG_ERR, "%s: another sgd started at the same time; "
 				"refusing to start", path);
 		else
-			sgd_log(d, "link %s: %s", path, strerror(-r));
+			sgd_log(d, LOG_ERR, "link %s: %s", path, strerror(-r));
 		control_private_done(d);
 		return r;
 	}
@@ -248,7 +248,7 @@ int control_apply_group(struct sgd *d)
 	if (name) {
 		g = getgrnam(name);
 		if (!g) {
-			sgd_log(d, "control_group %s: no such group; only root "
+			sgd_log(d, LOG_WARNING, "control_group %s: no such group; only root "
 				"may change the firewall", name);
 			r = -ENOENT;
 		} else {
@@ -261,7 +261,7 @@ int control_apply_group(struct sgd *d)
 		 * the socket's directory could have swapped for a link. */
 		if (d->listen.fd >= 0 && d->have_control_gid &&
 		    d->control_gid != d->sock_gid)
-			sgd_log(d, "control_group %s: the socket %s keeps group %ld "
+			sgd_log(d, LOG_WARNING, "control_group %s: the socket %s keeps group %ld "
 				"until sgd restarts (members of %s are allowed "
 				"changes as soon as they can connect)", name,
 				d->opt.sock_path, (long)d->sock_gid, name);
@@ -273,7 +273,7 @@ int control_apply_group(struct sgd *d)
 		snprintf(p, sizeof(p), "%s/sock", d->sock_private);
 		if (chown(p, (uid_t)-1, d->control_gid) < 0) {
 			r = -errno;
-			sgd_log(d, "chown %s to group %s: %s", d->opt.sock_path,
+			sgd_log(d, LOG_WARNING, "chown %s to group %s: %s", d->opt.sock_path,
 				name, strerror(-r));
 		} else {
 			d->sock_gid = d->control_gid;

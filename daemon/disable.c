@@ -41,7 +41,7 @@ int disable_startup(struct sgd *d)
 	if (!disable_marked(d, &d->disabled_since))
 		return 0;
 	d->disabled = true;
-	sgd_log(d, "disabled by `sgctl disable` at %s (%s/%s): no rules are "
+	sgd_log(d, LOG_NOTICE, "disabled by `sgctl disable` at %s (%s/%s): no rules are "
 		"committed; `sgctl enable` commits the configuration again",
 		fmt_time(d->disabled_since, tb, sizeof(tb)), d->opt.state_dir,
 		SGD_STATE_DISABLED);
@@ -111,11 +111,11 @@ void disable_run(struct sgd *d, const struct sgd_client *c,
 		 fmt_time(d->disabled_since, tb, sizeof(tb)), (long)c->uid);
 	rc = state_write_file(d->opt.state_dir, SGD_STATE_DISABLED, msg,
 			      strlen(msg));
-	sgd_log(d, "disabled by uid %ld: table inet %s removed", (long)c->uid,
+	sgd_log(d, LOG_NOTICE, "disabled by uid %ld: table inet %s removed", (long)c->uid,
 		d->cfg ? d->cfg->table : "sgd");
 	notify_send(d, "STATUS=disabled: no rules in force (sgctl enable)");
 	if (rc < 0) {
-		sgd_log(d, "cannot write %s/%s: %s; a restart will commit the "
+		sgd_log(d, LOG_WARNING, "cannot write %s/%s: %s; a restart will commit the "
 			"rules again", d->opt.state_dir, SGD_STATE_DISABLED,
 			strerror(-rc));
 		dispatch_fail(r, json, 1, "table inet %s removed, but the marker "
@@ -168,7 +168,7 @@ void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r
 		rc = state_fsync_dir(d->opt.state_dir);
 	if (!d->drift)
 		(void)drift_open(d);	/* it logs why when it cannot */
-	sgd_log(d, "enabled: configuration %s committed", d->opt.confdir);
+	sgd_log(d, LOG_NOTICE, "enabled: configuration %s committed", d->opt.confdir);
 	if (rc < 0) {
 		dispatch_fail(r, json, 1, "the rules are committed, but the marker "
 			      "%s could not be removed (%s): a restart would not "

@@ -120,7 +120,7 @@ static void droplog_write(struct sgd *d, struct sgd_droplog *dl,
 	int r;
 
 	if (!dl->journal) {
-		sgd_log(d, "%s", msg);
+		sgd_log(d, LOG_NOTICE, "%s", msg);
 		return;
 	}
 	render_drop_proto(e, proto, sizeof(proto));
@@ -160,7 +160,7 @@ static void droplog_write(struct sgd *d, struct sgd_droplog *dl,
 			    "SGD_PACKET_TIME_USEC=%s", ptime,
 			    NULL);
 	if (r < 0)	/* the journal is gone: the line still goes out */
-		sgd_log(d, "%s", msg);
+		sgd_log(d, LOG_NOTICE, "%s", msg);
 }
 
 static void droplog_reader_close(struct sgd *d, struct droplog_reader *r)
@@ -281,7 +281,7 @@ static int droplog_on_packet(const struct nflog_msg *m, void *data)
 		return 0;
 	}
 	if (dl->suppressed != dl->suppressed_told) {
-		sgd_log(d, "drop log: %llu message(s) not logged (sgd's limit "
+		sgd_log(d, LOG_WARNING, "drop log: %llu message(s) not logged (sgd's limit "
 			"of %d/s, burst %d)", dl->suppressed - dl->suppressed_told,
 			DROPLOG_RATE, DROPLOG_BURST);
 		dl->suppressed_told = dl->suppressed;
@@ -337,17 +337,17 @@ static void droplog_on_nflog(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 		int r = nflog_receive(dl->s, 0, droplog_on_packet, d, &dl->bad);
 
 		if (dl->bad != bad)
-			sgd_log(d, "drop log: %u malformed NFLOG message(s) "
+			sgd_log(d, LOG_WARNING, "drop log: %u malformed NFLOG message(s) "
 				"skipped", dl->bad - bad);
 		if (r == -ENOBUFS) {
-			sgd_log(d, "drop log: the kernel dropped NFLOG messages "
+			sgd_log(d, LOG_WARNING, "drop log: the kernel dropped NFLOG messages "
 				"(sgd too slow)");
 			continue;
 		}
 		if (r == -EINTR || r == -EBADMSG)
 			continue;
 		if (r < 0) {
-			sgd_log(d, "drop log: reading NFLOG: %s", strerror(-r));
+			sgd_log(d, LOG_WARNING, "drop log: reading NFLOG: %s", strerror(-r));
 			return;
 		}
 		/* nflog_receive returns 0 for a datagram and for nothing
@@ -366,14 +366,14 @@ static int droplog_bind(struct sgd *d, struct sgd_droplog *dl)
 		if (!dl->open_failed_logged) {
 			if (r == -EBUSY && nflog_group_holder(NFLOG_SGD_GROUP,
 							       &holder) == 0)
-				sgd_log(d, "drop log: NFLOG group %d is held by "
+				sgd_log(d, LOG_WARNING, "drop log: NFLOG group %d is held by "
 					"netlink port %" PRIu32 " (another reader, "
 					"e.g. ulogd or `sgctl log` reading the kernel "
 					"directly); dropped packets are not kept; "
 					"tried again at the next reload",
 					NFLOG_SGD_GROUP, holder);
 			else
-				sgd_log(d, "drop log: cannot read NFLOG group %d: "
+				sgd_log(d, LOG_WARNING, "drop log: cannot read NFLOG group %d: "
 					"%s; dropped packets are not kept; tried "
 					"again at the next reload", NFLOG_SGD_GROUP,
 					strerror(-r));
@@ -390,7 +390,7 @@ static int droplog_bind(struct sgd *d, struct sgd_droplog *dl)
 		dl->s = NULL;
 		return r;
 	}
-	sgd_log(d, "drop log: reading NFLOG group %d (last %d kept, %s)",
+	sgd_log(d, LOG_INFO, "drop log: reading NFLOG group %d (last %d kept, %s)",
 		NFLOG_SGD_GROUP, DROPLOG_KEEP, dl->journal ? "to the journal" :
 		"to stderr");
 	return 0;
@@ -408,7 +408,7 @@ static int droplog_alloc(struct sgd *d)
 		dl->ring = calloc(DROPLOG_KEEP, sizeof(*dl->ring));
 	if (!dl || !dl->ring) {
 		free(dl);
-		sgd_log(d, "drop log: out of memory");
+		sgd_log(d, LOG_WARNING, "drop log: out of memory");
 		return -ENOMEM;
 	}
 	dl->w.fd = -1;
@@ -436,7 +436,7 @@ void droplog_update(struct sgd *d)
 		nflog_close(dl->s);
 		dl->s = NULL;
 		dl->w.fd = -1;
-		sgd_log(d, "drop log: log_denied is off, NFLOG group %d released",
+		sgd_log(d, LOG_INFO, "drop log: log_denied is off, NFLOG group %d released",
 			NFLOG_SGD_GROUP);
 	}
 }
@@ -464,7 +464,7 @@ void droplog_close(struct sgd *d)
 		nflog_close(dl->s);
 	}
 	if (dl->suppressed != dl->suppressed_told)
-		sgd_log(d, "drop log: %llu message(s) not logged (sgd's limit)",
+		sgd_log(d, LOG_WARNING, "drop log: %llu message(s) not logged (sgd's limit)",
 			dl->suppressed - dl->suppressed_told);
 	free(dl->ring);
 	free(dl);

@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		r = membership_watch(&d);
 		if (r < 0)
-			sgd_log(&d, "not watching members.d: %s", strerror(-r));
+			sgd_log(&d, LOG_WARNING, "not watching members.d: %s", strerror(-r));
 		/* Without it sgd still enforces; drift_open logged why.  A
 		 * disabled sgd has no table to watch. */
 		if (!d.disabled)

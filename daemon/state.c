@@ -213,14 +213,14 @@ static int state_check_dir(struct sgd *d, const char *path)
 		if (lstat(p[0] ? p : "/", &st) < 0) {
 			int r = -errno;
 
-			sgd_log(d, "state dir %s: %s: %s", path, p[0] ? p : "/",
+			sgd_log(d, LOG_ERR, "state dir %s: %s: %s", path, p[0] ? p : "/",
 				strerror(-r));
 			return r;
 		}
 		if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != me) ||
 		    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
 		     (self || !(st.st_mode & S_ISVTX)))) {
-			sgd_log(d, "state dir %s: refusing it: %s is owned by uid %u "
+			sgd_log(d, LOG_ERR, "state dir %s: refusing it: %s is owned by uid %u "
 				"with mode %04o; the state dir and each of its "
 				"parents must be owned by root and not writable by "
 				"group or others (a parent may be if it is sticky, "
@@ -243,7 +243,7 @@ int state_init(struct sgd *d)
 
 	if (mkdir(d->opt.state_dir, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
-		sgd_log(d, "cannot create the state dir %s: %s",
+		sgd_log(d, LOG_ERR, "cannot create the state dir %s: %s",
 			d->opt.state_dir, strerror(-r));
 		return r;
 	}
@@ -252,7 +252,7 @@ int state_init(struct sgd *d)
 	d->state_dir_real = realpath(d->opt.state_dir, NULL);
 	if (!d->state_dir_real) {
 		r = -errno;
-		sgd_log(d, "state dir %s: %s", d->opt.state_dir, strerror(-r));
+		sgd_log(d, LOG_ERR, "state dir %s: %s", d->opt.state_dir, strerror(-r));
 		return r;
 	}
 	r = state_check_dir(d, d->state_dir_real);
