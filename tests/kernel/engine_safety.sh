@@ -192,6 +192,13 @@ t1=$(date +%s%N)
 reload_ms=$(( (t1 - t0) / 1000000 ))
 flood_alive=0
 kill -0 $FL4 2>/dev/null && kill -0 $FL6 2>/dev/null && flood_alive=1
+# The flood goes on until the final ruleset's drop rule has counted some
+# of it (the flood reached the host), then stops: 600 polls, a guard.
+for i in $(seq 600); do
+	d=$(apply --counters "$WORK/a" | awk '/^drop in/ {print $4}')
+	[ "${d:-0}" -gt 0 ] && break
+	sleep 0.1
+done
 touch "$FSTOP"
 for p in $FL4 $FL6; do timeout 600 tail --pid=$p -f /dev/null; done
 sleep 0.5; touch "$WORK/recv.stop"; timeout 600 tail --pid=$RECVP -f /dev/null
