@@ -27,7 +27,9 @@
 #   - control_group works with the drop-in docs/install.md gives;
 #   - the journal has the failed reload at priority warning with
 #     SGD_EVENT=reload, "serving" at priority info, and the errors of a
-#     failed start at priority err;
+#     failed start at priority err; with log_denied, a dropped datagram
+#     is a journal entry at priority notice with SGD_EVENT=drop and its
+#     fields;
 #   - an upgrade (apt install of a newer version) restarts sgd with the
 #     rules in the kernel all along (same table handle, no sample of the
 #     table missing);
@@ -458,6 +460,30 @@ check "the journal has 'serving' at priority info (6) and not in -p warning" \
 	eval 'grep -q "^serving /run/sgd/sgd.sock" <<<"$ji" && ! grep -q "^serving" <<<"$jw"'
 check "the journal has 'reloaded' at info with SGD_EVENT=reload" \
 	eval 'cxt 20 journalctl -b -u sgd.service -p 6..6 SGD_EVENT=reload -o cat --no-pager | grep -q "^reloaded /etc/sgd"'
+
+# --- a dropped packet is a journal entry (log_denied; docs/logging.md) ------
+# egress: [] and log_denied: true, then one datagram out of the
+# container's own (private) network namespace, routed to a dummy
+# interface created there: sgd's output chain drops and logs it, and sgd
+# writes it to the journal at priority notice with its fields.
+write_config 4343 "log_denied: true"
+echo "egress: []" >>"$COPY/etc/sgd/groups.d/boot-test.yaml"
+cxt 30 systemctl reload sgd.service || not_ok "systemctl reload with log_denied: true"
+cxt 10 ip link add sgdrop0 type dummy 2>/dev/null || true
+cxt 10 ip addr add 10.9.9.1/24 dev sgdrop0 2>/dev/null || true
+cxt 10 ip link set sgdrop0 up
+jd=""
+for i in $(seq 100); do	# awaited, not slept for: 100 tries is a hang guard
+	cxt 10 bash -c 'echo drop >/dev/udp/10.9.9.2/9' 2>/dev/null || true
+	jd=$(cxt 20 journalctl -b -u sgd.service SGD_EVENT=drop -o export --no-pager 2>/dev/null) || jd=""
+	grep -qx "SGD_EVENT=drop" <<<"$jd" && break
+	sleep 0.2
+done
+check "journalctl -u sgd SGD_EVENT=drop: the dropped datagram, PRIORITY=5, with its fields" \
+	eval 'grep -qx "PRIORITY=5" <<<"$jd" && grep -qx "SGD_DIR=out" <<<"$jd" &&
+		grep -qx "SGD_PROTO=udp" <<<"$jd" && grep -qx "SGD_DST=10.9.9.2" <<<"$jd" &&
+		grep -qx "SGD_DPORT=9" <<<"$jd"'
+cxt 10 ip link del sgdrop0 2>/dev/null || true
 
 # --- stop leaves the rules --------------------------------------------------
 write_config 4343
