@@ -33,6 +33,11 @@ int config_load_stream(const char *path, struct sg_config **out, struct sg_diags
 
 /* Find a group by name or id; -1 if none. */
 int config_find_group(const struct sg_config *cfg, const char *name_or_id);
+/* The index in v (n elements of size bytes, sorted by the char * name at
+ * name_off) of the one named, or whose char * id at id_off is,
+ * name_or_id; -1 if none.  What config_find_group and _plist share. */
+int config_find_named(const void *v, size_t n, size_t size, size_t name_off,
+		      size_t id_off, const char *name_or_id);
 
 /* plist.c: managed prefix lists.  The list named or with id name_or_id;
  * -1 if none. */

@@ -267,11 +267,12 @@ bool load_group_name_valid(const char *s)
 	return !addr_like;
 }
 
-bool load_group_id_valid(const char *s)
+/* An AWS resource id: PREFIX ("sg-", "pl-") and 8 or 17 hex digits. */
+bool load_aws_id_valid(const char *s, const char *prefix)
 {
 	size_t n;
 
-	if (strncmp(s, "sg-", 3) != 0)
+	if (strncmp(s, prefix, 3) != 0)
 		return false;
 	n = strlen(s + 3);
 	if (n != 8 && n != 17)
@@ -280,6 +281,11 @@ bool load_group_id_valid(const char *s)
 		if (!isxdigit((unsigned char)*p))
 			return false;
 	return true;
+}
+
+bool load_group_id_valid(const char *s)
+{
+	return load_aws_id_valid(s, "sg-");
 }
 
 void load_mark_broken(struct ld_ctx *c, const char *stem)

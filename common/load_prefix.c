@@ -23,17 +23,7 @@ void load_plist_free(struct sg_plist *pl)
 /* AWS managed prefix list ids: "pl-" and 8 or 17 hex digits. */
 bool load_plist_id_valid(const char *s)
 {
-	size_t n;
-
-	if (strncmp(s, "pl-", 3) != 0)
-		return false;
-	n = strlen(s + 3);
-	if (n != 8 && n != 17)
-		return false;
-	for (const char *p = s + 3; *p; p++)
-		if (!isxdigit((unsigned char)*p))
-			return false;
-	return true;
+	return load_aws_id_valid(s, "pl-");
 }
 
 static int load_plist_name(struct ld_ctx *c, const struct yt_node *root,

@@ -64,6 +64,7 @@ const struct yt_node *load_list(struct ld_ctx *c, const char *key,
 /* Decimal integer with optional '-': 0, -EINVAL, or -ERANGE (|v| huge). */
 int load_parse_int(const char *s, long *v);
 bool load_group_name_valid(const char *s);
+bool load_aws_id_valid(const char *s, const char *prefix);
 bool load_group_id_valid(const char *s);
 
 /* load_settings.c: the top mapping of sgd.yaml */

@@ -2,6 +2,7 @@
  * plist.c — looking up managed prefix lists and their entries in a loaded
  * configuration (see struct sg_plist in model.h).
  */
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -9,24 +10,9 @@
 
 int config_find_plist(const struct sg_config *cfg, const char *name_or_id)
 {
-	size_t lo = 0, hi = cfg->n_plists;
-
-	/* sorted by name: binary search, then ids (few lists, short scan) */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(name_or_id, cfg->plists[mid].name ? cfg->plists[mid].name : "");
-
-		if (r == 0)
-			return (int)mid;
-		if (r < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	for (size_t i = 0; i < cfg->n_plists; i++)
-		if (cfg->plists[i].id && strcmp(cfg->plists[i].id, name_or_id) == 0)
-			return (int)i;
-	return -1;
+	return config_find_named(cfg->plists, cfg->n_plists, sizeof(*cfg->plists),
+				 offsetof(struct sg_plist, name),
+				 offsetof(struct sg_plist, id), name_or_id);
 }
 
 bool plist_entry_usable(const struct sg_plist_entry *e, int proto)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "loader.h"
@@ -21,14 +22,18 @@ static int validate_group_cmp(const void *a, const void *b)
 	return strcmp(x->file ? x->file : "", y->file ? y->file : "");
 }
 
-int config_find_group(const struct sg_config *cfg, const char *name_or_id)
+int config_find_named(const void *v, size_t n, size_t size, size_t name_off,
+		      size_t id_off, const char *name_or_id)
 {
-	size_t lo = 0, hi = cfg->n_groups;
+	const char *base = v;
+	size_t lo = 0, hi = n;
 
-	/* groups are sorted by name: binary search, then ids */
+#define NAMED_STR(i, off) (*(const char *const *)(base + (i) * size + (off)))
+	/* sorted by name: binary search, then ids (a short scan) */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(name_or_id, cfg->groups[mid].name ? cfg->groups[mid].name : "");
+		const char *name = NAMED_STR(mid, name_off);
+		int r = strcmp(name_or_id, name ? name : "");
 
 		if (r == 0)
 			return (int)mid;
@@ -37,10 +42,18 @@ int config_find_group(const struct sg_config *cfg, const char *name_or_id)
 		else
 			lo = mid + 1;
 	}
-	for (size_t i = 0; i < cfg->n_groups; i++)
-		if (cfg->groups[i].id && strcmp(cfg->groups[i].id, name_or_id) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (NAMED_STR(i, id_off) && strcmp(NAMED_STR(i, id_off), name_or_id) == 0)
 			return (int)i;
+#undef NAMED_STR
 	return -1;
+}
+
+int config_find_group(const struct sg_config *cfg, const char *name_or_id)
+{
+	return config_find_named(cfg->groups, cfg->n_groups, sizeof(*cfg->groups),
+				 offsetof(struct sg_group, name),
+				 offsetof(struct sg_group, id), name_or_id);
 }
 
 static void validate_unique_names(struct ld_ctx *c)
