@@ -58,8 +58,8 @@ int plan_base_find(const char *name)
 	return -1;
 }
 
-static int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
-			    const char *what)
+int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
+		     const char *what)
 {
 	struct plan_origin origin = { .pos = { 0 } };
 

@@ -67,19 +67,6 @@ static const char *const fwd_kinds[] = { "bridge", "veth" };
 /* batch id of the map: below the flat maps' (compile_flatemit.c) */
 #define FWD_MAP_ID (0x40000000u - 8)
 
-static int fwd_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
-			const char *what)
-{
-	struct plan_origin origin = { .pos = { 0 } };
-
-	if (rc) {
-		nftnl_rule_free(r);
-		return rc;
-	}
-	snprintf(origin.what, sizeof(origin.what), "%s", what);
-	return plan_add(plan, PLAN_RULE, r, &origin);
-}
-
 /* tcp and udp carry ports: their forward chains are copies */
 static bool fwd_copied(int proto)
 {
@@ -203,7 +190,7 @@ static int fwd_invalid(struct sg_plan *plan, const char *chain)
 	rc = nlb_match_ct_state(r, ABI_CT_INVALID);
 	if (!rc)
 		rc = nlb_verdict(r, NF_DROP, NULL);
-	return fwd_add_rule(plan, r, rc, "ct state invalid");
+	return compile_add_rule(plan, r, rc, "ct state invalid");
 }
 
 /* [iifname|oifname "<if>"] jump <chain> for every interface group */
@@ -235,7 +222,7 @@ static int fwd_iface_jumps(struct sg_plan *plan, const struct sg_config *cfg,
 					      NFT_META_OIFNAME, cfg->ifaces[i].ifname);
 			if (!rc)
 				rc = nlb_verdict(r, NFT_JUMP, target);
-			rc = fwd_add_rule(plan, r, rc, "jump");
+			rc = compile_add_rule(plan, r, rc, "jump");
 			if (rc)
 				return rc;
 		}
@@ -259,7 +246,7 @@ static int fwd_drop(struct sg_plan *plan, const struct sg_config *cfg,
 		rc = nlb_limit(r, 10, 1, 20);
 		if (!rc)
 			rc = nlb_log(r, ABI_LOG_GROUP, in ? "sgd-fwd-in " : "sgd-fwd-out ");
-		rc = fwd_add_rule(plan, r, rc, "log denied");
+		rc = compile_add_rule(plan, r, rc, "log denied");
 		if (rc)
 			return rc;
 	}
@@ -272,7 +259,7 @@ static int fwd_drop(struct sg_plan *plan, const struct sg_config *cfg,
 	rc = nlb_counter(r);
 	if (!rc)
 		rc = nlb_verdict(r, NF_DROP, NULL);
-	return fwd_add_rule(plan, r, rc, "forward drop");
+	return compile_add_rule(plan, r, rc, "forward drop");
 }
 
 int compile_forward_chains(struct sg_plan *plan, const struct sg_config *cfg)
@@ -356,7 +343,7 @@ static int fwd_kind_rule(struct sg_plan *plan, const char *base, uint32_t key,
 	rc = nlb_match_ifname(r, key, kind);
 	if (!rc)
 		rc = nlb_verdict(r, verdict, target);
-	return fwd_add_rule(plan, r, rc, "forward: interface kind");
+	return compile_add_rule(plan, r, rc, "forward: interface kind");
 }
 
 /* One base chain: side SG_DIR_IN is forward_in, SG_DIR_OUT forward_out. */
@@ -384,7 +371,7 @@ static int fwd_base(struct sg_plan *plan, const struct sg_config *cfg,
 		rc = nlb_counter(r);
 	if (!rc)
 		rc = nlb_verdict(r, NF_ACCEPT, NULL);
-	rc = fwd_add_rule(plan, r, rc, "ct state established,related");
+	rc = compile_add_rule(plan, r, rc, "ct state established,related");
 	if (!rc && in) {
 		r = plan_rule_new(plan, base, NULL,
 				  "published port (DNAT): the port the client used");
@@ -394,7 +381,7 @@ static int fwd_base(struct sg_plan *plan, const struct sg_config *cfg,
 		rc = nlb_match_ct_status(r, ABI_CT_STATUS_DNAT);
 		if (!rc)
 			rc = nlb_verdict(r, NFT_JUMP, judge);
-		rc = fwd_add_rule(plan, r, rc, "forward: dnat");
+		rc = compile_add_rule(plan, r, rc, "forward: dnat");
 	}
 	/* meta iifkind "bridge" accept ... (forward_in)
 	 * meta oifkind "bridge" accept ... (forward_out) */
@@ -415,7 +402,7 @@ static int fwd_base(struct sg_plan *plan, const struct sg_config *cfg,
 		if (!r)
 			return -ENOMEM;
 		/* jump fwd.in / jump fwd.out */
-		rc = fwd_add_rule(plan, r, nlb_verdict(r, NFT_JUMP, judge),
+		rc = compile_add_rule(plan, r, nlb_verdict(r, NFT_JUMP, judge),
 				  "forward: all");
 	}
 	return rc;

@@ -184,6 +184,10 @@ bool compile_group_attached(const struct sg_config *cfg, int gi);
 int compile_set_name(const struct sg_config *cfg, int gi, int af, bool hosts,
 		     char *buf, size_t len);
 /* Chain name "in_<group>" / "out_<group>". */
+/* Add the rule r to the plan with a generic origin ("what"); when rc is
+ * not 0 (its building failed) free r and return rc. */
+int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
+		     const char *what);
 int compile_chain_name(const struct sg_config *cfg, int gi, enum sg_dir dir,
 		       char *buf, size_t len);
 /* Element messages for set `name` holding the blocks v (which must hold
