@@ -463,15 +463,16 @@ check "the journal has 'reloaded' at info with SGD_EVENT=reload" \
 
 # --- a dropped packet is a journal entry (log_denied; docs/logging.md) ------
 # egress: [] and log_denied: true, then one datagram out of the
-# container's own (private) network namespace, routed to a dummy
-# interface created there: sgd's output chain drops and logs it, and sgd
+# container's own (private) network namespace, routed to a veth pair
+# created there: sgd's output chain drops and logs it, and sgd
 # writes it to the journal at priority notice with its fields.
 write_config 4343 "log_denied: true"
 echo "egress: []" >>"$COPY/etc/sgd/groups.d/boot-test.yaml"
 cxt 30 systemctl reload sgd.service || not_ok "systemctl reload with log_denied: true"
-cxt 10 ip link add sgdrop0 type dummy 2>/dev/null || true
+cxt 10 ip link add sgdrop0 type veth peer name sgdrop1 2>/dev/null || true
 cxt 10 ip addr add 10.9.9.1/24 dev sgdrop0 2>/dev/null || true
-cxt 10 ip link set sgdrop0 up
+cxt 10 ip link set sgdrop1 up || true
+cxt 10 ip link set sgdrop0 up || true
 jd=""
 for i in $(seq 100); do	# awaited, not slept for: 100 tries is a hang guard
 	cxt 10 bash -c 'echo drop >/dev/udp/10.9.9.2/9' 2>/dev/null || true

@@ -213,7 +213,9 @@ static int tool_print_counters(struct sg_engine *e, const struct sg_config *cfg)
 		return rc;
 	for (i = 0; i < n; i++) {
 		const struct sg_counter *c = &v[i];
-		const char *d = c->dir == SG_DIR_IN ? "in" : "out";
+		/* the forward path's own counters: "fwd-in", "fwd-out" */
+		const char *d = c->forward ? (c->dir == SG_DIR_IN ? "fwd-in" : "fwd-out")
+					   : (c->dir == SG_DIR_IN ? "in" : "out");
 
 		switch (c->kind) {
 		case SG_CNT_RULE:
