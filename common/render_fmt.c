@@ -14,6 +14,13 @@ const char *fmt_dir(enum sg_dir d)
 	return d == SG_DIR_IN ? "in" : "out";
 }
 
+const char *fmt_counter_dir(const struct sg_counter *c)
+{
+	if (c->forward)
+		return c->dir == SG_DIR_IN ? "fwd-in" : "fwd-out";
+	return fmt_dir(c->dir);
+}
+
 const char *fmt_proto(int proto, char *buf, size_t len)
 {
 	const char *name;

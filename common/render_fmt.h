@@ -13,6 +13,10 @@
 #define FMT_LEN 128
 
 const char *fmt_dir(enum sg_dir d);
+/* A counter's direction: "in", "out"; "fwd-in", "fwd-out" for the
+ * forward path's own counters (stats and metrics label them alike, so
+ * two series never share a label set). */
+const char *fmt_counter_dir(const struct sg_counter *c);
 /* "all", "tcp", "udp", "icmp", "icmpv6", a known name, or the number. */
 const char *fmt_proto(int proto, char *buf, size_t len);
 /* The protocol number column: -1 for all, else the number. */

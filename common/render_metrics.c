@@ -150,7 +150,7 @@ static void metrics_counters(struct metrics_w *w, const struct sg_metrics *m,
 		labels[2] = "group";
 		labels[3] = group;
 		labels[4] = "direction";
-		labels[5] = fmt_dir(c->dir);
+		labels[5] = fmt_counter_dir(c);
 		labels[6] = "rule";
 		labels[7] = rule;
 		labels[8] = "protocol";

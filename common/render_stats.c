@@ -50,14 +50,6 @@ static bool stats_has_dir(enum sg_counter_kind k)
 	       k == SG_CNT_IMPLICIT || k == SG_CNT_STATEFUL;
 }
 
-/* "in", "out"; "fwd-in", "fwd-out" for the forward path's own counters */
-static const char *stats_dir(const struct sg_counter *c)
-{
-	if (c->forward)
-		return c->dir == SG_DIR_IN ? "fwd-in" : "fwd-out";
-	return fmt_dir(c->dir);
-}
-
 int render_stats(const struct sg_config *cfg, const struct sg_counter *c,
 		 size_t n, bool json, char **out)
 {
@@ -118,7 +110,7 @@ int render_stats(const struct sg_config *cfg, const struct sg_counter *c,
 		row[0] = stats_kind(c[i].kind);
 		row[1] = c[i].kind == SG_CNT_RULE ? fmt_group(cfg, c[i].group_idx) :
 			c[i].kind == SG_CNT_IMPLICIT && c[i].name ? c[i].name : "-";
-		row[2] = stats_has_dir(c[i].kind) ? stats_dir(&c[i]) : "-";
+		row[2] = stats_has_dir(c[i].kind) ? fmt_counter_dir(&c[i]) : "-";
 		row[3] = c[i].kind == SG_CNT_RULE || c[i].kind == SG_CNT_FAILSAFE ? rb : "-";
 		row[4] = rule ? fmt_proto(rule->proto, pb, sizeof(pb)) : "-";
 		row[5] = rule ? fmt_ports(rule, portb, sizeof(portb)) : "-";
