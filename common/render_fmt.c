@@ -14,6 +14,30 @@ const char *fmt_dir(enum sg_dir d)
 	return d == SG_DIR_IN ? "in" : "out";
 }
 
+const struct sg_rule *fmt_counter_rule(const struct sg_config *cfg,
+				       const struct sg_counter *c)
+{
+	const struct sg_group *g;
+	const struct sg_rule *v;
+	size_t n;
+
+	if (!cfg)
+		return NULL;
+	if (c->kind == SG_CNT_FAILSAFE) {
+		if (c->rule_index < 1 || (size_t)c->rule_index > cfg->n_failsafe)
+			return NULL;
+		return &cfg->failsafe[c->rule_index - 1];
+	}
+	if (c->kind != SG_CNT_RULE || c->group_idx < 0 || (size_t)c->group_idx >= cfg->n_groups)
+		return NULL;
+	g = &cfg->groups[c->group_idx];
+	v = c->dir == SG_DIR_IN ? g->ingress : g->egress;
+	n = c->dir == SG_DIR_IN ? g->n_ingress : g->n_egress;
+	if (c->rule_index < 1 || (size_t)c->rule_index > n)
+		return NULL;
+	return &v[c->rule_index - 1];
+}
+
 const char *fmt_counter_dir(const struct sg_counter *c)
 {
 	if (c->forward)

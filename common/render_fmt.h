@@ -17,6 +17,9 @@ const char *fmt_dir(enum sg_dir d);
  * forward path's own counters (stats and metrics label them alike, so
  * two series never share a label set). */
 const char *fmt_counter_dir(const struct sg_counter *c);
+/* The rule (group rule or failsafe rule) a counter belongs to, or NULL. */
+const struct sg_rule *fmt_counter_rule(const struct sg_config *cfg,
+				       const struct sg_counter *c);
 /* "all", "tcp", "udp", "icmp", "icmpv6", a known name, or the number. */
 const char *fmt_proto(int proto, char *buf, size_t len);
 /* The protocol number column: -1 for all, else the number. */

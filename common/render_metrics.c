@@ -93,32 +93,6 @@ static const char *metrics_kind(enum sg_counter_kind k)
 	return "?";
 }
 
-/* The rule a counter belongs to, or NULL (as render_stats finds it). */
-static const struct sg_rule *metrics_rule(const struct sg_config *cfg,
-					  const struct sg_counter *c)
-{
-	const struct sg_group *g;
-	const struct sg_rule *v;
-	size_t n;
-
-	if (!cfg)
-		return NULL;
-	if (c->kind == SG_CNT_FAILSAFE) {
-		if (c->rule_index < 1 || (size_t)c->rule_index > cfg->n_failsafe)
-			return NULL;
-		return &cfg->failsafe[c->rule_index - 1];
-	}
-	if (c->kind != SG_CNT_RULE || c->group_idx < 0 ||
-	    (size_t)c->group_idx >= cfg->n_groups)
-		return NULL;
-	g = &cfg->groups[c->group_idx];
-	v = c->dir == SG_DIR_IN ? g->ingress : g->egress;
-	n = c->dir == SG_DIR_IN ? g->n_ingress : g->n_egress;
-	if (c->rule_index < 1 || (size_t)c->rule_index > n)
-		return NULL;
-	return &v[c->rule_index - 1];
-}
-
 /* The rule counters, packets then bytes: one family each. */
 static void metrics_counters(struct metrics_w *w, const struct sg_metrics *m,
 			     bool bytes)
@@ -132,7 +106,7 @@ static void metrics_counters(struct metrics_w *w, const struct sg_metrics *m,
 		       "implicit, stateful, drop).");
 	for (size_t i = 0; i < m->n_counters; i++) {
 		const struct sg_counter *c = &m->counters[i];
-		const struct sg_rule *r = metrics_rule(m->cfg, c);
+		const struct sg_rule *r = fmt_counter_rule(m->cfg, c);
 		char rb[16], pb[FMT_LEN], portb[FMT_LEN];
 		const char *group = "", *rule = "";
 		const char *labels[13];

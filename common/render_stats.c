@@ -19,30 +19,6 @@ static const char *stats_kind(enum sg_counter_kind k)
 	return "?";
 }
 
-/* The rule a counter belongs to, or NULL. */
-static const struct sg_rule *stats_rule(const struct sg_config *cfg, const struct sg_counter *c)
-{
-	const struct sg_group *g;
-	const struct sg_rule *v;
-	size_t n;
-
-	if (!cfg)
-		return NULL;
-	if (c->kind == SG_CNT_FAILSAFE) {
-		if (c->rule_index < 1 || (size_t)c->rule_index > cfg->n_failsafe)
-			return NULL;
-		return &cfg->failsafe[c->rule_index - 1];
-	}
-	if (c->kind != SG_CNT_RULE || c->group_idx < 0 || (size_t)c->group_idx >= cfg->n_groups)
-		return NULL;
-	g = &cfg->groups[c->group_idx];
-	v = c->dir == SG_DIR_IN ? g->ingress : g->egress;
-	n = c->dir == SG_DIR_IN ? g->n_ingress : g->n_egress;
-	if (c->rule_index < 1 || (size_t)c->rule_index > n)
-		return NULL;
-	return &v[c->rule_index - 1];
-}
-
 /* Every kind is counted per direction (the failsafe rules are inbound). */
 static bool stats_has_dir(enum sg_counter_kind k)
 {
@@ -72,7 +48,7 @@ int render_stats(const struct sg_config *cfg, const struct sg_counter *c,
 		json_key(&j, "counters");
 		json_arr_begin(&j);
 		for (i = 0; i < n; i++) {
-			const struct sg_rule *rule = stats_rule(cfg, &c[i]);
+			const struct sg_rule *rule = fmt_counter_rule(cfg, &c[i]);
 			bool dir = stats_has_dir(c[i].kind);
 
 			json_obj_begin(&j);
@@ -100,7 +76,7 @@ int render_stats(const struct sg_config *cfg, const struct sg_counter *c,
 	if (r < 0)
 		return r;
 	for (i = 0; i < n; i++) {
-		const struct sg_rule *rule = stats_rule(cfg, &c[i]);
+		const struct sg_rule *rule = fmt_counter_rule(cfg, &c[i]);
 		char rb[16], pk[32], by[32], pb[FMT_LEN], portb[FMT_LEN];
 		const char *row[9];
 

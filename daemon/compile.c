@@ -372,34 +372,44 @@ static int compile_jump(struct sg_plan *plan, const struct sg_config *cfg,
 	return compile_add_rule(plan, r, rc, "jump");
 }
 
-static int compile_tail(struct sg_plan *plan, const struct sg_config *cfg,
-			enum sg_dir dir)
+int compile_drop_tail(struct sg_plan *plan, const struct sg_config *cfg,
+		      const char *chain, const char *prefix, const char *log_comment,
+		      const char *tag, const char *comment, const char *what)
 {
-	bool in = dir == SG_DIR_IN;
 	struct nftnl_rule *r;
 	int rc;
 
 	if (cfg->log_denied) {
-		r = plan_rule_new(plan, compile_base[dir], NULL, "log denied");
+		r = plan_rule_new(plan, chain, NULL, log_comment);
 		if (!r)
 			return -ENOMEM;
-		/* limit rate 10/second burst 20 packets log group 100 prefix "sgd-in " */
+		/* limit rate 10/second burst 20 packets log group 100 prefix "sgd-in "
+		 * (`sgctl log` reads the direction from the prefix's end) */
 		rc = nlb_limit(r, 10, 1, 20);
 		if (!rc)
-			rc = nlb_log(r, ABI_LOG_GROUP, in ? "sgd-in " : "sgd-out ");
+			rc = nlb_log(r, ABI_LOG_GROUP, prefix);
 		rc = compile_add_rule(plan, r, rc, "log denied");
 		if (rc)
 			return rc;
 	}
-	r = plan_rule_new(plan, compile_base[dir], in ? "sgd1 D in" : "sgd1 D out",
-			  "default drop");
+	r = plan_rule_new(plan, chain, tag, comment);
 	if (!r)
 		return -ENOMEM;
 	/* counter drop */
 	rc = nlb_counter(r);
 	if (!rc)
 		rc = nlb_verdict(r, NF_DROP, NULL);
-	return compile_add_rule(plan, r, rc, "default drop");
+	return compile_add_rule(plan, r, rc, what);
+}
+
+static int compile_tail(struct sg_plan *plan, const struct sg_config *cfg,
+			enum sg_dir dir)
+{
+	bool in = dir == SG_DIR_IN;
+
+	return compile_drop_tail(plan, cfg, compile_base[dir], in ? "sgd-in " : "sgd-out ",
+				 "log denied", in ? "sgd1 D in" : "sgd1 D out",
+				 "default drop", "default drop");
 }
 
 static int compile_base_rules(struct sg_plan *plan, const struct sg_config *cfg,

@@ -234,32 +234,14 @@ static int fwd_drop(struct sg_plan *plan, const struct sg_config *cfg,
 		    enum sg_dir dir, const char *chain)
 {
 	bool in = dir == SG_DIR_IN;
-	struct nftnl_rule *r;
-	int rc;
 
-	if (cfg->log_denied) {
-		r = plan_rule_new(plan, chain, NULL, "log denied (forwarded)");
-		if (!r)
-			return -ENOMEM;
-		/* limit rate 10/second burst 20 packets log group 100 prefix "sgd-fwd-in "
-		 * (`sgctl log` reads the direction from the prefix's end) */
-		rc = nlb_limit(r, 10, 1, 20);
-		if (!rc)
-			rc = nlb_log(r, ABI_LOG_GROUP, in ? "sgd-fwd-in " : "sgd-fwd-out ");
-		rc = compile_add_rule(plan, r, rc, "log denied");
-		if (rc)
-			return rc;
-	}
-	r = plan_rule_new(plan, chain, in ? "sgd1 D fwd_in" :
-					     "sgd1 D fwd_out", in ?
-					     "forwarded: no ingress rule allows it" :
-					     "forwarded: no egress rule allows it");
-	if (!r)
-		return -ENOMEM;
-	rc = nlb_counter(r);
-	if (!rc)
-		rc = nlb_verdict(r, NF_DROP, NULL);
-	return compile_add_rule(plan, r, rc, "forward drop");
+	return compile_drop_tail(plan, cfg, chain,
+				 in ? "sgd-fwd-in " : "sgd-fwd-out ",
+				 "log denied (forwarded)",
+				 in ? "sgd1 D fwd_in" : "sgd1 D fwd_out",
+				 in ? "forwarded: no ingress rule allows it" :
+				      "forwarded: no egress rule allows it",
+				 "forward drop");
 }
 
 int compile_forward_chains(struct sg_plan *plan, const struct sg_config *cfg)

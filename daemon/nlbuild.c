@@ -192,10 +192,10 @@ int nlb_match_l4proto(struct nftnl_rule *r, uint8_t proto)
 	return rc ? rc : nlb_cmp(r, NFT_CMP_EQ, &proto, 1);
 }
 
-int nlb_match_port(struct nftnl_rule *r, uint32_t off, int lo, int hi)
+/* Compare the port just loaded into reg 1 with lo..hi (one port: eq). */
+static int nlb_cmp_port(struct nftnl_rule *r, int rc, int lo, int hi)
 {
 	uint16_t vlo = htons((uint16_t)lo), vhi = htons((uint16_t)hi);
-	int rc = nlb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2);
 
 	if (rc)
 		return rc;
@@ -206,18 +206,16 @@ int nlb_match_port(struct nftnl_rule *r, uint32_t off, int lo, int hi)
 	return rc ? rc : nlb_cmp(r, NFT_CMP_LTE, &vhi, 2);
 }
 
+int nlb_match_port(struct nftnl_rule *r, uint32_t off, int lo, int hi)
+{
+	return nlb_cmp_port(r, nlb_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2),
+			    lo, hi);
+}
+
 int nlb_match_ct_dport(struct nftnl_rule *r, int lo, int hi)
 {
-	uint16_t vlo = htons((uint16_t)lo), vhi = htons((uint16_t)hi);
-	int rc = nlb_ct_original_reg(r, NFT_CT_PROTO_DST, NFT_REG_1);
-
-	if (rc)
-		return rc;
-	if (lo == hi)
-		return nlb_cmp(r, NFT_CMP_EQ, &vlo, 2);
-	/* big-endian, as the packet's port: gte/lte work */
-	rc = nlb_cmp(r, NFT_CMP_GTE, &vlo, 2);
-	return rc ? rc : nlb_cmp(r, NFT_CMP_LTE, &vhi, 2);
+	return nlb_cmp_port(r, nlb_ct_original_reg(r, NFT_CT_PROTO_DST, NFT_REG_1),
+			    lo, hi);
 }
 
 int nlb_match_byte(struct nftnl_rule *r, uint32_t off, int lo, int hi)
@@ -282,24 +280,25 @@ int nlb_match_ifindex(struct nftnl_rule *r, uint32_t key, uint32_t ifindex)
 	return rc ? rc : nlb_cmp(r, NFT_CMP_EQ, &ifindex, sizeof(ifindex));
 }
 
-int nlb_match_ct_state(struct nftnl_rule *r, uint32_t bits)
+/* ct KEY & bits != 0 */
+static int nlb_match_ct_bits(struct nftnl_rule *r, uint32_t key, uint32_t bits)
 {
 	uint32_t zero = 0;
-	int rc = nlb_ct(r, NFT_CT_STATE);
+	int rc = nlb_ct(r, key);
 
 	if (!rc)
 		rc = nlb_bitwise(r, &bits, sizeof(bits));
 	return rc ? rc : nlb_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero));
 }
 
+int nlb_match_ct_state(struct nftnl_rule *r, uint32_t bits)
+{
+	return nlb_match_ct_bits(r, NFT_CT_STATE, bits);
+}
+
 int nlb_match_ct_status(struct nftnl_rule *r, uint32_t bits)
 {
-	uint32_t zero = 0;
-	int rc = nlb_ct(r, NFT_CT_STATUS);
-
-	if (!rc)
-		rc = nlb_bitwise(r, &bits, sizeof(bits));
-	return rc ? rc : nlb_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero));
+	return nlb_match_ct_bits(r, NFT_CT_STATUS, bits);
 }
 
 void nlb_put_data(struct nlmsghdr *nlh, uint16_t type, const void *v, size_t len)

@@ -188,6 +188,12 @@ int compile_set_name(const struct sg_config *cfg, int gi, int af, bool hosts,
  * not 0 (its building failed) free r and return rc. */
 int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
 		     const char *what);
+/* The end of a base chain: when log_denied, a rate-limited NFLOG rule
+ * (prefix, comment log_comment), then a counted drop (udata tag and
+ * comment; origin what). */
+int compile_drop_tail(struct sg_plan *plan, const struct sg_config *cfg,
+		      const char *chain, const char *prefix, const char *log_comment,
+		      const char *tag, const char *comment, const char *what);
 int compile_chain_name(const struct sg_config *cfg, int gi, enum sg_dir dir,
 		       char *buf, size_t len);
 /* Element messages for set `name` holding the blocks v (which must hold

@@ -200,8 +200,8 @@ static int copy_one(int sfd, const char *name, const char *dst, const char *rel,
 	return r;
 }
 
-/* Copy the *.yaml files of the directory name in sfd (absent: none) into
- * dst/name, created. */
+/* Copy the *.yaml files of the directory name in sfd into dst/name,
+ * created; a directory the source lacks is left out of the copy too. */
 static int copy_subdir(int sfd, const char *dst, const char *name,
 		       struct sg_diags *diags)
 {
@@ -210,15 +210,18 @@ static int copy_subdir(int sfd, const char *dst, const char *name,
 	size_t n = 0, i;
 	int r, gfd;
 
-	snprintf(sub, sizeof(sub), "%s/%s", dst, name);
-	if (mkdir(sub, 0700) < 0)
-		return -errno;
 	gfd = safeopen_dir(sfd, name, why, sizeof(why));
 	if (gfd == -ENOENT)
-		return state_fsync_dir(sub);	/* none: e.g. a host with no groups */
+		return 0;	/* none, and none in the copy: no prefix lists */
 	if (gfd < 0) {
 		diags_add_file(diags, name, "%s", why);
 		return gfd;
+	}
+	snprintf(sub, sizeof(sub), "%s/%s", dst, name);
+	if (mkdir(sub, 0700) < 0) {
+		r = -errno;
+		close(gfd);
+		return r;
 	}
 	r = list_files(gfd, true, &names, &n);
 	if (r < 0)
