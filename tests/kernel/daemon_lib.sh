@@ -25,18 +25,11 @@ EXTRA_PIDS=
 FAILS=0
 PASSES=0
 . "$(dirname "$0")/pace.sh"
+. "$(dirname "$0")/ns_lib.sh"
 
 lib_cleanup() {
-	local p
-	for p in $SGD_PID $EXTRA_PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $SGD_PID $EXTRA_PIDS; do
-		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
-		kill -9 "$p" 2>/dev/null
-	done
-	ip netns del "$NS" 2>/dev/null
-	ip netns del "$CNS" 2>/dev/null
+	ns_stop_jobs $SGD_PID $EXTRA_PIDS
+	ns_del "$NS" "$CNS"
 	if [ "$FAILS" != 0 ] && [ -f "$LOG" ]; then
 		echo "---- sgd log (last 40 lines)"
 		tail -40 "$LOG"

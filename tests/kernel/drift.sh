@@ -52,22 +52,15 @@ BG_PIDS=
 FAILS=0
 PASSES=0
 
+. "$(dirname "$0")/ns_lib.sh"
+
 cleanup() {
 	local p
 	[ -n "$SGD_PID" ] && kill -CONT "$SGD_PID" 2>/dev/null
-	for p in $BG_PIDS $SGD_PID; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $BG_PIDS $SGD_PID; do
-		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
-		kill -9 "$p" 2>/dev/null
-	done
-	# anything still running in our namespaces was started by us
-	for p in $(ip netns pids "$NS" 2>/dev/null) $(ip netns pids "$CNS" 2>/dev/null); do
-		kill -9 "$p" 2>/dev/null
-	done
-	ip netns del "$NS" 2>/dev/null
-	ip netns del "$CNS" 2>/dev/null
+	ns_stop_jobs $BG_PIDS $SGD_PID
+	# anything still running in our namespaces was started by us: ns_del
+	# kills it
+	ns_del "$NS" "$CNS"
 	# DRIFT_KEEP_LOG=FILE keeps sgd's log for a closer look
 	[ -n "${DRIFT_KEEP_LOG:-}" ] && cp "$LOG" "$DRIFT_KEEP_LOG" 2>/dev/null
 	if [ "$FAILS" != 0 ] && [ -f "$LOG" ]; then

@@ -13,6 +13,7 @@ set -u
 APPLY="$BUILDDIR/tests/sgd-apply"
 [ -x "$APPLY" ] || { echo "missing $APPLY (build first)"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: kernel tests need root"; exit 77; }
+. "$(dirname "$0")/ns_lib.sh"
 for t in ip nft python3 ping timeout; do
 	command -v "$t" >/dev/null || { echo "missing tool $t (scripts/deps.sh)"; exit 1; }
 done
@@ -26,11 +27,9 @@ PASS=0
 FAIL=0
 
 lab_cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	ns_stop_jobs "${PIDS[@]}"
 	wait 2>/dev/null
-	ip netns del "$SRV" 2>/dev/null
-	ip netns del "$CL" 2>/dev/null
+	ns_del "$SRV" "$CL"
 	rm -rf "$WORK"
 }
 trap lab_cleanup EXIT

@@ -52,15 +52,13 @@ hns() { echo "sgK-h$1-$$"; }
 hip() { echo "10.89.0.$1"; }
 conf() { echo "$TMP/h$1/conf"; }
 
+. "$(dirname "$0")/ns_lib.sh"
+
 cleanup() {
-	local p h
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do
-		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
-		kill -9 "$p" 2>/dev/null
-	done
-	for h in $HOSTS; do ip netns del "$(hns "$h")" 2>/dev/null; done
-	ip netns del "$SW" 2>/dev/null
+	local h
+	ns_stop_jobs $PIDS
+	for h in $HOSTS; do ns_del "$(hns "$h")"; done
+	ns_del "$SW"
 	if [ "$FAILS" != 0 ]; then
 		for h in $HOSTS; do
 			[ -f "$TMP/h$h/sgd.log" ] || continue

@@ -20,6 +20,7 @@ SGD=$BUILDDIR/daemon/sgd
 SGCTL=$BUILDDIR/cli/sgctl
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -x "$SGD" ] || { echo "FAIL: $SGD not built"; exit 1; }
+. "$(dirname "$0")/ns_lib.sh"
 
 H=sgFh-$$
 C=sgFc-$$
@@ -40,18 +41,9 @@ PASSES=0
 CLEANUP_HOOK=
 
 fwd_cleanup() {
-	local p
 	[ -n "$CLEANUP_HOOK" ] && $CLEANUP_HOOK
-	for p in $SGD_PID $BG_PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $SGD_PID $BG_PIDS; do
-		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
-		kill -9 "$p" 2>/dev/null
-	done
-	for p in "$H" "$C" "$K" "$R"; do
-		ip netns del "$p" 2>/dev/null
-	done
+	ns_stop_jobs $SGD_PID $BG_PIDS
+	ns_del "$H" "$C" "$K" "$R"
 	if [ "$FAILS" != 0 ] && [ -f "$LOG" ]; then
 		echo "---- sgd log (last 30 lines)"
 		tail -30 "$LOG"

@@ -34,12 +34,12 @@ TMP=$(mktemp -d /tmp/sgG-logacc.XXXXXX)
 export SGD_SOCKET=$TMP/no-sgd.sock
 pids=()
 . "$(dirname "$0")/pace.sh"
+. "$(dirname "$0")/ns_lib.sh"
 
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	ns_stop_jobs "${pids[@]}"
 	wait 2>/dev/null || true
-	ip netns del "$CNS" 2>/dev/null || true
-	ip netns del "$SNS" 2>/dev/null || true
+	ns_del "$CNS" "$SNS"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

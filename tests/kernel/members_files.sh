@@ -35,7 +35,7 @@ cleanup() {
 		timeout 60 tail --pid="$SGD_PID" -f /dev/null 2>/dev/null
 		kill -9 "$SGD_PID" 2>/dev/null
 	fi
-	ip netns del "$NS" 2>/dev/null
+	ns_del "$NS"
 	if [ "$FAILS" != 0 ] && [ -f "$LOG" ]; then
 		echo "---- sgd log (last 30 lines)"
 		tail -30 "$LOG"
@@ -54,6 +54,7 @@ set_lacks() { ! set_has "$1"; }
 # wait_for CMD...: poll CMD every 50 ms until it succeeds (60 s: a hang
 # guard only, the awaited changes take milliseconds).
 . "$(dirname "$0")/pace.sh"
+. "$(dirname "$0")/ns_lib.sh"
 wait_for() { pace_wait 60 "$@"; }
 status_says() { sgctl status 2>&1 | grep -q "$1"; }
 # push FILE CONTENT: write a temp file and rename it over members.d/FILE.

@@ -7,6 +7,7 @@
 # Namespace names start with sgI-.
 
 BUILDDIR=${BUILDDIR:?BUILDDIR must be set}
+. "$(dirname "$0")/ns_lib.sh"
 SRCDIR=${SRCDIR:?SRCDIR must be set}
 SGD=$BUILDDIR/daemon/sgd
 SGCTL=$BUILDDIR/cli/sgctl
@@ -33,22 +34,8 @@ FAILS=0
 PASSES=0
 
 rel_cleanup() {
-	local p
-	for p in $BG_PIDS $SGD_PID; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $BG_PIDS $SGD_PID; do
-		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
-		kill -9 "$p" 2>/dev/null
-	done
-	# Anything still running inside our namespaces was started by us.
-	for ns in "$NS" "$CNS"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -9 "$p" 2>/dev/null
-		done
-	done
-	ip netns del "$NS" 2>/dev/null
-	ip netns del "$CNS" 2>/dev/null
+	ns_stop_jobs $BG_PIDS $SGD_PID
+	ns_del "$NS" "$CNS"
 	if [ "$FAILS" != 0 ] && [ -f "$LOG" ]; then
 		echo "---- sgd log (last 30 lines)"
 		tail -30 "$LOG"

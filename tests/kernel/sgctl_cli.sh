@@ -23,11 +23,11 @@ SGD_PID=
 FAILS=0
 PASSES=0
 . "$(dirname "$0")/pace.sh"
+. "$(dirname "$0")/ns_lib.sh"
 
 cleanup() {
 	[ -n "$SGD_PID" ] && kill "$SGD_PID" 2>/dev/null && wait "$SGD_PID" 2>/dev/null
-	ip netns del "$SRV" 2>/dev/null
-	ip netns del "$CLI" 2>/dev/null
+	ns_del "$SRV" "$CLI"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -31,6 +31,7 @@ SGD_PID=
 FAILS=0
 PASSES=0
 . "$(dirname "$0")/pace.sh"
+. "$(dirname "$0")/ns_lib.sh"
 # Every wait below is for an event, with a hang guard of 300 s: sgd under
 # memcheck is some 20 times slower than without, and a loaded machine
 # slower again.
@@ -41,7 +42,7 @@ cleanup() {
 		timeout 60 tail --pid="$SGD_PID" -f /dev/null 2>/dev/null
 		kill -9 "$SGD_PID" 2>/dev/null
 	fi
-	ip netns del "$NS" 2>/dev/null
+	ns_del "$NS"
 	if [ "$FAILS" != 0 ]; then
 		[ -f "$LOG" ] && { echo "---- sgd log (last 30 lines)"; tail -n 30 "$LOG"; }
 		[ -f "$VGLOG" ] && { echo "---- valgrind log (first 150 lines)"; head -n 150 "$VGLOG"; }
