@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "membatch.h"
+#include "clock.h"
 #include "sgd.h"
 
 #define SGD_ACCEPT_BATCH 64
@@ -307,7 +308,7 @@ static void timer_rearm(struct sgd *d)
 		(void)loop_timer_set_ms(d->client_timer.fd, 0, false);
 		return;
 	}
-	left = d->clients->deadline_ms - loop_now_ms();
+	left = d->clients->deadline_ms - clock_now_ms();
 	/* Cannot fail on a valid timerfd with a valid value. */
 	(void)loop_timer_set_ms(d->client_timer.fd, left > 0 ? left : 1, false);
 }
@@ -673,7 +674,7 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 			continue;
 		}
 		proto_decoder_init(&c->dec, PROTO_MAX_REQUEST);
-		c->deadline_ms = loop_now_ms() + SGD_CLIENT_DEADLINE_MS;
+		c->deadline_ms = clock_now_ms() + SGD_CLIENT_DEADLINE_MS;
 		if (loop_add(d, &c->w, EPOLLIN) < 0) {
 			close(fd);
 			free(c->groups);
@@ -696,7 +697,7 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 
 static void control_on_timer(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 {
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 	uint64_t ticks;
 
 	/* Drained so the level-triggered fd goes quiet; EAGAIN is fine. */

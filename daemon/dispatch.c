@@ -18,6 +18,7 @@
 #include "render.h"
 #include "render_fmt.h"
 #include "membatch.h"
+#include "clock.h"
 #include "sgd.h"
 
 static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -282,7 +283,7 @@ static void cmd_diff(struct sgd *d, const struct sgd_client *c,
 {
 	bool exit_code = req->flags & PROTO_F_EXIT_CODE;
 	struct sgd_diff_cache *dc = &d->diff_cache[(json ? 1 : 0) + (exit_code ? 2 : 0)];
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 
 	if (control_client_may_mutate(d, c)) {
 		cmd_diff_compute(d, req, json, r);

@@ -37,6 +37,7 @@
 #include "drop.h"
 #include "out.h"
 #include "render.h"
+#include "clock.h"
 #include "sgd.h"
 
 #define DROPLOG_KEEP		1000	/* entries in the ring */
@@ -98,7 +99,7 @@ static struct drop_entry *droplog_at(struct sgd_droplog *dl, size_t i)
 
 static bool droplog_take_token(struct sgd_droplog *dl)
 {
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 
 	dl->tokens += (now - dl->last_ms) * DROPLOG_RATE;
 	dl->last_ms = now;
@@ -414,7 +415,7 @@ static int droplog_alloc(struct sgd *d)
 	dl->w.fd = -1;
 	dl->journal = droplog_under_journald();
 	dl->tokens = DROPLOG_BURST * 1000LL;
-	dl->last_ms = loop_now_ms();
+	dl->last_ms = clock_now_ms();
 	d->droplog = dl;
 	return 0;
 }

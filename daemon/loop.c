@@ -15,14 +15,6 @@
 #include "membatch.h"
 #include "sgd.h"
 
-long long loop_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int loop_timer_set_ms(int tfd, long long ms, bool periodic)
 {
 	struct itimerspec its;

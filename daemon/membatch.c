@@ -29,6 +29,7 @@
 #include "journal.h"
 #include "membatch.h"
 #include "memindex.h"
+#include "clock.h"
 #include "sgd.h"
 
 #define MEMBATCH_JOURNAL	"members.journal"
@@ -72,14 +73,6 @@ struct membatch {
 	size_t n_hist;
 	long long last_us;
 };
-
-long long membatch_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static struct membatch *membatch_get(struct sgd *d)
 {
@@ -409,7 +402,7 @@ int membatch_change(struct sgd *d, int gi, const struct sg_cidr *c, bool add)
 	mb->undo[mb->n_undo].add = add;
 	mb->n_undo++;
 	if (!mb->t_start_us)
-		mb->t_start_us = membatch_now_us();
+		mb->t_start_us = clock_now_us();
 	return rc;
 }
 
@@ -418,7 +411,7 @@ void membatch_begin(struct sgd *d)
 	struct membatch *mb = membatch_get(d);
 
 	if (mb && !mb->t_start_us)
-		mb->t_start_us = membatch_now_us();
+		mb->t_start_us = clock_now_us();
 }
 
 /* The changes of the batch from undo record `from` on, undone without a
@@ -699,10 +692,10 @@ static void membatch_commit(struct sgd *d)
 	size_t i;
 	int rc, gi;
 
-	t0 = membatch_now_us();
+	t0 = clock_now_us();
 	diags_init(&dg);
 	rc = membatch_send(d, &dg, names, sizeof(names), &gi);
-	t1 = membatch_now_us();
+	t1 = clock_now_us();
 	if (rc < 0) {
 		membatch_fail_clients(d, &dg, "the kernel refused the change",
 				      rc);
@@ -721,7 +714,7 @@ static void membatch_commit(struct sgd *d)
 			membatch_undo_from(d, 0, false);
 		}
 	}
-	t2 = membatch_now_us();
+	t2 = clock_now_us();
 	if (rc == 0 && mb->n_undo) {
 		membatch_record_time(mb, t2 - mb->t_start_us);
 		sgd_debug(d, "members of %s updated: index %lld us, kernel %lld "

@@ -18,7 +18,6 @@ struct memidx_slot;
  * 0 or -errno (logged). */
 int membatch_journal_load(struct sgd *d);
 void membatch_fini(struct sgd *d);
-long long membatch_now_us(void);
 
 /* A members add/del request starts (its time counts from here). */
 void membatch_begin(struct sgd *d);

@@ -3,8 +3,10 @@
  * make it the running one.
  *
  * The order is what keeps a failed reload harmless: copy, load, validate,
- * compute members, guards, one kernel transaction; only after the kernel
- * accepted it does anything in sgd change.  Any earlier failure leaves the
+ * compute members, guards, then the commit (engine_apply: the ruleset
+ * switches in one kernel transaction, with up to two around it that
+ * engine.h describes); only after the kernel accepted it does anything
+ * in sgd change.  Any earlier failure leaves the
  * running configuration and the kernel as they were.
  */
 #include <errno.h>

@@ -221,7 +221,6 @@ int loop_mod(struct sgd *d, struct sgd_watch *w, uint32_t events);
 void loop_del(struct sgd *d, struct sgd_watch *w);
 int loop_run(struct sgd *d);
 void loop_fini(struct sgd *d);
-long long loop_now_ms(void);
 /* Arm a timerfd: CLOCK_MONOTONIC ms from now (0 disarms). */
 int loop_timer_set_ms(int tfd, long long ms, bool periodic);
 

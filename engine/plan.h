@@ -281,27 +281,63 @@ struct nl_state {
 	bool base_mismatch[PLAN_N_BASES];
 };
 
-/* nldump.c */
-int nldump_genid(struct sg_engine *e, uint32_t *genid);
-/* Chains and sets of our table (empty when it does not exist). */
-/* Read and discard what is left of a dump (up to its NLMSG_DONE or error
- * for seq) so the socket is clean for the next request.  Never blocks: the
- * kernel queues the next part of a dump while the previous one is read,
- * so an empty queue means the dump is over. */
-void nldump_drain(struct mnl_socket *nl, char *buf, size_t len, uint32_t seq);
-int nldump_state(struct sg_engine *e, struct nl_state *st);
+/* nldump.c: reads of our table on a netlink connection (the engine's,
+ * engine_conn; or drift's own, driftfp.c).  Each request takes the next
+ * number of *seq. */
+struct nl_conn {
+	struct mnl_socket *nl;
+	uint32_t *seq;
+	const char *table;
+};
+/* The engine's connection. */
+struct nl_conn engine_conn(struct sg_engine *e);
+
+/* A read that a concurrent commit made inconsistent (an interrupted dump,
+ * or a generation that moved between the reads, or a commit refused with
+ * -ERESTART because of it) is taken again, at most this many times: a
+ * tool that rewrites the ruleset in a loop must not starve us forever. */
+#define NLDUMP_TRIES 16
+
+/* Send the request nlh and run cb on every answer until the end (what is
+ * left of a failed dump is drained).  -EINTR: the kernel flagged the dump
+ * as interrupted (NLM_F_DUMP_INTR: the ruleset changed while it was being
+ * read); what cb saw is inconsistent and the caller must start over.
+ * A callback's MNL_CB_ERROR is -errno, or -EIO when errno is 0. */
+int nldump_run(const struct nl_conn *c, struct nlmsghdr *nlh, mnl_cb_t cb,
+	       void *data);
+/* Request type for family with flags (NLM_F_DUMP, NLM_F_ACK); with filter,
+ * our table as attribute 1 (the table of a chain, set or rule request). */
+int nldump_request(const struct nl_conn *c, uint16_t type, uint16_t flags,
+		   uint8_t family, bool filter, mnl_cb_t cb, void *data);
+int nldump_genid(const struct nl_conn *c, uint32_t *genid);
+/* GETGEN, read(c, data), GETGEN: only when both generations agree is
+ * what read saw one state, that of *genid.  Else read again (read first
+ * discards what an earlier try left in data), at most NLDUMP_TRIES
+ * times; then -EINTR.  On any error the caller frees what data holds. */
+int nldump_consistent(const struct nl_conn *c,
+		      int (*read)(const struct nl_conn *c, void *data), void *data,
+		      uint32_t *genid);
+/* Chains and sets of our table (empty when it does not exist), one
+ * consistent state (nldump_consistent). */
+int nldump_state(const struct nl_conn *c, struct nl_state *st);
 void nldump_state_free(struct nl_state *st);
 /* Call cb for every rule of our table (the rule is freed after).  -EINTR:
  * a concurrent commit interrupted the dump; what cb saw must be discarded
  * and the dump taken again. */
-int nldump_rules(struct sg_engine *e,
+int nldump_rules(const struct nl_conn *c,
 		 int (*cb)(const struct nftnl_rule *r, void *data), void *data);
 
 /* nldump.c: every element of set `set` of our table (an NFTA_LIST_ELEM
  * nest of a NEWSETELEM message) to cb; a set that does not exist has
  * none.  -EINTR: the set changed during the dump; start over. */
-int nldump_setelems(struct sg_engine *e, const char *set,
+int nldump_setelems(const struct nl_conn *c, const char *set,
 		    int (*cb)(const struct nlattr *el, void *data), void *data);
+
+/* driftfp.c, for drifttxn.c: the attributes (types below max) of an
+ * nftables message.  0 or -EINVAL. */
+int driftfp_attrs(const struct nlmsghdr *nlh, const struct nlattr **tb, int max);
+/* A NUL-terminated string attribute, or NULL. */
+const char *driftfp_str(const struct nlattr *a);
 
 /* commit.c: send plan as one batch.  With st (a full reload), the batch
  * first creates the table and base chains (plan's head), flushes every

@@ -15,8 +15,9 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 
-#include "drift.h"
-#include "sgd.h"
+#include "clock.h"
+#include "engine.h"
+#include "plan.h"
 
 /* Newer kernels (6.3+) also have "destroy" (delete if present); older
  * uapi headers do not name them.  ABI values. */
@@ -49,7 +50,7 @@ static void drift_txn_add(struct drift_txn *t, enum drift_op op, enum drift_kind
 	size_t i;
 
 	if (!t->touches_table)
-		t->first_ms = loop_now_ms();
+		t->first_ms = clock_now_ms();
 	t->touches_table = true;
 	if (kind == DK_TABLE && op == DRIFT_DEL)
 		t->table_deleted = true;
@@ -188,7 +189,7 @@ void drifttxn_on_object(struct drift_txn *t, const char *table,
 	 * rule is what the summary names */
 	if (anonymous) {
 		if (!t->touches_table)
-			t->first_ms = loop_now_ms();
+			t->first_ms = clock_now_ms();
 		t->touches_table = true;
 		return;
 	}
@@ -286,4 +287,19 @@ void drifttxn_summary(const struct drift_txn *t, const char *table,
 	if (more)
 		drift_put(buf, len, &used, "%sand %lu more change%s", used ? ", " : "",
 			  more, more == 1 ? "" : "s");
+}
+
+void drifttxn_newgen(const struct nlmsghdr *nlh, long *pid, const char **comm)
+{
+	const struct nlattr *tb[NFTA_GEN_MAX + 1];
+
+	*pid = 0;
+	*comm = "?";
+	if (driftfp_attrs(nlh, tb, NFTA_GEN_MAX + 1) < 0)
+		return;
+	if (tb[NFTA_GEN_PROC_PID] &&
+	    mnl_attr_validate(tb[NFTA_GEN_PROC_PID], MNL_TYPE_U32) == 0)
+		*pid = (long)ntohl(mnl_attr_get_u32(tb[NFTA_GEN_PROC_PID]));
+	if (driftfp_str(tb[NFTA_GEN_PROC_NAME]))
+		*comm = driftfp_str(tb[NFTA_GEN_PROC_NAME]);
 }
