@@ -33,14 +33,6 @@
 #define SGD_CONFIRM_MAX	86400
 #define SGD_ROLLBACK_RETRY_MS	10000
 
-/* Times are wall-clock milliseconds: the deadline must mean the same
- * after a restart, and rolling back early by a fraction of a second would
- * be a broken promise. */
-struct confirm_file {
-	long long when_ms;	/* deadline, or time of the rollback */
-	char hash[17];
-};
-
 static long long realtime_ms(void)
 {
 	struct timespec ts;
@@ -69,36 +61,6 @@ static void confirm_set_deadline(struct sgd *d, long long when_ms)
 	d->confirm_deadline = (time_t)((when_ms + 999) / 1000);
 }
 
-static int confirm_read(struct sgd *d, const char *name, struct confirm_file *cf)
-{
-	char *text = NULL;
-	int r;
-
-	r = state_read_file(d->opt.state_dir, name, &text, NULL);
-	if (r < 0)
-		return r;
-	memset(cf, 0, sizeof(*cf));
-	if (sscanf(text, "time_ms %lld hash %16s", &cf->when_ms, cf->hash) != 2 ||
-	    strlen(cf->hash) != 16) {
-		sgd_log(d, LOG_WARNING, "%s/%s: unreadable ('%.60s'); expected "
-			"'time_ms UNIXTIME_MS hash HEX16'", d->opt.state_dir,
-			name, text);
-		free(text);
-		return -EBADMSG;
-	}
-	free(text);
-	return 0;
-}
-
-static int confirm_write(struct sgd *d, const char *name, long long when,
-			 const char *hash)
-{
-	char text[128];
-
-	snprintf(text, sizeof(text), "time_ms %lld\nhash %s\n", when, hash);
-	return state_write_file(d->opt.state_dir, name, text, strlen(text));
-}
-
 static void set_notice(struct sgd *d, char *msg)
 {
 	free(d->notice);
@@ -111,8 +73,8 @@ static void confirm_clear(struct sgd *d)
 {
 	char path[4096];
 
-	unlink(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
-	(void)snapshot_remove(snapshot_path(d, SGD_STATE_PREVIOUS, path,
+	unlink(state_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
+	(void)snapshot_remove(state_path(d, SGD_STATE_PREVIOUS, path,
 					    sizeof(path)));
 	(void)state_fsync_dir(d->opt.state_dir);
 	confirm_set_deadline(d, 0);
@@ -127,7 +89,7 @@ static int commit_snapshot(struct sgd *d, const char *name)
 	char path[4096];
 	int r;
 
-	snapshot_path(d, name, path, sizeof(path));
+	state_path(d, name, path, sizeof(path));
 	diags_init(&dg);
 	r = reload_load(d, path, &l, &dg);
 	if (r == 0)
@@ -140,12 +102,6 @@ static int commit_snapshot(struct sgd *d, const char *name)
 	}
 	reload_loaded_free(&l);
 	diags_free(&dg);
-	if (r == 0) {
-		d->last_reload = time(NULL);
-		d->last_reload_ok = true;
-		free(d->last_reload_error);
-		d->last_reload_error = NULL;
-	}
 	return r;
 }
 
@@ -158,7 +114,7 @@ static int rollback_to_previous(struct sgd *d, const char *rejected_hash)
 	r = commit_snapshot(d, SGD_STATE_PREVIOUS);
 	if (r < 0)
 		return r;
-	r = confirm_write(d, SGD_STATE_REJECTED, realtime_ms(), rejected_hash);
+	r = snapshot_mark_write(d, SGD_STATE_REJECTED, realtime_ms(), rejected_hash);
 	if (r < 0)
 		sgd_log(d, LOG_WARNING, "could not write the rejected-config "
 			"marker: %s", strerror(-r));
@@ -177,10 +133,10 @@ static int rollback_to_previous(struct sgd *d, const char *rejected_hash)
 
 int confirm_rollback(struct sgd *d)
 {
-	struct confirm_file cf;
+	struct snapshot_mark cf;
 	int r;
 
-	r = confirm_read(d, SGD_STATE_CONFIRM, &cf);
+	r = snapshot_mark_read(d, SGD_STATE_CONFIRM, &cf);
 	if (r < 0)
 		memcpy(cf.hash, d->cfg_hash, sizeof(cf.hash));
 	r = rollback_to_previous(d, cf.hash);
@@ -215,36 +171,20 @@ int confirm_timer_init(struct sgd *d)
 	if (d->confirm_timer.fd < 0)
 		return -errno;
 	d->confirm_timer.fn = confirm_on_timer;
-	return loop_add(d, &d->confirm_timer, EPOLLIN);
-}
-
-bool confirm_is_rejected(struct sgd *d, char *msg, size_t len)
-{
-	struct confirm_file cf;
-	char hash[17], when[64];
-
-	if (confirm_read(d, SGD_STATE_REJECTED, &cf) < 0)
-		return false;
-	if (snapshot_hash(d->opt.confdir, hash) < 0 || strcmp(hash, cf.hash) != 0)
-		return false;
-	snprintf(msg, len, "%s still holds the configuration that was rolled "
-		 "back at %s (apply --confirm was not confirmed); change it, "
-		 "try it again with 'apply --confirm', or use --force",
-		 d->opt.confdir, fmt_time((time_t)(cf.when_ms / 1000), when, sizeof(when)));
-	return true;
+	return watch_add(d, &d->confirm_timer, EPOLLIN);
 }
 
 int confirm_startup(struct sgd *d, bool *handled)
 {
-	struct confirm_file cf;
+	struct snapshot_mark cf;
 	char path[4096], msg[1024], *notice = NULL;
 	struct stat st;
 	int r;
 
 	*handled = false;
-	r = confirm_read(d, SGD_STATE_CONFIRM, &cf);
+	r = snapshot_mark_read(d, SGD_STATE_CONFIRM, &cf);
 	if (r == 0) {
-		if (stat(snapshot_path(d, SGD_STATE_PREVIOUS, path, sizeof(path)),
+		if (stat(state_path(d, SGD_STATE_PREVIOUS, path, sizeof(path)),
 			 &st) < 0) {
 			sgd_log(d, LOG_WARNING, "a pending apply --confirm has "
 				"no copy of the previous configuration in %s; "
@@ -285,11 +225,11 @@ int confirm_startup(struct sgd *d, bool *handled)
 			d->opt.state_dir, SGD_STATE_CONFIRM);
 		snprintf(msg, sizeof(msg), "%s/%s.bad", d->opt.state_dir,
 			 SGD_STATE_CONFIRM);
-		rename(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)), msg);
+		rename(state_path(d, SGD_STATE_CONFIRM, path, sizeof(path)), msg);
 	}
-	if (!confirm_is_rejected(d, msg, sizeof(msg))) {
+	if (!snapshot_rejected(d, msg, sizeof(msg))) {
 		/* CONFDIR changed since the rollback: the marker is done. */
-		unlink(snapshot_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
+		unlink(state_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
 		return 0;
 	}
 	r = commit_snapshot(d, SGD_STATE_RUNNING);
@@ -317,26 +257,26 @@ void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp
 
 	if (req->argc || req->confirm_secs == 0 ||
 	    req->confirm_secs > SGD_CONFIRM_MAX) {
-		dispatch_fail(r, json, 2, "usage: apply --confirm SECONDS "
+		reply_fail(r, json, 2, "usage: apply --confirm SECONDS "
 			      "(1..%d)", SGD_CONFIRM_MAX);
 		return;
 	}
 	if (d->confirm_deadline) {
-		dispatch_fail(r, json, 1, "an apply --confirm is already pending "
+		reply_fail(r, json, 1, "an apply --confirm is already pending "
 			      "(%lld s left): run 'sgctl confirm' or wait for "
 			      "the rollback",
 			      (long long)(d->confirm_deadline - time(NULL)));
 		return;
 	}
-	snapshot_path(d, SGD_STATE_RUNNING, running, sizeof(running));
-	snapshot_path(d, SGD_STATE_PREVIOUS, previous, sizeof(previous));
+	state_path(d, SGD_STATE_RUNNING, running, sizeof(running));
+	state_path(d, SGD_STATE_PREVIOUS, previous, sizeof(previous));
 	diags_init(&dg);
 	rc = reload_load(d, d->opt.confdir, &l, &dg);
 	if (rc < 0) {
 		if (dg.n)
-			dispatch_diags(r, json, 1, &dg);
+			reply_diags(r, json, 1, &dg);
 		else
-			dispatch_fail(r, json, 1, "%s: %s", d->opt.confdir,
+			reply_fail(r, json, 1, "%s: %s", d->opt.confdir,
 				      strerror(-rc));
 		goto out;
 	}
@@ -345,9 +285,9 @@ void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp
 	rc = snapshot_replace(running, previous);
 	deadline = realtime_ms() + (long long)req->confirm_secs * 1000;
 	if (rc == 0)
-		rc = confirm_write(d, SGD_STATE_CONFIRM, deadline, l.hash);
+		rc = snapshot_mark_write(d, SGD_STATE_CONFIRM, deadline, l.hash);
 	if (rc < 0) {
-		dispatch_fail(r, json, 1, "cannot keep the previous configuration "
+		reply_fail(r, json, 1, "cannot keep the previous configuration "
 			      "under %s: %s; nothing changed", d->opt.state_dir,
 			      strerror(-rc));
 		(void)snapshot_replace(previous, running);
@@ -357,12 +297,12 @@ void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp
 	if (rc < 0) {
 		char path[4096];
 
-		unlink(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
+		unlink(state_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
 		(void)snapshot_replace(previous, running);
 		if (dg.n)
-			dispatch_diags(r, json, 1, &dg);
+			reply_diags(r, json, 1, &dg);
 		else
-			dispatch_fail(r, json, 1, "commit failed: %s",
+			reply_fail(r, json, 1, "commit failed: %s",
 				      strerror(-rc));
 		goto out;
 	}
@@ -371,10 +311,6 @@ void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp
 	if (rc < 0)
 		sgd_log(d, LOG_WARNING, "cannot arm the confirm timer: %s",
 			strerror(-rc));
-	d->last_reload = time(NULL);
-	d->last_reload_ok = true;
-	free(d->last_reload_error);
-	d->last_reload_error = NULL;
 	set_notice(d, NULL);
 	fmt_time((time_t)(deadline / 1000), when, sizeof(when));
 	sgd_log_event(d, LOG_NOTICE, SGD_EV_RELOAD, NULL, "apply --confirm: "
@@ -400,7 +336,7 @@ void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp
 		}
 		r->exit_code = 0;
 	} else {
-		dispatch_ok(r, false, "applied; rolls back to the previous "
+		reply_ok(r, false, "applied; rolls back to the previous "
 			    "configuration at %s (in %u s) unless you run "
 			    "'sgctl confirm'", when, req->confirm_secs);
 	}
@@ -414,14 +350,14 @@ void confirm_confirm(struct sgd *d, bool json, struct proto_resp *r)
 	char path[4096];
 
 	if (!d->confirm_deadline) {
-		dispatch_fail(r, json, 1, "nothing to confirm: no apply --confirm "
+		reply_fail(r, json, 1, "nothing to confirm: no apply --confirm "
 			      "is pending");
 		return;
 	}
 	confirm_clear(d);
-	unlink(snapshot_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
+	unlink(state_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
 	sgd_log_event(d, LOG_NOTICE, SGD_EV_RELOAD, NULL, "apply --confirm "
 		"confirmed");
 	notify_send(d, "STATUS=configuration confirmed");
-	dispatch_ok(r, json, "confirmed: the new configuration stays");
+	reply_ok(r, json, "confirmed: the new configuration stays");
 }

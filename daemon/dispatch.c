@@ -21,121 +21,20 @@
 #include "clock.h"
 #include "sgd.h"
 
-static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-
-static char *vfmt(const char *fmt, va_list ap)
+bool dispatch_client_may_mutate(const struct sgd *d, const struct sgd_client *c)
 {
-	char *s = NULL;
+	size_t i;
 
-	if (vasprintf(&s, fmt, ap) < 0)
-		return NULL;
-	return s;
-}
-
-/* Text, with the trailing newline sgctl prints. */
-static void resp_set_text(char **dst, size_t *len, char *msg)
-{
-	size_t n;
-
-	free(*dst);
-	*dst = NULL;
-	*len = 0;
-	if (!msg)
-		return;
-	n = strlen(msg);
-	if (n == 0 || msg[n - 1] != '\n') {
-		char *m = realloc(msg, n + 2);
-
-		if (!m) {
-			free(msg);
-			return;
-		}
-		msg = m;
-		msg[n++] = '\n';
-		msg[n] = 0;
-	}
-	*dst = msg;
-	*len = n;
-}
-
-static char *json_msg(bool ok, const char *key, const char *msg)
-{
-	struct out_buf b;
-	struct json_w j;
-	char *s = NULL;
-
-	out_init(&b);
-	json_init(&j, &b);
-	json_obj_begin(&j);
-	json_kbool(&j, "ok", ok);
-	json_kstr(&j, key, msg);
-	json_obj_end(&j);
-	out_putc(&b, '\n');
-	if (out_finish(&b, &s) < 0)
-		return NULL;
-	return s;
-}
-
-void dispatch_fail(struct proto_resp *r, bool json, int code, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = vfmt(fmt, ap);
-	va_end(ap);
-	r->exit_code = code;
-	if (json && msg)
-		resp_set_text(&r->out, &r->out_len, json_msg(false, "error", msg));
-	resp_set_text(&r->err, &r->err_len, msg);
-}
-
-void dispatch_ok(struct proto_resp *r, bool json, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = vfmt(fmt, ap);
-	va_end(ap);
-	r->exit_code = 0;
-	if (json && msg) {
-		resp_set_text(&r->out, &r->out_len, json_msg(true, "message", msg));
-		free(msg);
-	} else {
-		resp_set_text(&r->out, &r->out_len, msg);
-	}
-}
-
-void dispatch_diags(struct proto_resp *r, bool json, int code,
-		    const struct sg_diags *dg)
-{
-	char *text = NULL;
-	int rc = render_diags(dg, json, &text);
-
-	if (rc < 0) {
-		dispatch_fail(r, json, code, "cannot render the errors: %s",
-			      strerror(-rc));
-		return;
-	}
-	r->exit_code = code;
-	if (json)
-		resp_set_text(&r->out, &r->out_len, text);
-	else
-		resp_set_text(&r->err, &r->err_len, text);
-}
-
-/* A renderer's result as the answer. */
-static void answer_render(struct proto_resp *r, bool json, int rc, char *text,
-			  const char *what)
-{
-	if (rc < 0) {
-		free(text);
-		dispatch_fail(r, json, 1, "%s: %s", what, strerror(-rc));
-		return;
-	}
-	r->exit_code = 0;
-	resp_set_text(&r->out, &r->out_len, text);
+	if (c->uid == 0)
+		return true;
+	if (!d->have_control_gid)
+		return false;
+	if (c->gid == d->control_gid)
+		return true;
+	for (i = 0; i < c->n_groups; i++)
+		if (c->groups[i] == d->control_gid)
+			return true;
+	return false;
 }
 
 /* The notice (rollback, rejected config) and the members.d error are not
@@ -210,7 +109,7 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 	}
 	if (rc == 0 && json)
 		text = membatch_status_json(d, text);
-	answer_render(r, json, rc, text, "status");
+	reply_render(r, json, rc, text, "status");
 }
 
 static void cmd_show(struct sgd *d, bool json, struct proto_resp *r)
@@ -218,7 +117,7 @@ static void cmd_show(struct sgd *d, bool json, struct proto_resp *r)
 	char *text = NULL;
 	int rc = render_show(d->cfg, &d->members, json, &text);
 
-	answer_render(r, json, rc, text, "show");
+	reply_render(r, json, rc, text, "show");
 }
 
 static void cmd_reload(struct sgd *d, const struct proto_req *req, bool json,
@@ -230,12 +129,12 @@ static void cmd_reload(struct sgd *d, const struct proto_req *req, bool json,
 	diags_init(&dg);
 	rc = reload_run(d, req->flags & PROTO_F_FORCE, req->ssh_connection, &dg);
 	if (rc == 0)
-		dispatch_ok(r, json, "configuration reloaded from %s: %zu groups",
+		reply_ok(r, json, "configuration reloaded from %s: %zu groups",
 			    d->opt.confdir, d->cfg->n_groups);
 	else if (dg.n)
-		dispatch_diags(r, json, 1, &dg);
+		reply_diags(r, json, 1, &dg);
 	else
-		dispatch_fail(r, json, 1, "reload failed: %s", strerror(-rc));
+		reply_fail(r, json, 1, "reload failed: %s", strerror(-rc));
 	diags_free(&dg);
 }
 
@@ -285,7 +184,7 @@ static void cmd_diff(struct sgd *d, const struct sgd_client *c,
 	struct sgd_diff_cache *dc = &d->diff_cache[(json ? 1 : 0) + (exit_code ? 2 : 0)];
 	long long now = clock_now_ms();
 
-	if (control_client_may_mutate(d, c)) {
+	if (dispatch_client_may_mutate(d, c)) {
 		cmd_diff_compute(d, req, json, r);
 		return;
 	}
@@ -321,14 +220,14 @@ static void cmd_diff_compute(struct sgd *d, const struct proto_req *req, bool js
 	if (rc < 0) {
 		diags_sort(&dg);
 		if (dg.n)
-			dispatch_diags(r, json, 1, &dg);
+			reply_diags(r, json, 1, &dg);
 		else
-			dispatch_fail(r, json, 1, "%s: %s", d->opt.confdir,
+			reply_fail(r, json, 1, "%s: %s", d->opt.confdir,
 				      strerror(-rc));
 		goto out;
 	}
 	rc = render_diff(d->cfg, cfg, &m, json, &text, &changed);
-	answer_render(r, json, rc, text, "diff");
+	reply_render(r, json, rc, text, "diff");
 	if (rc == 0 && changed && (req->flags & PROTO_F_EXIT_CODE))
 		r->exit_code = 1;
 out:
@@ -350,9 +249,9 @@ static void cmd_explain(struct sgd *d, const struct proto_req *req, bool json,
 			    (char **)req->argv, json, &text, &allowed, &dg);
 	if (rc == -EINVAL && dg.n) {
 		free(text);
-		dispatch_diags(r, json, 2, &dg);
+		reply_diags(r, json, 2, &dg);
 	} else {
-		answer_render(r, json, rc, text, "explain");
+		reply_render(r, json, rc, text, "explain");
 	}
 	diags_free(&dg);
 }
@@ -390,12 +289,12 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 	int rc, fmt;
 
 	if (stats_parse_format(req, &fmt) < 0) {
-		dispatch_fail(r, json, 2, "usage: stats [--format "
+		reply_fail(r, json, 2, "usage: stats [--format "
 			      "table|openmetrics|prometheus]");
 		return;
 	}
 	if (fmt >= 0 && json) {
-		dispatch_fail(r, json, 2, "stats: --json and --format %s exclude "
+		reply_fail(r, json, 2, "stats: --json and --format %s exclude "
 			      "each other", fmt == SG_METRICS_OPENMETRICS ?
 			      "openmetrics" : "prometheus");
 		return;
@@ -403,7 +302,7 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 	/* disabled: no table, no counters */
 	rc = d->disabled ? 0 : engine_read_counters(d->eng, d->cfg, &c, &n);
 	if (rc < 0) {
-		dispatch_fail(r, json, 1, "cannot read the counters from the "
+		reply_fail(r, json, 1, "cannot read the counters from the "
 			      "kernel: %s", strerror(-rc));
 		return;
 	}
@@ -434,7 +333,7 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 		rc = render_stats(d->cfg, c, n, json, &text);
 	}
 	free(c);
-	answer_render(r, json, rc, text, "stats");
+	reply_render(r, json, rc, text, "stats");
 }
 
 static void cmd_version(bool json, struct proto_resp *r)
@@ -458,7 +357,7 @@ static void cmd_version(bool json, struct proto_resp *r)
 			   PROTO_VERSION);
 	}
 	rc = out_finish(&b, &text);
-	answer_render(r, json, rc, text, "version");
+	reply_render(r, json, rc, text, "version");
 }
 
 /* Who may change the firewall, for the refusal message. */
@@ -485,14 +384,14 @@ static void cmd_members(struct sgd *d, const struct sgd_client *c,
 		return;
 	}
 	if (strcmp(sub, "add") != 0 && strcmp(sub, "del") != 0) {
-		dispatch_fail(r, json, 2, "usage: members list GROUP | members "
+		reply_fail(r, json, 2, "usage: members list GROUP | members "
 			      "add|del GROUP ADDR...");
 		return;
 	}
-	if (!control_client_may_mutate(d, c)) {
+	if (!dispatch_client_may_mutate(d, c)) {
 		char who[160];
 
-		dispatch_fail(r, json, 1, "permission denied: 'members %s' "
+		reply_fail(r, json, 1, "permission denied: 'members %s' "
 			      "changes the firewall and needs %s (you are uid "
 			      "%ld)", sub, needs_whom(d, who, sizeof(who)),
 			      (long)c->uid);
@@ -526,11 +425,11 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 	bool json = req->flags & PROTO_F_JSON;
 	const char *cmd = req->cmd;
 
-	membership_before_request(d, cmd, req->argc ? req->argv[0] : NULL);
-	if (cmd_mutates(cmd) && !control_client_may_mutate(d, c)) {
+	membatch_before_request(d, cmd, req->argc ? req->argv[0] : NULL);
+	if (cmd_mutates(cmd) && !dispatch_client_may_mutate(d, c)) {
 		char who[160];
 
-		dispatch_fail(r, json, 1, "permission denied: '%s' changes the "
+		reply_fail(r, json, 1, "permission denied: '%s' changes the "
 			      "firewall and needs %s (you are uid %ld); "
 			      "read-only commands (status, show, diff, explain, "
 			      "members list, stats, log, version) are allowed", cmd,
@@ -540,7 +439,7 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 	if (d->disabled && !cmd_works_disabled(cmd)) {
 		char tb[64];
 
-		dispatch_fail(r, json, 1, "sgd is disabled (`sgctl disable` at "
+		reply_fail(r, json, 1, "sgd is disabled (`sgctl disable` at "
 			      "%s): no rules of sgd are in force; `sgctl enable` "
 			      "commits the configuration again",
 			      fmt_time(d->disabled_since, tb, sizeof(tb)));
@@ -573,7 +472,7 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 	else if (strcmp(cmd, "enable") == 0)
 		enable_run(d, req, r);
 	else
-		dispatch_fail(r, json, 2, "unknown command '%s' (sgd %s knows: "
+		reply_fail(r, json, 2, "unknown command '%s' (sgd %s knows: "
 			      "status reload show diff explain members stats "
 			      "apply confirm disable enable log version)", cmd, SGD_VERSION);
 }

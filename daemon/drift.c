@@ -115,7 +115,7 @@ struct sgd_drift {
 
 static void drift_arm(struct sgd *d, long long ms)
 {
-	int r = loop_timer_set_ms(d->drift->timer.fd, ms < 1 ? 1 : ms, false);
+	int r = watch_timer_set_ms(d->drift->timer.fd, ms < 1 ? 1 : ms, false);
 
 	if (r < 0)
 		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
@@ -647,9 +647,9 @@ int drift_open(struct sgd *d)
 	dr->ev.fd = mnl_socket_get_fd(dr->nl);
 	dr->ev.fn = drift_on_event;
 	dr->timer.fn = drift_on_timer;
-	r = loop_add(d, &dr->ev, EPOLLIN);
+	r = watch_add(d, &dr->ev, EPOLLIN);
 	if (r == 0)
-		r = loop_add(d, &dr->timer, EPOLLIN);
+		r = watch_add(d, &dr->timer, EPOLLIN);
 	if (r < 0)
 		goto fail;
 	/* the state the first commit left is the first reference */
@@ -672,9 +672,9 @@ void drift_close(struct sgd *d)
 	if (!dr)
 		return;
 	if (dr->ev.fd >= 0)
-		loop_del(d, &dr->ev);
+		watch_del(d, &dr->ev);
 	if (dr->timer.fd >= 0) {
-		loop_del(d, &dr->timer);
+		watch_del(d, &dr->timer);
 		close(dr->timer.fd);
 	}
 	if (dr->nl)

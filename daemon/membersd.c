@@ -189,7 +189,7 @@ int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 static int good_set(struct sgd *d, const char *fname,
 		    const struct sg_cidr_list *l)
 {
-	struct sgd_rt_group *g = membership_rt_find(&d->membersd_good, fname);
+	struct sgd_rt_group *g = runtime_find(&d->membersd_good, fname);
 	struct sg_cidr_list copy = { 0 };
 	size_t i;
 
@@ -238,7 +238,7 @@ int membersd_load(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		if (r == -ENOMEM)
 			diags_add_file(dg, "members.d", "%s: out of memory while "
 				       "reading it", fname);
-		g = membership_rt_find(&d->membersd_good, fname);
+		g = runtime_find(&d->membersd_good, fname);
 		use = g ? &g->addrs : NULL;
 		kept = 1;
 		r = 0;
@@ -288,12 +288,12 @@ void membersd_report(struct sgd *d, const struct sg_diags *dg)
 
 void membersd_fini(struct sgd *d)
 {
-	membership_rt_free(&d->membersd_good);
+	runtime_free(&d->membersd_good);
 	free(d->members_error);
 	d->members_error = NULL;
 }
 
-static bool membersd_ignored_name(const char *name)
+bool membersd_ignored_name(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -322,181 +322,4 @@ void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg)
 	}
 	if (dp)
 		closedir(dp);
-}
-
-static int cmp_cidr(const void *a, const void *b)
-{
-	return cidr_cmp(a, b);
-}
-
-/* a and b sorted. */
-static bool list_equal(const struct sg_cidr_list *a, const struct sg_cidr_list *b)
-{
-	size_t i;
-
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (cidr_cmp(&a->v[i], &b->v[i]) != 0)
-			return false;
-	return true;
-}
-
-void membership_refresh(struct sgd *d)
-{
-	struct sg_members m;
-	struct sg_diags dg;
-	size_t i;
-	int r;
-
-	/* disabled: enable computes the members again */
-	if (!d->cfg || d->disabled)
-		return;
-	diags_init(&dg);
-	/* A rejected file counts with its last valid version, so only the
-	 * groups whose valid files changed differ below. */
-	r = membership_compute_live(d, d->cfg, &m);
-	if (r < 0) {
-		sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL, "members.d "
-			"change not applied: %s", strerror(-r));
-		diags_free(&dg);
-		return;
-	}
-	for (i = 0; i < m.n_groups; i++) {
-		struct sg_cidr_list tmp, *cur = &d->members.by_group[i];
-
-		/* Run-time changes leave the running lists unsorted
-		 * (membatch.c; its indexes are dropped before this event):
-		 * the comparison and the engine's delta walk sorted lists. */
-		if (cur->n > 1)
-			qsort(cur->v, cur->n, sizeof(*cur->v), cmp_cidr);
-		if (list_equal(&m.by_group[i], cur))
-			continue;
-		r = engine_members_update(d->eng, d->cfg, (int)i,
-					  &d->members.by_group[i],
-					  &m.by_group[i], &dg);
-		if (r < 0) {
-			sgd_log_diags(d, LOG_WARNING, SGD_EV_MEMBERS, "members.d",
-				      &dg);
-			diags_free(&dg);
-			diags_init(&dg);
-			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
-				d->cfg->groups[i].name, "members of %s not "
-				"updated: %s", d->cfg->groups[i].name,
-				strerror(-r));
-			continue;
-		}
-		sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS,
-			d->cfg->groups[i].name, "members of %s updated from "
-			"members.d (%zu)", d->cfg->groups[i].name,
-			m.by_group[i].n);
-		tmp = d->members.by_group[i];
-		d->members.by_group[i] = m.by_group[i];
-		m.by_group[i] = tmp;
-	}
-	membership_free(&m);
-	diags_free(&dg);
-}
-
-/* (Re)watch CONFDIR/members.d from scratch: it was created, replaced or
- * moved away, and the old watch (if any) follows an inode that is no
- * longer members.d. */
-static void membersd_rewatch(struct sgd *d)
-{
-	int r;
-
-	if (d->members_wd >= 0)
-		(void)inotify_rm_watch(d->inotify.fd, d->members_wd);
-	d->members_wd = -1;
-	r = membership_watch(d);
-	if (r < 0)
-		sgd_log(d, LOG_WARNING, "not watching %s/members.d: %s",
-			d->opt.confdir, strerror(-r));
-}
-
-static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
-				  uint32_t ev)
-{
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool changed = false, rewatch = false;
-	ssize_t n;
-
-	(void)ev;
-	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
-		char *p = buf;
-
-		while (p < buf + n) {
-			struct inotify_event *e = (struct inotify_event *)p;
-
-			p += sizeof(*e) + e->len;
-			if (e->mask & IN_Q_OVERFLOW) {
-				/* Events were lost: read everything again. */
-				rewatch = changed = true;
-				continue;
-			}
-			if (e->wd != d->members_wd) {
-				/* CONFDIR: members.d appeared, was replaced or
-				 * went away. */
-				if (e->len && strcmp(e->name, "members.d") == 0)
-					rewatch = changed = true;
-				continue;
-			}
-			changed = true;
-			if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
-				rewatch = true;
-			/* A fleet tool's final step is a rename to the target
-			 * name; a temp file is only created and written, so
-			 * this is where a misnamed target is worth a word. */
-			if ((e->mask & IN_MOVED_TO) && e->len && d->cfg &&
-			    !membersd_ignored_name(e->name) &&
-			    config_find_group(d->cfg, e->name) < 0)
-				sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
-					NULL, "members.d/%s: ignored: no group "
-					"is named '%s' (the file name must be "
-					"a group's name or id)", e->name,
-					e->name);
-		}
-	}
-	if (rewatch)
-		membersd_rewatch(d);
-	if (changed)
-		membership_refresh(d);
-}
-
-int membership_watch(struct sgd *d)
-{
-	char dir[4096];
-	bool first = false;
-	int wd;
-
-	if (d->inotify.fd < 0) {
-		first = true;
-		d->inotify.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (d->inotify.fd < 0)
-			return -errno;
-		d->inotify.fn = membership_on_inotify;
-		if (loop_add(d, &d->inotify, EPOLLIN) < 0)
-			return -errno;
-		/* To notice members.d being created, replaced or removed. */
-		if (inotify_add_watch(d->inotify.fd, d->opt.confdir,
-				      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-				      IN_DELETE | IN_ONLYDIR) < 0)
-			return -errno;
-	}
-	if (d->members_wd >= 0)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
-	/* Not IN_MODIFY: a file is read when its writer closes it or renames
-	 * it into place, not after every write(2) of an in-place writer. */
-	wd = inotify_add_watch(d->inotify.fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
-			       IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
-			       IN_MOVE_SELF | IN_ONLYDIR);
-	if (wd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-	d->members_wd = wd;
-	/* What was written between the load and now is read now (after an
-	 * event, the caller reads members.d again anyway). */
-	if (first)
-		membership_refresh(d);
-	return 0;
 }

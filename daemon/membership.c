@@ -17,6 +17,8 @@
  * members.d files are read and watched in membersd.c.
  */
 #include <errno.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,29 +31,6 @@
 #include "out.h"
 #include "render.h"
 #include "sgd.h"
-
-struct sgd_rt_group *membership_rt_find(struct sgd_runtime *rt, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < rt->n; i++)
-		if (strcmp(rt->v[i].name, name) == 0)
-			return &rt->v[i];
-	return NULL;
-}
-
-void membership_rt_free(struct sgd_runtime *rt)
-{
-	size_t i;
-
-	for (i = 0; i < rt->n; i++) {
-		free(rt->v[i].name);
-		cidr_list_free(&rt->v[i].addrs);
-	}
-	free(rt->v);
-	rt->v = NULL;
-	rt->n = 0;
-}
 
 void membership_free(struct sg_members *m)
 {
@@ -103,7 +82,7 @@ static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
 		r = membersd_load(d, g->id, out, dg);
 	if (r > 0)
 		r = 0;
-	rg = membership_rt_find(&d->rt, g->name);
+	rg = runtime_find(&d->rt, g->name);
 	for (i = 0; rg && i < rg->addrs.n && r == 0; i++)
 		r = cidr_list_add(out, &rg->addrs.v[i]);
 	if (r < 0) {
@@ -170,12 +149,12 @@ static int members_group(struct sgd *d, int argc, const char **argv, bool json,
 	int gi;
 
 	if (argc < min_args) {
-		dispatch_fail(r, json, 2, "usage: %s", usage);
+		reply_fail(r, json, 2, "usage: %s", usage);
 		return -1;
 	}
 	gi = config_find_group(d->cfg, argv[0]);
 	if (gi < 0)
-		dispatch_fail(r, json, 1, "unknown group '%s'", argv[0]);
+		reply_fail(r, json, 1, "unknown group '%s'", argv[0]);
 	return gi;
 }
 
@@ -190,19 +169,19 @@ static int members_parse(int argc, const char **argv, bool json,
 	for (i = 1; i < argc; i++) {
 		rc = cidr_parse(argv[i], &c);
 		if (rc == -ERANGE) {
-			dispatch_fail(r, json, 2, "'%s' has host bits set; did "
+			reply_fail(r, json, 2, "'%s' has host bits set; did "
 				      "you mean %s?", argv[i],
 				      cidr_format(&c, cb, sizeof(cb)));
 			return rc;
 		}
 		if (rc < 0) {
-			dispatch_fail(r, json, 2, "'%s' is not an IPv4/IPv6 "
+			reply_fail(r, json, 2, "'%s' is not an IPv4/IPv6 "
 				      "address or CIDR", argv[i]);
 			return rc;
 		}
 		rc = cidr_list_add(l, &c);
 		if (rc < 0) {
-			dispatch_fail(r, json, 1, "out of memory");
+			reply_fail(r, json, 1, "out of memory");
 			return rc;
 		}
 	}
@@ -254,7 +233,7 @@ static void members_answer(struct sgd *d, int gi, const char *verb,
 			   d->members.by_group[gi].n == 1 ? "" : "s");
 	}
 	if (out_finish(&b, &text) < 0) {
-		dispatch_fail(r, json, 1, "out of memory");
+		reply_fail(r, json, 1, "out of memory");
 		return;
 	}
 	r->exit_code = 0;
@@ -287,7 +266,7 @@ void membership_add(struct sgd *d, int argc, const char **argv, bool json,
 		rc = membatch_change(d, gi, &added.v[i], true);
 	if (rc < 0) {
 		membatch_rollback(d, mark);
-		dispatch_fail(r, json, 1, "cannot add to %s: %s; nothing changed",
+		reply_fail(r, json, 1, "cannot add to %s: %s; nothing changed",
 			      d->cfg->groups[gi].name, strerror(-rc));
 		goto out;
 	}
@@ -298,7 +277,7 @@ void membership_add(struct sgd *d, int argc, const char **argv, bool json,
 	members_answer(d, gi, "added", &added, &same, json, r);
 	goto out;
 nomem:
-	dispatch_fail(r, json, 1, "out of memory");
+	reply_fail(r, json, 1, "out of memory");
 out:
 	/* answered once the batch is in the kernel and the journal */
 	membatch_queue_answer(d);
@@ -324,7 +303,7 @@ static bool del_refuse(struct sgd *d, int gi, const struct sg_cidr *c,
 	for (i = 0; i < g->n_members; i++)
 		if (g->members[i].kind == SG_PEER_CIDR &&
 		    cidr_cmp(&g->members[i].cidr, c) == 0) {
-			dispatch_fail(r, json, 1, "%s:%d: %s is a member of %s "
+			reply_fail(r, json, 1, "%s:%d: %s is a member of %s "
 				      "in the configuration; 'members del' "
 				      "only removes run-time additions (edit "
 				      "that file and reload)",
@@ -340,7 +319,7 @@ static bool del_refuse(struct sgd *d, int gi, const struct sg_cidr *c,
 		(void)membersd_read(d, names[i], NULL, c, &line, &dg);
 		diags_free(&dg);
 		if (line) {
-			dispatch_fail(r, json, 1, "members.d/%s:%d: %s is a "
+			reply_fail(r, json, 1, "members.d/%s:%d: %s is a "
 				      "member of %s from that file; 'members "
 				      "del' only removes run-time additions "
 				      "(edit the file)", names[i], line, cb,
@@ -369,12 +348,12 @@ void membership_del(struct sgd *d, int argc, const char **argv, bool json,
 	for (i = 0; i < req.n; i++) {
 		s = membatch_find(d, gi, &req.v[i], &rc);
 		if (rc < 0) {
-			dispatch_fail(r, json, 1, "out of memory");
+			reply_fail(r, json, 1, "out of memory");
 			goto out;
 		}
 		if (!s || !s->rt) {
 			if (!del_refuse(d, gi, &req.v[i], json, r))
-				dispatch_fail(r, json, 1, "%s is not a member of "
+				reply_fail(r, json, 1, "%s is not a member of "
 					      "%s", cidr_format(&req.v[i], cb,
 								sizeof(cb)),
 					      d->cfg->groups[gi].name);
@@ -387,7 +366,7 @@ void membership_del(struct sgd *d, int argc, const char **argv, bool json,
 		/* 0: still a member from the configuration */
 		if (rc < 0 || cidr_list_add(rc ? &gone : &same, &req.v[i]) < 0) {
 			membatch_rollback(d, mark);
-			dispatch_fail(r, json, 1, "cannot delete from %s: %s; "
+			reply_fail(r, json, 1, "cannot delete from %s: %s; "
 				      "nothing changed", d->cfg->groups[gi].name,
 				      strerror(rc < 0 ? -rc : ENOMEM));
 			goto out;
@@ -420,7 +399,7 @@ void membership_list(struct sgd *d, int argc, const char **argv, bool json,
 	if (gi < 0)
 		return;
 	if (argc > 1) {
-		dispatch_fail(r, json, 2, "usage: members list GROUP");
+		reply_fail(r, json, 2, "usage: members list GROUP");
 		return;
 	}
 	g = &d->cfg->groups[gi];
@@ -446,10 +425,185 @@ void membership_list(struct sgd *d, int argc, const char **argv, bool json,
 	cidr_list_free(&extra);
 	if (rc < 0) {
 		free(text);
-		dispatch_fail(r, json, 1, "members list: %s", strerror(-rc));
+		reply_fail(r, json, 1, "members list: %s", strerror(-rc));
 		return;
 	}
 	r->exit_code = 0;
 	r->out = text;
 	r->out_len = strlen(text);
+}
+
+/* ---- members.d changes (inotify): effective members again, pushed as
+ * differences */
+
+/* a and b sorted. */
+static bool list_equal(const struct sg_cidr_list *a, const struct sg_cidr_list *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (cidr_cmp(&a->v[i], &b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+void membership_refresh(struct sgd *d)
+{
+	struct sg_members m;
+	struct sg_diags dg;
+	size_t i;
+	int r;
+
+	/* disabled: enable computes the members again */
+	if (!d->cfg || d->disabled)
+		return;
+	diags_init(&dg);
+	/* A rejected file counts with its last valid version, so only the
+	 * groups whose valid files changed differ below. */
+	r = membership_compute_live(d, d->cfg, &m);
+	if (r < 0) {
+		sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL, "members.d "
+			"change not applied: %s", strerror(-r));
+		diags_free(&dg);
+		return;
+	}
+	for (i = 0; i < m.n_groups; i++) {
+		struct sg_cidr_list tmp, *cur = &d->members.by_group[i];
+
+		/* Run-time changes leave the running lists unsorted
+		 * (membatch.c; its indexes are dropped before this event):
+		 * the comparison and the engine's delta walk sorted lists. */
+		if (cur->n > 1)
+			qsort(cur->v, cur->n, sizeof(*cur->v), cmp_cidr);
+		if (list_equal(&m.by_group[i], cur))
+			continue;
+		r = engine_members_update(d->eng, d->cfg, (int)i,
+					  &d->members.by_group[i],
+					  &m.by_group[i], &dg);
+		if (r < 0) {
+			sgd_log_diags(d, LOG_WARNING, SGD_EV_MEMBERS, "members.d",
+				      &dg);
+			diags_free(&dg);
+			diags_init(&dg);
+			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
+				d->cfg->groups[i].name, "members of %s not "
+				"updated: %s", d->cfg->groups[i].name,
+				strerror(-r));
+			continue;
+		}
+		sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS,
+			d->cfg->groups[i].name, "members of %s updated from "
+			"members.d (%zu)", d->cfg->groups[i].name,
+			m.by_group[i].n);
+		tmp = d->members.by_group[i];
+		d->members.by_group[i] = m.by_group[i];
+		m.by_group[i] = tmp;
+	}
+	membership_free(&m);
+	diags_free(&dg);
+}
+
+/* (Re)watch CONFDIR/members.d from scratch: it was created, replaced or
+ * moved away, and the old watch (if any) follows an inode that is no
+ * longer members.d. */
+static void membership_rewatch(struct sgd *d)
+{
+	int r;
+
+	if (d->members_wd >= 0)
+		(void)inotify_rm_watch(d->inotify.fd, d->members_wd);
+	d->members_wd = -1;
+	r = membership_watch(d);
+	if (r < 0)
+		sgd_log(d, LOG_WARNING, "not watching %s/members.d: %s",
+			d->opt.confdir, strerror(-r));
+}
+
+static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
+				  uint32_t ev)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false, rewatch = false;
+	ssize_t n;
+
+	(void)ev;
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p < buf + n) {
+			struct inotify_event *e = (struct inotify_event *)p;
+
+			p += sizeof(*e) + e->len;
+			if (e->mask & IN_Q_OVERFLOW) {
+				/* Events were lost: read everything again. */
+				rewatch = changed = true;
+				continue;
+			}
+			if (e->wd != d->members_wd) {
+				/* CONFDIR: members.d appeared, was replaced or
+				 * went away. */
+				if (e->len && strcmp(e->name, "members.d") == 0)
+					rewatch = changed = true;
+				continue;
+			}
+			changed = true;
+			if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+				rewatch = true;
+			/* A fleet tool's final step is a rename to the target
+			 * name; a temp file is only created and written, so
+			 * this is where a misnamed target is worth a word. */
+			if ((e->mask & IN_MOVED_TO) && e->len && d->cfg &&
+			    !membersd_ignored_name(e->name) &&
+			    config_find_group(d->cfg, e->name) < 0)
+				sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
+					NULL, "members.d/%s: ignored: no group "
+					"is named '%s' (the file name must be "
+					"a group's name or id)", e->name,
+					e->name);
+		}
+	}
+	if (rewatch)
+		membership_rewatch(d);
+	if (changed)
+		membership_refresh(d);
+}
+
+int membership_watch(struct sgd *d)
+{
+	char dir[4096];
+	bool first = false;
+	int wd;
+
+	if (d->inotify.fd < 0) {
+		first = true;
+		d->inotify.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (d->inotify.fd < 0)
+			return -errno;
+		d->inotify.fn = membership_on_inotify;
+		if (watch_add(d, &d->inotify, EPOLLIN) < 0)
+			return -errno;
+		/* To notice members.d being created, replaced or removed. */
+		if (inotify_add_watch(d->inotify.fd, d->opt.confdir,
+				      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+				      IN_DELETE | IN_ONLYDIR) < 0)
+			return -errno;
+	}
+	if (d->members_wd >= 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
+	/* Not IN_MODIFY: a file is read when its writer closes it or renames
+	 * it into place, not after every write(2) of an in-place writer. */
+	wd = inotify_add_watch(d->inotify.fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+			       IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
+			       IN_MOVE_SELF | IN_ONLYDIR);
+	if (wd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	d->members_wd = wd;
+	/* What was written between the load and now is read now (after an
+	 * event, the caller reads members.d again anyway). */
+	if (first)
+		membership_refresh(d);
+	return 0;
 }

@@ -35,10 +35,10 @@ DAEMON_LAYERS = [
     ('main', ['main']),
     ('loop', ['loop']),
     ('control', ['control', 'dispatch', 'commands']),
-    ('operations', ['reload', 'confirm', 'members', 'membersd', 'membatch',
+    ('operations', ['reload', 'confirm', 'membership', 'membersd', 'membatch',
                     'drift', 'lockout', 'disable', 'droplog', 'status']),
     ('storage', ['state', 'journal', 'snapshot', 'memindex', 'runtime']),
-    ('base', ['log', 'notify', 'clock']),
+    ('base', ['log', 'notify', 'watch', 'reply']),
 ]
 FOLDERS = ['common', 'engine', 'daemon', 'cli']
 ENGINE_PUBLIC = 'engine.h'
