@@ -12,7 +12,7 @@
 
 #define SGCTL_TIMEOUT_MS	30000	/* whole exchange with the daemon */
 
-/* Exit codes (SPEC section 4). */
+/* Exit codes (docs/sgctl.md, "Exit codes"). */
 enum {
 	SGCTL_EXIT_OK = 0,
 	SGCTL_EXIT_FAILED = 1,

@@ -1,10 +1,16 @@
 /*
- * main.c — sgd's entry point: arguments, start-up order.
+ * main.c — sgd's entry point: arguments, the hooks of the layers below
+ * (struct sgd_hooks), start-up order.
  *
- * Start-up is: load + validate + commit the configuration (or the state
- * a pending apply --confirm left), then open the control socket, then
- * READY=1, then serve.  A start that cannot commit exits 1 without
- * touching the kernel, so whatever rules were in force stay.
+ * Start-up (main()) is: sd_notify and the event loop; the control socket,
+ * bound (not yet served) before anything else so that a second sgd
+ * refuses before it touches the kernel or the state dir; the state dir
+ * and the run-time members (snapshot, then journal); the confirm timer;
+ * then, unless `sgctl disable` left its marker, commit the configuration
+ * (or what a pending apply --confirm left); then watch members.d and
+ * nftables events (drift), READY=1, and serve.  A start that cannot
+ * commit exits 1 and leaves the kernel as it was (engine_apply), so
+ * whatever rules were in force stay.
  */
 #include <errno.h>
 #include <getopt.h>

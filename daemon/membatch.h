@@ -48,7 +48,7 @@ char *membatch_status_json(const struct sgd *d, char *text);
 bool membatch_defer(struct sgd *d, struct sgd_client *c, struct proto_resp *r);
 /* Commit the pending batch and answer its clients. */
 void membatch_flush(struct sgd *d);
-/* loop.c, before an event of watch w that is not a client's: flush; and
+/* the loop (main.c's hook), before an event of watch w that is not a client's: flush; and
  * forget the indexes when w may replace memberships. */
 void membatch_barrier(struct sgd *d, const struct sgd_watch *w);
 /* dispatch.c, before a request other than members add/del. */

@@ -4,6 +4,13 @@
  * (SGD_STATE_MEMBERS).  The changes since the snapshot are in the
  * journal (journal.c, replayed by membatch_journal_load after
  * runtime_load).
+ *
+ * The run-time members file (SGD_STATE_MEMBERS) is text, one entry a line:
+ *   # sgd run-time members, format 1
+ *   GROUP CIDR
+ * A line that cannot be read is reported with file:line, and the whole
+ * file is kept aside as members.corrupt-UNIXTIME before anything is
+ * rewritten, so nothing is silently dropped.
  */
 #include <errno.h>
 #include <stdio.h>

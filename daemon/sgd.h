@@ -44,7 +44,7 @@ struct membatch;
  * snapshot of a million entries is ~40 MB). */
 #define SGD_STATE_MAX_FILE	(256u << 20)
 
-/* Files and directories under the state dir (see state.c, snapshot.c,
+/* Files and directories under the state dir (see runtime.c, snapshot.c,
  * confirm.c). */
 #define SGD_STATE_MEMBERS	"members"	/* run-time members */
 #define SGD_STATE_CONFIRM	"confirm"	/* pending apply --confirm */

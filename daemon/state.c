@@ -2,14 +2,9 @@
  * state.c — what sgd keeps under its state dir across restarts, written
  * so that a crash at any moment leaves either the old or the new file,
  * never half of one: write a temporary file, fsync it, rename it over
- * the old one, fsync the directory.
- *
- * The run-time members file (SGD_STATE_MEMBERS) is text, one entry a line:
- *   # sgd run-time members, format 1
- *   GROUP CIDR
- * A line that cannot be read is reported with file:line, and the whole
- * file is kept aside as members.corrupt-UNIXTIME before anything is
- * rewritten, so nothing is silently dropped.
+ * the old one, fsync the directory.  What the files hold is their
+ * owners' (runtime.c, snapshot.c, membatch.c's journal): this file knows
+ * only files.
  */
 #include <errno.h>
 #include <fcntl.h>

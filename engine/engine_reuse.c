@@ -41,17 +41,8 @@
 #include "plan.h"
 #include "flat.h"
 
-/* The kernel removes a pipapo element in time linear in the set (it cuts
- * the element's bit out of every lookup bitmap): past this many removals
- * a kept concat interval set would cost more than a new one.  A reload
- * that changes that much re-creates the set, and packets its new elements
- * match may be dropped for the instant described above.  (Hash and rbtree
- * sets remove an element in constant or logarithmic time.  A hash set is
- * kept unless the delta names more elements than the new set holds, and
- * then re-created in the plan's transaction, which is safe for a hash
- * set (commit.c); an rbtree set is always kept: re-created, it would be
- * empty for an instant, and flushed, empty for the old rules.) */
-/* REUSE_MAX_DROPS: plan.h */
+/* How many removals a kept range set may take: REUSE_MAX_DROPS, plan.h
+ * (engine_adopt.c uses it too). */
 
 static const struct flat_set *reuse_find(const struct flat *f,
 					 const struct flat_set *s)

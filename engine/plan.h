@@ -366,8 +366,16 @@ int commit_plan_post(struct sg_engine *e, const struct sg_plan *plan,
  * -ENOMEM. */
 int engine_flat_reuse(const struct flat *old, struct sg_plan *plan,
 		      struct sg_plan *pre);
-/* Removals past which a kept range (pipapo) set costs more than a new
- * one (engine_reuse.c says why). */
+/* The kernel removes a pipapo element in time linear in the set (it cuts
+ * the element's bit out of every lookup bitmap): past this many removals
+ * a kept concat interval set would cost more than a new one.  A reload
+ * that changes that much re-creates the set, and packets its new elements
+ * match may be dropped for the instant engine_reuse.c describes.  (Hash
+ * and rbtree sets remove an element in constant or logarithmic time.  A
+ * hash set is kept unless the delta names more elements than the new
+ * set holds, and then re-created in the plan's transaction, which is safe
+ * for a hash set (commit.c); an rbtree set is always kept: re-created, it
+ * would be empty for an instant, and flushed, empty for the old rules.) */
 #define REUSE_MAX_DROPS 128
 
 /* engine_adopt.c: the plan's flat sets (plan_flat) that the kernel holds,
