@@ -246,7 +246,8 @@ int confirm_startup(struct sgd *d, bool *handled)
 	return 0;
 }
 
-void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp *r)
+void confirm_apply(struct sgd *d, const struct sgd_client *c,
+		   const struct proto_req *req, struct proto_resp *r)
 {
 	bool json = req->flags & PROTO_F_JSON;
 	struct sgd_loaded l = { 0 };
@@ -345,8 +346,10 @@ out:
 	diags_free(&dg);
 }
 
-void confirm_confirm(struct sgd *d, bool json, struct proto_resp *r)
+void confirm_confirm(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	char path[4096];
 
 	if (!d->confirm_deadline) {

@@ -130,7 +130,8 @@ void disable_run(struct sgd *d, const struct sgd_client *c,
 		    d->cfg ? d->cfg->table : "sgd");
 }
 
-void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r)
+void enable_run(struct sgd *d, const struct sgd_client *c,
+		const struct proto_req *req, struct proto_resp *r)
 {
 	bool json = req->flags & PROTO_F_JSON;
 	char path[4096];

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "engine.h"
 #include "out.h"
@@ -71,8 +72,10 @@ static char *status_add_notice(char *text, bool json, const char *key,
 	return res;
 }
 
-static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
+static void cmd_status(struct sgd *d, const struct sgd_client *c,
+		       const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	struct sg_status st = {
 		.version = SGD_VERSION,
 		.pid = (long)getpid(),
@@ -112,17 +115,20 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 	reply_render(r, json, rc, text, "status");
 }
 
-static void cmd_show(struct sgd *d, bool json, struct proto_resp *r)
+static void cmd_show(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	char *text = NULL;
 	int rc = render_show(d->cfg, &d->members, json, &text);
 
 	reply_render(r, json, rc, text, "show");
 }
 
-static void cmd_reload(struct sgd *d, const struct proto_req *req, bool json,
-		       struct proto_resp *r)
+static void cmd_reload(struct sgd *d, const struct sgd_client *c,
+		       const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	struct sg_diags dg;
 	int rc;
 
@@ -178,8 +184,9 @@ static void cmd_diff_compute(struct sgd *d, const struct proto_req *req, bool js
  * sooner when the running configuration changed.  Root and control_group
  * members always get a fresh one. */
 static void cmd_diff(struct sgd *d, const struct sgd_client *c,
-		     const struct proto_req *req, bool json, struct proto_resp *r)
+		     const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	bool exit_code = req->flags & PROTO_F_EXIT_CODE;
 	struct sgd_diff_cache *dc = &d->diff_cache[(json ? 1 : 0) + (exit_code ? 2 : 0)];
 	long long now = clock_now_ms();
@@ -236,9 +243,10 @@ out:
 	diags_free(&dg);
 }
 
-static void cmd_explain(struct sgd *d, const struct proto_req *req, bool json,
-			struct proto_resp *r)
+static void cmd_explain(struct sgd *d, const struct sgd_client *c,
+			const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	struct sg_diags dg;
 	char *text = NULL;
 	bool allowed = false;
@@ -280,10 +288,11 @@ static int stats_parse_format(const struct proto_req *req, int *fmt)
 	return 0;
 }
 
-static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
-		      struct proto_resp *r)
+static void cmd_stats(struct sgd *d, const struct sgd_client *c,
+		      const struct proto_req *req, struct proto_resp *r)
 {
-	struct sg_counter *c = NULL;
+	bool json = req->flags & PROTO_F_JSON;
+	struct sg_counter *ctr = NULL;
 	size_t n = 0;
 	char *text = NULL;
 	int rc, fmt;
@@ -300,7 +309,7 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 		return;
 	}
 	/* disabled: no table, no counters */
-	rc = d->disabled ? 0 : engine_read_counters(d->eng, d->cfg, &c, &n);
+	rc = d->disabled ? 0 : engine_read_counters(d->eng, d->cfg, &ctr, &n);
 	if (rc < 0) {
 		reply_fail(r, json, 1, "cannot read the counters from the "
 			      "kernel: %s", strerror(-rc));
@@ -313,7 +322,7 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 			.table = d->cfg ? d->cfg->table : NULL,
 			.cfg = d->cfg,
 			.members = d->cfg ? &d->members : NULL,
-			.counters = c,
+			.counters = ctr,
 			.n_counters = n,
 			.enabled = !d->disabled,
 			.started = d->started,
@@ -330,14 +339,16 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 		droplog_counts(d, &m.drop_entries, &m.drop_suppressed);
 		rc = render_metrics(&m, (enum sg_metrics_format)fmt, &text);
 	} else {
-		rc = render_stats(d->cfg, c, n, json, &text);
+		rc = render_stats(d->cfg, ctr, n, json, &text);
 	}
-	free(c);
+	free(ctr);
 	reply_render(r, json, rc, text, "stats");
 }
 
-static void cmd_version(bool json, struct proto_resp *r)
+static void cmd_version(struct sgd *d, const struct sgd_client *c,
+			const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	struct out_buf b;
 	char *text = NULL;
 	int rc;
@@ -372,9 +383,9 @@ static const char *needs_whom(const struct sgd *d, char *buf, size_t len)
 }
 
 static void cmd_members(struct sgd *d, const struct sgd_client *c,
-			const struct proto_req *req, bool json,
-			struct proto_resp *r)
+			const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	const char *sub = req->argc ? req->argv[0] : "";
 	int argc = (int)req->argc - 1;
 	const char **argv = req->argv + 1;
@@ -403,40 +414,49 @@ static void cmd_members(struct sgd *d, const struct sgd_client *c,
 		membership_del(d, argc, argv, json, r);
 }
 
-static bool cmd_mutates(const char *cmd)
-{
-	return strcmp(cmd, "reload") == 0 || strcmp(cmd, "apply") == 0 ||
-	       strcmp(cmd, "confirm") == 0 || strcmp(cmd, "disable") == 0 ||
-	       strcmp(cmd, "enable") == 0;
-}
-
-/* What a disabled sgd still answers: the rest shows or changes rules
- * that are not in the kernel. */
-static bool cmd_works_disabled(const char *cmd)
-{
-	return strcmp(cmd, "status") == 0 || strcmp(cmd, "stats") == 0 ||
-	       strcmp(cmd, "version") == 0 || strcmp(cmd, "enable") == 0 ||
-	       strcmp(cmd, "disable") == 0 || strcmp(cmd, "log") == 0;
-}
+/* sgd's handler of each command sgctl sends it (SG_CMD_DAEMON in
+ * common/command.c, where the names are). */
+static sgd_command_fn *const dispatch_cmds[SG_N_CMDS] = {
+	[SG_CMD_STATUS] = cmd_status,
+	[SG_CMD_RELOAD] = cmd_reload,
+	[SG_CMD_SHOW] = cmd_show,
+	[SG_CMD_DIFF] = cmd_diff,
+	[SG_CMD_EXPLAIN] = cmd_explain,
+	[SG_CMD_MEMBERS] = cmd_members,
+	[SG_CMD_STATS] = cmd_stats,
+	[SG_CMD_APPLY] = confirm_apply,
+	[SG_CMD_CONFIRM] = confirm_confirm,
+	[SG_CMD_DISABLE] = disable_run,
+	[SG_CMD_ENABLE] = enable_run,
+	[SG_CMD_LOG] = droplog_request,
+	[SG_CMD_VERSION] = cmd_version,
+};
 
 void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		      const struct proto_req *req, struct proto_resp *r)
 {
 	bool json = req->flags & PROTO_F_JSON;
-	const char *cmd = req->cmd;
+	const char *name = req->cmd;
+	const struct sg_command *cmd = command_find(name);
+	sgd_command_fn *fn = cmd ? dispatch_cmds[command_id(cmd)] : NULL;
+	unsigned flags = fn ? cmd->flags : 0;
+	char words[256];
 
-	membatch_before_request(d, cmd, req->argc ? req->argv[0] : NULL);
-	if (cmd_mutates(cmd) && !dispatch_client_may_mutate(d, c)) {
+	membatch_before_request(d, name, req->argc ? req->argv[0] : NULL);
+	if ((flags & SG_CMD_MUTATES) && !dispatch_client_may_mutate(d, c)) {
 		char who[160];
 
 		reply_fail(r, json, 1, "permission denied: '%s' changes the "
 			      "firewall and needs %s (you are uid %ld); "
-			      "read-only commands (status, show, diff, explain, "
-			      "members list, stats, log, version) are allowed", cmd,
-			      needs_whom(d, who, sizeof(who)), (long)c->uid);
+			      "read-only commands (%s) are allowed", name,
+			      needs_whom(d, who, sizeof(who)), (long)c->uid,
+			      command_names(words, sizeof(words), SG_CMD_DAEMON,
+					    true, ", "));
 		return;
 	}
-	if (d->disabled && !cmd_works_disabled(cmd)) {
+	/* what a disabled sgd still answers: the rest shows or changes
+	 * rules that are not in the kernel */
+	if (d->disabled && !(flags & SG_CMD_WHILE_DISABLED)) {
 		char tb[64];
 
 		reply_fail(r, json, 1, "sgd is disabled (`sgctl disable` at "
@@ -445,34 +465,10 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 			      fmt_time(d->disabled_since, tb, sizeof(tb)));
 		return;
 	}
-	if (strcmp(cmd, "status") == 0)
-		cmd_status(d, json, r);
-	else if (strcmp(cmd, "reload") == 0)
-		cmd_reload(d, req, json, r);
-	else if (strcmp(cmd, "apply") == 0)
-		confirm_apply(d, req, r);
-	else if (strcmp(cmd, "confirm") == 0)
-		confirm_confirm(d, json, r);
-	else if (strcmp(cmd, "show") == 0)
-		cmd_show(d, json, r);
-	else if (strcmp(cmd, "diff") == 0)
-		cmd_diff(d, c, req, json, r);
-	else if (strcmp(cmd, "explain") == 0)
-		cmd_explain(d, req, json, r);
-	else if (strcmp(cmd, "members") == 0)
-		cmd_members(d, c, req, json, r);
-	else if (strcmp(cmd, "stats") == 0)
-		cmd_stats(d, req, json, r);
-	else if (strcmp(cmd, "version") == 0)
-		cmd_version(json, r);
-	else if (strcmp(cmd, "log") == 0)
-		droplog_request(d, req, r);
-	else if (strcmp(cmd, "disable") == 0)
-		disable_run(d, c, req, r);
-	else if (strcmp(cmd, "enable") == 0)
-		enable_run(d, req, r);
+	if (fn)
+		fn(d, c, req, r);
 	else
-		reply_fail(r, json, 2, "unknown command '%s' (sgd %s knows: "
-			      "status reload show diff explain members stats "
-			      "apply confirm disable enable log version)", cmd, SGD_VERSION);
+		reply_fail(r, json, 2, "unknown command '%s' (sgd %s knows: %s)",
+			   name, SGD_VERSION, command_names(words, sizeof(words),
+							    SG_CMD_DAEMON, false, " "));
 }

@@ -561,8 +561,8 @@ static const char *droplog_warning(struct sgd *d)
 	return NULL;
 }
 
-void droplog_request(struct sgd *d, const struct proto_req *req,
-		     struct proto_resp *r)
+void droplog_request(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r)
 {
 	bool json = req->flags & PROTO_F_JSON;
 	const char *warn = droplog_warning(d);
@@ -639,7 +639,7 @@ void droplog_follow(struct sgd *d, int fd, uid_t uid, const struct proto_req *re
 	 * without, only new ones (and a warning when none will come) */
 	(void)droplog_parse(req, &since, &follow, &has_since);
 	if (has_since) {
-		droplog_request(d, req, &first);
+		droplog_request(d, NULL, req, &first);
 	} else if (droplog_warning(d)) {
 		first.err = strdup(droplog_warning(d));
 		first.err_len = first.err ? strlen(first.err) : 0;

@@ -260,6 +260,11 @@ int control_apply_group(struct sgd *d);
 void control_reap(struct sgd *d);
 
 /* dispatch.c */
+/* The handler of one command (the table in dispatch.c, indexed by
+ * common/command.h's enum sg_cmd_id): the answer goes in r; the
+ * request's flags say --json. */
+typedef void sgd_command_fn(struct sgd *d, const struct sgd_client *c,
+			    const struct proto_req *req, struct proto_resp *r);
 /* Execute one request; fills r (exit code, stdout, stderr). */
 void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		      const struct proto_req *req, struct proto_resp *r);
@@ -424,9 +429,11 @@ int snapshot_remove(const char *dir);
 int snapshot_replace(const char *src, const char *dst);
 
 /* confirm.c */
-/* apply --confirm SECONDS.  r gets the answer. */
-void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp *r);
-void confirm_confirm(struct sgd *d, bool json, struct proto_resp *r);
+/* apply --confirm SECONDS, and confirm (sgd_command_fn, dispatch.c). */
+void confirm_apply(struct sgd *d, const struct sgd_client *c,
+		   const struct proto_req *req, struct proto_resp *r);
+void confirm_confirm(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r);
 /* Roll back now (deadline passed). 0 or -errno. */
 int confirm_rollback(struct sgd *d);
 /* At start: handle a pending confirm / rejected marker.  Sets *handled
@@ -446,7 +453,8 @@ int disable_startup(struct sgd *d);
 void disable_run(struct sgd *d, const struct sgd_client *c,
 		 const struct proto_req *req, struct proto_resp *r);
 /* enable [--force]: commit CONFDIR (reload_run), remove the marker. */
-void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r);
+void enable_run(struct sgd *d, const struct sgd_client *c,
+		const struct proto_req *req, struct proto_resp *r);
 
 /* droplog.c */
 struct sgd_droplog;
@@ -456,9 +464,9 @@ struct sg_status;
 void droplog_update(struct sgd *d);
 /* Say goodbye to the followers, release everything. */
 void droplog_close(struct sgd *d);
-/* log [--since US]: the kept entries as the answer. */
-void droplog_request(struct sgd *d, const struct proto_req *req,
-		     struct proto_resp *r);
+/* log [--since US]: the kept entries as the answer (c may be NULL). */
+void droplog_request(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r);
 /* Is req `log --follow` (a stream, not one reply)? */
 bool droplog_wants_stream(const struct proto_req *req);
 /* Take over the client's socket fd for `log --follow`: the kept entries,
