@@ -246,103 +246,145 @@ int confirm_startup(struct sgd *d, bool *handled)
 	return 0;
 }
 
-void confirm_apply(struct sgd *d, const struct sgd_client *c,
-		   const struct proto_req *req, struct proto_resp *r)
+/* What apply --confirm did: 0 and the deadline, or why not: the
+ * diagnostics that come with it, or msg when there are none (or when
+ * plain: the failure was not the configuration's). */
+struct confirm_outcome {
+	int err;		/* 0, -EBUSY (one is pending) or -errno */
+	long long deadline_ms;	/* when it rolls back (err 0) */
+	bool plain;
+	char msg[512];
+};
+
+/* Keep the way back on disk (STATE/previous, STATE/confirm), then commit
+ * CONFDIR; on failure put everything back.  0 or -errno. */
+static int confirm_keep_and_commit(struct sgd *d, struct sgd_loaded *l,
+				   long long deadline, struct confirm_outcome *o,
+				   struct sg_diags *dg)
 {
-	bool json = req->flags & PROTO_F_JSON;
-	struct sgd_loaded l = { 0 };
-	struct sg_diags dg;
-	char running[4096], previous[4096], when[64];
-	long long deadline;
+	char running[4096], previous[4096], path[4096];
 	int rc;
 
-	if (req->argc || req->confirm_secs == 0 ||
-	    req->confirm_secs > SGD_CONFIRM_MAX) {
-		reply_fail(r, json, 2, "usage: apply --confirm SECONDS "
-			      "(1..%d)", SGD_CONFIRM_MAX);
-		return;
-	}
-	if (d->confirm_deadline) {
-		reply_fail(r, json, 1, "an apply --confirm is already pending "
-			      "(%lld s left): run 'sgctl confirm' or wait for "
-			      "the rollback",
-			      (long long)(d->confirm_deadline - time(NULL)));
-		return;
-	}
 	state_path(d, SGD_STATE_RUNNING, running, sizeof(running));
 	state_path(d, SGD_STATE_PREVIOUS, previous, sizeof(previous));
-	diags_init(&dg);
-	rc = reload_load(d, d->opt.confdir, &l, &dg);
-	if (rc < 0) {
-		if (dg.n)
-			reply_diags(r, json, 1, &dg);
-		else
-			reply_fail(r, json, 1, "%s: %s", d->opt.confdir,
-				      strerror(-rc));
-		goto out;
-	}
 	/* The way back is on disk before the new rules are in the kernel. */
 	(void)snapshot_remove(previous);
 	rc = snapshot_replace(running, previous);
-	deadline = realtime_ms() + (long long)req->confirm_secs * 1000;
 	if (rc == 0)
-		rc = snapshot_mark_write(d, SGD_STATE_CONFIRM, deadline, l.hash);
+		rc = snapshot_mark_write(d, SGD_STATE_CONFIRM, deadline, l->hash);
 	if (rc < 0) {
-		reply_fail(r, json, 1, "cannot keep the previous configuration "
-			      "under %s: %s; nothing changed", d->opt.state_dir,
-			      strerror(-rc));
+		o->plain = true;
+		snprintf(o->msg, sizeof(o->msg), "cannot keep the previous "
+			 "configuration under %s: %s; nothing changed",
+			 d->opt.state_dir, strerror(-rc));
 		(void)snapshot_replace(previous, running);
-		goto out;
+		return rc;
 	}
-	rc = reload_commit(d, &l, &dg);
+	rc = reload_commit(d, l, dg);
 	if (rc < 0) {
-		char path[4096];
-
 		unlink(state_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
 		(void)snapshot_replace(previous, running);
-		if (dg.n)
-			reply_diags(r, json, 1, &dg);
-		else
-			reply_fail(r, json, 1, "commit failed: %s",
-				      strerror(-rc));
-		goto out;
+		snprintf(o->msg, sizeof(o->msg), "commit failed: %s", strerror(-rc));
 	}
-	confirm_set_deadline(d, deadline);
-	rc = confirm_arm(d, deadline);
+	return rc;
+}
+
+/* The operation: commit CONFDIR on probation for secs seconds (the
+ * timer, the status notice, the log and sd_notify included). */
+static int confirm_apply_op(struct sgd *d, unsigned secs,
+			    struct confirm_outcome *o, struct sg_diags *dg)
+{
+	struct sgd_loaded l = { 0 };
+	char when[64];
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if (d->confirm_deadline) {
+		snprintf(o->msg, sizeof(o->msg), "an apply --confirm is already "
+			 "pending (%lld s left): run 'sgctl confirm' or wait for "
+			 "the rollback", (long long)(d->confirm_deadline - time(NULL)));
+		return o->err = -EBUSY;
+	}
+	o->err = reload_load(d, d->opt.confdir, &l, dg);
+	if (o->err < 0) {
+		snprintf(o->msg, sizeof(o->msg), "%s: %s", d->opt.confdir,
+			 strerror(-o->err));
+		return o->err;
+	}
+	o->deadline_ms = realtime_ms() + (long long)secs * 1000;
+	o->err = confirm_keep_and_commit(d, &l, o->deadline_ms, o, dg);
+	reload_loaded_free(&l);
+	if (o->err < 0)
+		return o->err;
+	confirm_set_deadline(d, o->deadline_ms);
+	rc = confirm_arm(d, o->deadline_ms);
 	if (rc < 0)
 		sgd_log(d, LOG_WARNING, "cannot arm the confirm timer: %s",
 			strerror(-rc));
 	set_notice(d, NULL);
-	fmt_time((time_t)(deadline / 1000), when, sizeof(when));
+	fmt_time((time_t)(o->deadline_ms / 1000), when, sizeof(when));
 	sgd_log_event(d, LOG_NOTICE, SGD_EV_RELOAD, NULL, "apply --confirm: "
 		"new configuration committed; rolls back at %s unless confirmed",
 		when);
 	notify_send(d, "STATUS=apply --confirm pending until %s", when);
-	if (json) {
-		struct out_buf b;
-		struct json_w j;
-		char *text = NULL;
+	return 0;
+}
 
-		out_init(&b);
-		json_init(&j, &b);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", true);
-		json_kstr(&j, "rollback_at", when);
-		json_kint(&j, "seconds", (long long)req->confirm_secs);
-		json_obj_end(&j);
-		out_putc(&b, '\n');
-		if (out_finish(&b, &text) == 0) {
-			r->out = text;
-			r->out_len = strlen(text);
-		}
-		r->exit_code = 0;
-	} else {
-		reply_ok(r, false, "applied; rolls back to the previous "
-			    "configuration at %s (in %u s) unless you run "
-			    "'sgctl confirm'", when, req->confirm_secs);
+/* The answer (the edge): text, or with json {"ok", "rollback_at",
+ * "seconds"}. */
+static void confirm_apply_render(const struct confirm_outcome *o,
+				 const struct sg_diags *dg, unsigned secs,
+				 bool json, struct proto_resp *r)
+{
+	struct out_buf b;
+	struct json_w j;
+	char when[64], *text = NULL;
+
+	if (o->err < 0) {
+		if (dg->n && !o->plain)
+			reply_diags(r, json, 1, dg);
+		else
+			reply_fail(r, json, 1, "%s", o->msg);
+		return;
 	}
-out:
-	reload_loaded_free(&l);
+	fmt_time((time_t)(o->deadline_ms / 1000), when, sizeof(when));
+	if (!json) {
+		reply_ok(r, false, "applied; rolls back to the previous "
+			 "configuration at %s (in %u s) unless you run "
+			 "'sgctl confirm'", when, secs);
+		return;
+	}
+	out_init(&b);
+	json_init(&j, &b);
+	json_obj_begin(&j);
+	json_kbool(&j, "ok", true);
+	json_kstr(&j, "rollback_at", when);
+	json_kint(&j, "seconds", (long long)secs);
+	json_obj_end(&j);
+	out_putc(&b, '\n');
+	if (out_finish(&b, &text) == 0) {
+		r->out = text;
+		r->out_len = strlen(text);
+	}
+	r->exit_code = 0;
+}
+
+void confirm_apply(struct sgd *d, const struct sgd_client *c,
+		   const struct proto_req *req, struct proto_resp *r)
+{
+	bool json = req->flags & PROTO_F_JSON;
+	struct confirm_outcome o;
+	struct sg_diags dg;
+
+	if (req->argc || req->confirm_secs == 0 ||
+	    req->confirm_secs > SGD_CONFIRM_MAX) {
+		reply_fail(r, json, 2, "usage: apply --confirm SECONDS "
+			   "(1..%d)", SGD_CONFIRM_MAX);
+		return;
+	}
+	diags_init(&dg);
+	(void)confirm_apply_op(d, req->confirm_secs, &o, &dg);
+	confirm_apply_render(&o, &dg, req->confirm_secs, json, r);
 	diags_free(&dg);
 }
 
