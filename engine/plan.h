@@ -89,7 +89,7 @@ struct sg_plan {
 	size_t n, cap;
 };
 
-/* The base chains sgd may create, in plan order (compile.c).  input and
+/* The base chains sgd may create, in plan order (compile_plan.c).  input and
  * output always exist; forward_in and forward_out only with `forward:`
  * other than off (compile_forward.c).  The engine keeps those it finds
  * again across reloads and deletes the others (commit.c). */
