@@ -299,9 +299,8 @@ int plan_msg_build(const struct sg_plan *plan, size_t i, char *buf, size_t len,
 		nftnl_rule_nlmsg_build_payload(nlh, m->o.rule);
 		break;
 	case PLAN_FLATELEMS:
-		return compile_flat_msg(plan, m, buf, len, seq);
 	case PLAN_CIDRELEMS:
-		return compile_cidr_msg(plan, m, buf, len, seq);
+		return m->build ? m->build(plan, m, buf, len, seq) : -EINVAL;
 	default:
 		return -EINVAL;
 	}

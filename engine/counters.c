@@ -343,7 +343,7 @@ static int counters_elem(const struct nlattr *el, void *data)
 
 static int counters_flat(struct sg_engine *e, struct counters_ctx *c)
 {
-	struct nl_conn conn = engine_conn(e);
+	struct nl_conn conn = nldump_conn(e);
 	struct flat *own = NULL;
 	const struct flat *f = e->flat;
 	size_t i;
@@ -371,7 +371,7 @@ int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,
 			 struct sg_counter **out, size_t *n)
 {
 	struct counters_ctx c = { .cfg = cfg, .last_group = -1 };
-	struct nl_conn conn = engine_conn(e);
+	struct nl_conn conn = nldump_conn(e);
 	int rc = nldump_rules(&conn, counters_rule_cb, &c);
 
 	if (!rc)

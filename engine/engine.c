@@ -58,14 +58,9 @@ unsigned long engine_commits(const struct sg_engine *e)
 	return e->commits;
 }
 
-struct nl_conn engine_conn(struct sg_engine *e)
-{
-	return (struct nl_conn){ .nl = e->nl, .seq = &e->seq, .table = e->table };
-}
-
 int engine_genid(struct sg_engine *e, uint32_t *genid)
 {
-	struct nl_conn c = engine_conn(e);
+	struct nl_conn c = nldump_conn(e);
 
 	return nldump_genid(&c, genid);
 }
@@ -89,7 +84,7 @@ void engine_close(struct sg_engine *e)
 int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
 		      struct sg_diags *diags)
 {
-	struct nl_conn c = engine_conn(e);
+	struct nl_conn c = nldump_conn(e);
 	int attempt, rc = -ERESTART;
 
 	if (!plan->table || strcmp(plan->table, e->table) != 0) {

@@ -156,7 +156,7 @@ static int adopt_set(struct sg_engine *e, struct flat_set *s,
 		     const struct flat_set *plan, bool *ok)
 {
 	struct adopt_ctx x = { .s = s, .plan = plan };
-	struct nl_conn c = engine_conn(e);
+	struct nl_conn c = nldump_conn(e);
 	int rc = -EINTR, tries;
 
 	/* a dump that another commit interrupted is taken again */
@@ -178,7 +178,7 @@ static int adopt_set(struct sg_engine *e, struct flat_set *s,
 int engine_adopt_flat(struct sg_engine *e, const struct flat *plan_flat,
 		      struct flat **out)
 {
-	struct nl_conn c = engine_conn(e);
+	struct nl_conn c = nldump_conn(e);
 	struct nl_state st;
 	struct flat *f;
 	size_t i, j;

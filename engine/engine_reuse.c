@@ -201,7 +201,8 @@ static int reuse_add_msgs(struct sg_plan *plan, struct plan_msg **v, size_t *n,
 	size_t k;
 
 	for (k = 0; k < s->n; k += FLAT_ELEMS_PER_MSG) {
-		struct plan_msg m = { .kind = PLAN_FLATELEMS, .del = del, .post = del };
+		struct plan_msg m = { .kind = PLAN_FLATELEMS, .del = del, .post = del,
+				      .build = compile_flat_msg };
 
 		if (*n == *cap) {
 			size_t c = *cap ? *cap * 2 : 64;

@@ -67,7 +67,7 @@ static int engine_count_rule(const struct nftnl_rule *r, void *data)
 
 int engine_inspect(struct sg_engine *e, struct sg_table_info *out)
 {
-	struct nl_conn c = engine_conn(e);
+	struct nl_conn c = nldump_conn(e);
 	struct nl_state st;
 	int rc = -EINTR;
 

@@ -41,6 +41,11 @@ static void nldump_drain(struct mnl_socket *nl, char *buf, size_t len, uint32_t 
 	}
 }
 
+struct nl_conn nldump_conn(struct sg_engine *e)
+{
+	return (struct nl_conn){ .nl = e->nl, .seq = &e->seq, .table = e->table };
+}
+
 int nldump_run(const struct nl_conn *c, struct nlmsghdr *nlh, mnl_cb_t cb,
 	       void *data)
 {

@@ -52,6 +52,16 @@ struct plan_origin {
 
 struct flat;
 struct flat_set;
+struct sg_plan;
+struct plan_msg;
+
+/* Serialize the element message m of plan as the kernel gets it into
+ * buf: the message length or -errno.  Element messages carry the
+ * function of the file that made them (compile_flatemit.c,
+ * compile_sets.c), so that plan_msg_build (compile_plan.c) calls its
+ * producers without naming them. */
+typedef int plan_msg_build_fn(const struct sg_plan *plan, const struct plan_msg *m,
+			      char *buf, size_t len, uint32_t seq);
 
 struct plan_msg {
 	enum plan_kind kind;
@@ -70,6 +80,8 @@ struct plan_msg {
 		struct plan_cidrs *cidrs;	/* PLAN_CIDRELEMS: owned */
 	} o;
 	size_t first, count;	/* PLAN_FLATELEMS: elements of o.fset */
+	/* PLAN_FLATELEMS, PLAN_CIDRELEMS: serializes it */
+	plan_msg_build_fn *build;
 	struct plan_origin origin;
 };
 
@@ -155,13 +167,23 @@ int compile_flat_proto_rules(struct sg_plan *plan, const struct sg_config *cfg,
  * cfg->forward is off. */
 int compile_forward_chains(struct sg_plan *plan, const struct sg_config *cfg);
 int compile_forward_base(struct sg_plan *plan, const struct sg_config *cfg);
-/* compile.c: `chain <name>`, a regular chain of plan (a group's in_<group>,
- * the forward path's fwd.*); pos names where it comes from. */
+/* compile_chain.c: `chain <name>`, a regular chain of plan (a group's
+ * in_<group>, the forward path's fwd.*); pos names where it comes from. */
 int compile_chain_decl(struct sg_plan *plan, const char *name,
 		       const struct sg_pos *pos);
-/* compile.c: true when group gi is attached to an interface (it keeps its
- * own chains). */
+/* compile_chain.c: true when group gi is attached to an interface (it
+ * keeps its own chains). */
 bool compile_group_on_iface(const struct sg_config *cfg, int gi);
+/* compile_chain.c: add the rule r to the plan with a generic origin
+ * ("what"); when rc is not 0 (its building failed) free r and return rc. */
+int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
+		     const char *what);
+/* compile_chain.c: the end of a base chain: when log_denied, a
+ * rate-limited NFLOG rule (prefix, comment log_comment), then a counted
+ * drop (udata tag and comment; origin what). */
+int compile_drop_tail(struct sg_plan *plan, const struct sg_config *cfg,
+		      const char *chain, const char *prefix, const char *log_comment,
+		      const char *tag, const char *comment, const char *what);
 /* compile_flatemit.c: serialize a PLAN_FLATELEMS message into buf (at
  * least 32 KiB); the message length or -errno. */
 int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
@@ -184,16 +206,6 @@ bool compile_group_attached(const struct sg_config *cfg, int gi);
 int compile_set_name(const struct sg_config *cfg, int gi, int af, bool hosts,
 		     char *buf, size_t len);
 /* Chain name "in_<group>" / "out_<group>". */
-/* Add the rule r to the plan with a generic origin ("what"); when rc is
- * not 0 (its building failed) free r and return rc. */
-int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
-		     const char *what);
-/* The end of a base chain: when log_denied, a rate-limited NFLOG rule
- * (prefix, comment log_comment), then a counted drop (udata tag and
- * comment; origin what). */
-int compile_drop_tail(struct sg_plan *plan, const struct sg_config *cfg,
-		      const char *chain, const char *prefix, const char *log_comment,
-		      const char *tag, const char *comment, const char *what);
 int compile_chain_name(const struct sg_config *cfg, int gi, enum sg_dir dir,
 		       char *buf, size_t len);
 /* Element messages for set `name` holding the blocks v (which must hold
@@ -282,7 +294,7 @@ struct nl_state {
 };
 
 /* nldump.c: reads of our table on a netlink connection (the engine's,
- * engine_conn; or drift's own, driftfp.c).  Each request takes the next
+ * nldump_conn; or drift's own, driftfp.c).  Each request takes the next
  * number of *seq. */
 struct nl_conn {
 	struct mnl_socket *nl;
@@ -290,7 +302,7 @@ struct nl_conn {
 	const char *table;
 };
 /* The engine's connection. */
-struct nl_conn engine_conn(struct sg_engine *e);
+struct nl_conn nldump_conn(struct sg_engine *e);
 
 /* A read that a concurrent commit made inconsistent (an interrupted dump,
  * or a generation that moved between the reads, or a commit refused with

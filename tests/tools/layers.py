@@ -19,7 +19,8 @@ The rules (README.md, "How it is built"):
   - cli/ uses common/ and engine.h, never the daemon;
   - daemon/ files sit in the layers of DAEMON_LAYERS, and a file uses
     only files of its own layer or below, never one above;
-  - no cycle among the daemon's files (within one layer either).
+  - no cycle among the daemon's files (within one layer either), nor
+    among the engine's.
 
 Usage: layers.py [SRCDIR]   (default: the repository this file is in)
 Prints every violation and exits 1 if there is any, else prints the
@@ -143,10 +144,10 @@ def allowed(src, dst, kind):
     return None
 
 
-def daemon_cycles(refs):
-    """Strongly connected components of more than one daemon file."""
-    nodes = sorted(p for p in refs if folder(p) == 'daemon')
-    graph = {p: sorted(d for d in refs[p] if folder(d) == 'daemon') for p in nodes}
+def cycles(refs, top):
+    """Strongly connected components of more than one file of folder top."""
+    nodes = sorted(p for p in refs if folder(p) == top)
+    graph = {p: sorted(d for d in refs[p] if folder(d) == top) for p in nodes}
     index, low, stack, on, out = {}, {}, [], set(), []
     counter = [0]
 
@@ -212,9 +213,10 @@ def main():
             why = allowed(src, dst, 'call')
             if why:
                 bad.append('%s uses %s (%s): %s' % (src, dst, ', '.join(sorted(names)), why))
-    for comp in daemon_cycles(refs):
-        bad.append('cycle of %d daemon files: %s' % (len(comp), ' '.join(
-            os.path.basename(p) for p in comp)))
+    for top in ('daemon', 'engine'):
+        for comp in cycles(refs, top):
+            bad.append('cycle of %d %s files: %s' % (len(comp), top, ' '.join(
+                os.path.basename(p) for p in comp)))
     if bad:
         for line in bad:
             print(line)
