@@ -382,6 +382,111 @@ static const char *needs_whom(const struct sgd *d, char *buf, size_t len)
 	return buf;
 }
 
+/* members ... GROUP: the group's index, or -1 with r filled (usage:
+ * exit 2; unknown group: exit 1). */
+static int members_group(struct sgd *d, int argc, const char **argv, bool json,
+			 int min_args, const char *usage, struct proto_resp *r)
+{
+	int gi;
+
+	if (argc < min_args) {
+		reply_fail(r, json, 2, "usage: %s", usage);
+		return -1;
+	}
+	gi = config_find_group(d->cfg, argv[0]);
+	if (gi < 0)
+		reply_fail(r, json, 1, "unknown group '%s'", argv[0]);
+	return gi;
+}
+
+/* Parse ADDR... (argv[1..]) into l; on error r is filled (exit 2). */
+static int members_parse(int argc, const char **argv, bool json,
+			 struct sg_cidr_list *l, struct proto_resp *r)
+{
+	struct sg_cidr c;
+	char cb[64];
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		rc = cidr_parse(argv[i], &c);
+		if (rc == -ERANGE) {
+			reply_fail(r, json, 2, "'%s' has host bits set; did "
+				   "you mean %s?", argv[i],
+				   cidr_format(&c, cb, sizeof(cb)));
+			return rc;
+		}
+		if (rc < 0) {
+			reply_fail(r, json, 2, "'%s' is not an IPv4/IPv6 "
+				   "address or CIDR", argv[i]);
+			return rc;
+		}
+		rc = cidr_list_add(l, &c);
+		if (rc < 0) {
+			reply_fail(r, json, 1, "out of memory");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void members_list(struct sgd *d, int argc, const char **argv, bool json,
+			 struct proto_resp *r)
+{
+	struct sg_cidr_list extra;
+	char *text = NULL;
+	int gi, rc;
+
+	gi = members_group(d, argc, argv, json, 1, "members list GROUP", r);
+	if (gi < 0)
+		return;
+	if (argc > 1) {
+		reply_fail(r, json, 2, "usage: members list GROUP");
+		return;
+	}
+	rc = membership_list(d, gi, &extra);
+	if (rc == 0) {
+		rc = render_members(d->cfg, gi, &extra, json, &text);
+		cidr_list_free(&extra);
+	}
+	if (rc < 0) {
+		free(text);
+		reply_fail(r, json, 1, "members list: %s", strerror(-rc));
+		return;
+	}
+	r->exit_code = 0;
+	r->out = text;
+	r->out_len = strlen(text);
+}
+
+/* members add|del GROUP ADDR...: parsed here, changed by membership.c,
+ * rendered by common/render_members.c. */
+static void members_change(struct sgd *d, bool add, int argc, const char **argv,
+			   bool json, struct proto_resp *r)
+{
+	struct sg_cidr_list req = { 0 };
+	struct membership_change ch;
+	char *text = NULL;
+	int gi, rc;
+
+	gi = members_group(d, argc, argv, json, 2, add ? "members add GROUP ADDR..." :
+			   "members del GROUP ADDR...", r);
+	if (gi < 0 || members_parse(argc, argv, json, &req, r) < 0) {
+		cidr_list_free(&req);
+		return;
+	}
+	rc = add ? membership_add(d, gi, &req, &ch) : membership_del(d, gi, &req, &ch);
+	if (rc < 0)
+		reply_fail(r, json, 1, "%s", ch.why);
+	else if (render_members_change(d->cfg->groups[gi].name,
+				       add ? "added" : "deleted", &ch.changed,
+				       &ch.same, ch.members, json, &text) < 0)
+		reply_fail(r, json, 1, "out of memory");
+	else
+		reply_render(r, json, 0, text, "members");
+	membership_change_free(&ch);
+	cidr_list_free(&req);
+}
+
 static void cmd_members(struct sgd *d, const struct sgd_client *c,
 			const struct proto_req *req, struct proto_resp *r)
 {
@@ -391,7 +496,7 @@ static void cmd_members(struct sgd *d, const struct sgd_client *c,
 	const char **argv = req->argv + 1;
 
 	if (strcmp(sub, "list") == 0) {
-		membership_list(d, argc, argv, json, r);
+		members_list(d, argc, argv, json, r);
 		return;
 	}
 	if (strcmp(sub, "add") != 0 && strcmp(sub, "del") != 0) {
@@ -408,10 +513,10 @@ static void cmd_members(struct sgd *d, const struct sgd_client *c,
 			      (long)c->uid);
 		return;
 	}
-	if (sub[0] == 'a')
-		membership_add(d, argc, argv, json, r);
-	else
-		membership_del(d, argc, argv, json, r);
+	membatch_begin(d);
+	members_change(d, sub[0] == 'a', argc, argv, json, r);
+	/* answered once the batch is in the kernel and the journal */
+	membatch_queue_answer(d);
 }
 
 /* sgd's handler of each command sgctl sends it (SG_CMD_DAEMON in

@@ -333,14 +333,27 @@ void membership_free(struct sg_members *m);
 void membership_refresh(struct sgd *d);
 /* (Re)install the inotify watch on CONFDIR/members.d. */
 int membership_watch(struct sgd *d);
-/* members add/del GROUP ADDR...: change kernel set elements and the
- * persisted state; text for the client in r. */
-void membership_add(struct sgd *d, int argc, const char **argv, bool json,
-		    struct proto_resp *r);
-void membership_del(struct sgd *d, int argc, const char **argv, bool json,
-		    struct proto_resp *r);
-void membership_list(struct sgd *d, int argc, const char **argv, bool json,
-		     struct proto_resp *r);
+/* What members add/del did (membership_add, membership_del). */
+struct membership_change {
+	struct sg_cidr_list changed;	/* added, or deleted */
+	struct sg_cidr_list same;	/* already members; or still members
+					 * from the configuration */
+	size_t members;			/* the group's members after it */
+	char why[512];			/* why not, when it failed */
+};
+/* members add/del: the addresses req (sorted and made unique here) into
+ * or out of group gi's run-time members (kernel set elements and the
+ * journal, in membatch.c's batch).  0, or -errno with out->why; nothing
+ * changed then.  Free out with membership_change_free either way. */
+int membership_add(struct sgd *d, int gi, struct sg_cidr_list *req,
+		   struct membership_change *out);
+int membership_del(struct sgd *d, int gi, struct sg_cidr_list *req,
+		   struct membership_change *out);
+void membership_change_free(struct membership_change *ch);
+/* members list: group gi's effective members that are not in its YAML
+ * (members.d and run-time), sorted, into *extra (freed on error).  0 or
+ * -ENOMEM. */
+int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra);
 
 /* membersd.c */
 /* Read CONFDIR/members.d/fname into out (may be NULL).  With find, *line
