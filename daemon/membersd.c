@@ -92,15 +92,59 @@ static int membersd_line(char *p, struct sg_pos *pos, struct sg_cidr_list *out,
  * are diags with members.d/FNAME[:LINE].  Memory: one buffer of
  * SGD_MEMBERSD_MAX_LINE bytes, plus out (the file is at most
  * SGD_MEMBERSD_MAX_BYTES, checked before and while reading). */
+/* A members.d file being read: a buffer of at most one line, where the
+ * reader is, and what it found. */
+struct membersd_scan {
+	char buf[SGD_MEMBERSD_MAX_LINE + 1];
+	size_t have;
+	struct sg_pos pos;
+	bool skipping;		/* the rest of a line longer than buf */
+	int bad;		/* bad lines so far */
+	struct sg_cidr_list *out;
+	const struct sg_cidr *find;
+	int *line;
+	struct sg_diags *dg;
+};
+
+/* Take every whole line in sc->buf (at eof, the last one without its
+ * newline too) and keep what follows the last for the next read.  0 or
+ * -ENOMEM. */
+static int membersd_scan(struct membersd_scan *sc, bool eof)
+{
+	char *p = sc->buf, *end = sc->buf + sc->have, *nl;
+	int r;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) || (eof && p < end)) {
+		if (nl)
+			*nl = 0;
+		sc->pos.line++;
+		if (!sc->skipping) {
+			if (strlen(p) != (size_t)((nl ? nl : end) - p)) {
+				diags_add(sc->dg, &sc->pos, "contains a NUL byte");
+				sc->bad++;
+			} else {
+				r = membersd_line(p, &sc->pos, sc->out, sc->find,
+						  sc->line, sc->dg);
+				if (r == -ENOMEM)
+					return r;
+				sc->bad += r < 0;
+			}
+		}
+		sc->skipping = false;
+		p = nl ? nl + 1 : end;
+	}
+	sc->have -= (size_t)(p - sc->buf);
+	memmove(sc->buf, p, sc->have);
+	return 0;
+}
+
 int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		  const struct sg_cidr *find, int *line, struct sg_diags *dg)
 {
-	char rel[512], why[200], buf[SGD_MEMBERSD_MAX_LINE + 1];
-	struct sg_pos pos = { 0 };
-	size_t have = 0;
+	struct membersd_scan sc = { .out = out, .find = find, .line = line, .dg = dg };
+	char rel[512], why[200];
 	unsigned long long total = 0;
-	bool skipping = false;
-	int fd, r = 0, bad = 0;
+	int fd, r = 0;
 
 	snprintf(rel, sizeof(rel), "members.d/%s", fname);
 	if (line)
@@ -112,11 +156,10 @@ int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		diags_add_file(dg, rel, "%s", why);
 		return fd;
 	}
-	pos.file = rel;
-	pos.col = 1;
+	sc.pos.file = rel;
+	sc.pos.col = 1;
 	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
-		char *p, *nl;
+		ssize_t n = read(fd, sc.buf + sc.have, sizeof(sc.buf) - 1 - sc.have);
 		bool eof;
 
 		if (n < 0 && errno == EINTR)
@@ -135,54 +178,31 @@ int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 			break;
 		}
 		eof = n == 0;
-		have += (size_t)n;
-		buf[have] = 0;
-		p = buf;
-		while ((nl = memchr(p, '\n', have - (size_t)(p - buf))) || (eof && p < buf + have)) {
-			if (nl)
-				*nl = 0;
-			pos.line++;
-			if (!skipping) {
-				if (strlen(p) != (size_t)((nl ? nl : buf + have) - p)) {
-					diags_add(dg, &pos, "contains a NUL byte");
-					bad++;
-				} else {
-					r = membersd_line(p, &pos, out, find, line, dg);
-					if (r == -ENOMEM)
-						break;
-					bad += r < 0;
-					r = 0;
-				}
-			}
-			skipping = false;
-			p = nl ? nl + 1 : buf + have;
-		}
-		if (r == -ENOMEM)
+		sc.have += (size_t)n;
+		sc.buf[sc.have] = 0;
+		r = membersd_scan(&sc, eof);
+		if (r < 0 || eof)
 			break;
-		have -= (size_t)(p - buf);
-		memmove(buf, p, have);
-		if (eof)
-			break;
-		if (have == sizeof(buf) - 1) {
+		if (sc.have == sizeof(sc.buf) - 1) {
 			/* a line longer than any address: bad, and the rest
 			 * of it is skipped unread into nothing */
-			if (!skipping) {
-				struct sg_pos lp = pos;
+			if (!sc.skipping) {
+				struct sg_pos lp = sc.pos;
 
 				lp.line++;
 				diags_add(dg, &lp, "line longer than %d bytes",
 					  SGD_MEMBERSD_MAX_LINE);
-				bad++;
+				sc.bad++;
 				/* counted when its newline comes */
-				skipping = true;
+				sc.skipping = true;
 			}
-			have = 0;
+			sc.have = 0;
 		}
 	}
 	close(fd);
 	if (r < 0)
 		return r;
-	return bad ? -EINVAL : 0;
+	return sc.bad ? -EINVAL : 0;
 }
 
 /* Remember l as the last valid version of members.d/fname. */
