@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "proto.h"
 #include "sgctl.h"
 
@@ -19,7 +20,7 @@ int cmd_reload(struct sgctl *c, int argc, char **argv)
 		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
 			flags |= PROTO_F_FORCE;
 		else
-			return sgctl_usage(c, sgctl_find_cmd("reload"),
+			return sgctl_usage(c, command_find("reload"),
 					   "reload: unexpected argument '%s'", argv[i]);
 	}
 	return sgctl_call(c, "reload", 0, NULL, flags, 0, true);
@@ -27,7 +28,7 @@ int cmd_reload(struct sgctl *c, int argc, char **argv)
 
 int cmd_disable(struct sgctl *c, int argc, char **argv)
 {
-	const struct sgctl_cmd *cmd = sgctl_find_cmd("disable");
+	const struct sg_command *cmd = command_find("disable");
 	uint32_t flags = 0;
 	bool confirm = false;
 	char *args[1] = { (char *)"--confirm" };
@@ -57,7 +58,7 @@ int cmd_enable(struct sgctl *c, int argc, char **argv)
 		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
 			flags |= PROTO_F_FORCE;
 		else
-			return sgctl_usage(c, sgctl_find_cmd("enable"),
+			return sgctl_usage(c, command_find("enable"),
 					   "enable: unexpected argument '%s'", argv[i]);
 	}
 	return sgctl_call(c, "enable", 0, NULL, flags, 0, true);
@@ -80,7 +81,7 @@ static int parse_seconds(const char *s, uint32_t *out)
 
 int cmd_apply(struct sgctl *c, int argc, char **argv)
 {
-	const struct sgctl_cmd *cmd = sgctl_find_cmd("apply");
+	const struct sg_command *cmd = command_find("apply");
 	uint32_t flags = 0, secs = 0;
 	int i;
 
@@ -111,7 +112,7 @@ int cmd_apply(struct sgctl *c, int argc, char **argv)
 int cmd_confirm(struct sgctl *c, int argc, char **argv)
 {
 	if (argc > 1)
-		return sgctl_usage(c, sgctl_find_cmd("confirm"),
+		return sgctl_usage(c, command_find("confirm"),
 				   "confirm takes no arguments (got '%s')", argv[1]);
 	return sgctl_call(c, "confirm", 0, NULL, 0, 0, false);
 }
@@ -150,7 +151,7 @@ static bool members_addr_ok(const char *s)
 
 int cmd_members(struct sgctl *c, int argc, char **argv)
 {
-	const struct sgctl_cmd *cmd = sgctl_find_cmd("members");
+	const struct sg_command *cmd = command_find("members");
 	int i;
 
 	if (argc < 2)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "confcheck.h"
+#include "command.h"
 #include "config.h"
 #include "import_aws.h"
 #include "render.h"
@@ -38,7 +39,7 @@ static int check_json(struct sgctl *c, const char *confdir)
 
 int cmd_check(struct sgctl *c, int argc, char **argv)
 {
-	const struct sgctl_cmd *cmd = sgctl_find_cmd("check");
+	const struct sg_command *cmd = command_find("check");
 	const char *confdir = NULL;
 	bool verbose = false;
 	int i, r;
@@ -68,7 +69,7 @@ int cmd_check(struct sgctl *c, int argc, char **argv)
 
 int cmd_import(struct sgctl *c, int argc, char **argv)
 {
-	const struct sgctl_cmd *cmd = sgctl_find_cmd("import");
+	const struct sg_command *cmd = command_find("import");
 
 	if (argc < 2)
 		return sgctl_usage(c, cmd, "import needs a source: import aws FILE [-o DIR]");

@@ -13,6 +13,7 @@
 #include "explain.h"
 #include "out.h"
 #include "paths.h"
+#include "command.h"
 #include "proto.h"
 #include "sgctl.h"
 
@@ -20,7 +21,7 @@
 static int query_plain(struct sgctl *c, int argc, char **argv)
 {
 	if (argc > 1)
-		return sgctl_usage(c, sgctl_find_cmd(argv[0]),
+		return sgctl_usage(c, command_find(argv[0]),
 				   "%s takes no arguments (got '%s')", argv[0], argv[1]);
 	return sgctl_call(c, argv[0], 0, NULL, 0, 0, false);
 }
@@ -108,7 +109,7 @@ int cmd_status(struct sgctl *c, int argc, char **argv)
 	int r;
 
 	if (argc > 1)
-		return sgctl_usage(c, sgctl_find_cmd("status"),
+		return sgctl_usage(c, command_find("status"),
 				   "status takes no arguments (got '%s')", argv[1]);
 	errmsg[0] = '\0';
 	r = sgctl_call_reach(c, "status", errmsg, sizeof(errmsg));
@@ -125,7 +126,7 @@ int cmd_show(struct sgctl *c, int argc, char **argv)
 
 int cmd_stats(struct sgctl *c, int argc, char **argv)
 {
-	const struct sgctl_cmd *cmd = sgctl_find_cmd("stats");
+	const struct sg_command *cmd = command_find("stats");
 	const char *fmt = NULL;
 	char *args[2];
 	int i;
@@ -162,7 +163,7 @@ int cmd_diff(struct sgctl *c, int argc, char **argv)
 		if (!strcmp(argv[i], "--exit-code"))
 			flags |= PROTO_F_EXIT_CODE;
 		else
-			return sgctl_usage(c, sgctl_find_cmd("diff"),
+			return sgctl_usage(c, command_find("diff"),
 					   "diff: unexpected argument '%s'", argv[i]);
 	}
 	return sgctl_call(c, "diff", 0, NULL, flags, 0, false);
@@ -179,7 +180,7 @@ int cmd_explain(struct sgctl *c, int argc, char **argv)
 	diags_init(&d);
 	r = explain_parse(argc - 1, argv + 1, &p, &d);
 	if (r < 0) {
-		r = sgctl_usage(c, sgctl_find_cmd("explain"), "%s",
+		r = sgctl_usage(c, command_find("explain"), "%s",
 				d.n ? d.v[0].msg : "bad arguments");
 		diags_free(&d);
 		return r;
@@ -215,7 +216,7 @@ int cmd_version(struct sgctl *c, int argc, char **argv)
 	int r;
 
 	if (argc > 1)
-		return sgctl_usage(c, sgctl_find_cmd("version"),
+		return sgctl_usage(c, command_find("version"),
 				   "version takes no arguments (got '%s')", argv[1]);
 	r = sgctl_call_capture(c, "version", 0, &text, errmsg, sizeof(errmsg));
 	if (r == 0 && text)

@@ -12,7 +12,7 @@
 
 #define SGCTL_TIMEOUT_MS	30000	/* whole exchange with the daemon */
 
-/* Exit codes (SPEC section 4). */
+/* Exit codes (docs/sgctl.md, "Exit codes"). */
 enum {
 	SGCTL_EXIT_OK = 0,
 	SGCTL_EXIT_FAILED = 1,
@@ -25,24 +25,19 @@ struct sgctl {
 	bool json;
 };
 
-/* A command: argv[0] is the command word; options follow. */
-struct sgctl_cmd {
-	const char *name;
-	int (*run)(struct sgctl *c, int argc, char **argv);
-	const char *synopsis;	/* "members list GROUP | add GROUP ADDR..." */
-	const char *help;	/* what it does, options, exit codes */
-};
+/* A command (common/command.h) runs as cmd_NAME(c, argc, argv): argv[0]
+ * is the command word; options follow. */
+struct sg_command;
 
 /* sgctl.c */
-const struct sgctl_cmd *sgctl_find_cmd(const char *name);
 /* Print "usage: ..." for cmd to stderr (and a JSON error on stdout with
  * --json); returns SGCTL_EXIT_USAGE. */
-int sgctl_usage(struct sgctl *c, const struct sgctl_cmd *cmd, const char *fmt, ...)
+int sgctl_usage(struct sgctl *c, const struct sg_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* true when argv holds -h/--help (before "--"). */
 bool sgctl_wants_help(int argc, char **argv);
 /* Print the help of cmd on stdout; returns 0. */
-int sgctl_help_cmd(const struct sgctl_cmd *cmd);
+int sgctl_help_cmd(const struct sg_command *cmd);
 
 /* cmd_remote.c: send one request to sgd, print its stdout/stderr, and
  * return its exit code, or 3 when it cannot be reached. */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proto.h"
 
 static void put_u16(uint8_t *p, uint16_t v)
@@ -501,14 +502,6 @@ const char *proto_strerror(int err, unsigned version, char *buf, size_t len)
 
 /* --- blocking client --------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for fd to be ready for events before the deadline (-1: none).
  * 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, long long deadline)
@@ -520,7 +513,7 @@ static int wait_fd(int fd, short events, long long deadline)
 		if (deadline < 0) {
 			t = -1;
 		} else {
-			long long left = deadline - now_ms();
+			long long left = deadline - clock_now_ms();
 
 			if (left <= 0)
 				return -ETIMEDOUT;
@@ -552,7 +545,7 @@ static int client_connect(const char *path, long long deadline, int *fdout)
 	if (fd < 0)
 		return -errno;
 	if (deadline >= 0) {
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_now_ms();
 
 		if (left <= 0)
 			left = 1;
@@ -562,7 +555,7 @@ static int client_connect(const char *path, long long deadline, int *fdout)
 			goto fail;
 	}
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno == EINTR && (deadline < 0 || now_ms() < deadline))
+		if (errno == EINTR && (deadline < 0 || clock_now_ms() < deadline))
 			continue;
 		if (errno == EAGAIN || errno == EINPROGRESS || errno == EINTR)
 			errno = ETIMEDOUT;
@@ -622,7 +615,7 @@ int proto_client_call_ex(const char *sock, const struct proto_req *req,
 			 proto_data_cb on_data, void *ctx,
 			 enum proto_stage *stage, char *errmsg, size_t errlen)
 {
-	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	long long deadline = timeout_ms > 0 ? clock_now_ms() + timeout_ms : -1;
 	struct proto_buf out = { 0 };
 	struct proto_decoder dec;
 	struct proto_frame f;

@@ -103,6 +103,13 @@ int render_metrics(const struct sg_metrics *m, enum sg_metrics_format fmt,
 /* Members of one group: from the YAML and added at run time. */
 int render_members(const struct sg_config *cfg, int group_idx,
 		   const struct sg_cidr_list *runtime, bool json, char **out);
+/* The answer of members add|del (verb "added" or "deleted"): what
+ * changed, what did not, and how many members group has now.  0 or
+ * -ENOMEM. */
+int render_members_change(const char *group, const char *verb,
+			  const struct sg_cidr_list *changed,
+			  const struct sg_cidr_list *same, size_t members,
+			  bool json, char **out);
 /* A list of errors (config or kernel) as text lines or a JSON object
  * {"ok": false, "errors": [{"file":..,"line":..,"column":..,"message":..}]}. */
 int render_diags(const struct sg_diags *d, bool json, char **out);

@@ -1,5 +1,6 @@
 /*
- * render_members.c — `sgctl members list GROUP`.
+ * render_members.c — `sgctl members list GROUP`, and the answer of
+ * `members add|del GROUP ADDR...`.
  *
  * Shows where each member comes from: the group's YAML `members:` or a
  * run-time `sgctl members add` (members.d files are merged by the daemon
@@ -7,6 +8,7 @@
  */
 #include <errno.h>
 
+#include "config.h"
 #include "render.h"
 #include "render_fmt.h"
 
@@ -59,5 +61,50 @@ int render_members(const struct sg_config *cfg, int group_idx,
 			   g->file ? g->file : "?");
 	for (i = 0; i < n_rt; i++)
 		out_printf(&b, "  %-43s runtime\n", fmt_cidr(&runtime->v[i], cb, sizeof(cb)));
+	return out_finish(&b, out);
+}
+
+int render_members_change(const char *group, const char *verb,
+			  const struct sg_cidr_list *changed,
+			  const struct sg_cidr_list *same, size_t members,
+			  bool json, char **out)
+{
+	struct out_buf b;
+	char cb[FMT_LEN];
+	size_t i;
+
+	*out = NULL;
+	out_init(&b);
+	if (json) {
+		struct json_w j;
+
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_kbool(&j, "ok", true);
+		json_kstr(&j, "group", group);
+		json_key(&j, verb);
+		json_arr_begin(&j);
+		for (i = 0; i < changed->n; i++)
+			json_str(&j, cidr_format(&changed->v[i], cb, sizeof(cb)));
+		json_arr_end(&j);
+		json_key(&j, "unchanged");
+		json_arr_begin(&j);
+		for (i = 0; i < same->n; i++)
+			json_str(&j, cidr_format(&same->v[i], cb, sizeof(cb)));
+		json_arr_end(&j);
+		json_kuint(&j, "members", members);
+		json_obj_end(&j);
+		out_putc(&b, '\n');
+		return out_finish(&b, out);
+	}
+	for (i = 0; i < changed->n; i++)
+		out_printf(&b, "%s %s: %s\n", group, verb,
+			   cidr_format(&changed->v[i], cb, sizeof(cb)));
+	for (i = 0; i < same->n; i++)
+		out_printf(&b, "%s: %s unchanged (%s)\n", group,
+			   cidr_format(&same->v[i], cb, sizeof(cb)),
+			   verb[0] == 'a' ? "already a member" :
+			   "still a member from the configuration");
+	out_printf(&b, "%s: %zu member%s\n", group, members, members == 1 ? "" : "s");
 	return out_finish(&b, out);
 }

@@ -33,14 +33,6 @@
 #define SGD_CONFIRM_MAX	86400
 #define SGD_ROLLBACK_RETRY_MS	10000
 
-/* Times are wall-clock milliseconds: the deadline must mean the same
- * after a restart, and rolling back early by a fraction of a second would
- * be a broken promise. */
-struct confirm_file {
-	long long when_ms;	/* deadline, or time of the rollback */
-	char hash[17];
-};
-
 static long long realtime_ms(void)
 {
 	struct timespec ts;
@@ -69,36 +61,6 @@ static void confirm_set_deadline(struct sgd *d, long long when_ms)
 	d->confirm_deadline = (time_t)((when_ms + 999) / 1000);
 }
 
-static int confirm_read(struct sgd *d, const char *name, struct confirm_file *cf)
-{
-	char *text = NULL;
-	int r;
-
-	r = state_read_file(d->opt.state_dir, name, &text, NULL);
-	if (r < 0)
-		return r;
-	memset(cf, 0, sizeof(*cf));
-	if (sscanf(text, "time_ms %lld hash %16s", &cf->when_ms, cf->hash) != 2 ||
-	    strlen(cf->hash) != 16) {
-		sgd_log(d, LOG_WARNING, "%s/%s: unreadable ('%.60s'); expected "
-			"'time_ms UNIXTIME_MS hash HEX16'", d->opt.state_dir,
-			name, text);
-		free(text);
-		return -EBADMSG;
-	}
-	free(text);
-	return 0;
-}
-
-static int confirm_write(struct sgd *d, const char *name, long long when,
-			 const char *hash)
-{
-	char text[128];
-
-	snprintf(text, sizeof(text), "time_ms %lld\nhash %s\n", when, hash);
-	return state_write_file(d->opt.state_dir, name, text, strlen(text));
-}
-
 static void set_notice(struct sgd *d, char *msg)
 {
 	free(d->notice);
@@ -111,8 +73,8 @@ static void confirm_clear(struct sgd *d)
 {
 	char path[4096];
 
-	unlink(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
-	(void)snapshot_remove(snapshot_path(d, SGD_STATE_PREVIOUS, path,
+	unlink(state_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
+	(void)snapshot_remove(state_path(d, SGD_STATE_PREVIOUS, path,
 					    sizeof(path)));
 	(void)state_fsync_dir(d->opt.state_dir);
 	confirm_set_deadline(d, 0);
@@ -127,7 +89,7 @@ static int commit_snapshot(struct sgd *d, const char *name)
 	char path[4096];
 	int r;
 
-	snapshot_path(d, name, path, sizeof(path));
+	state_path(d, name, path, sizeof(path));
 	diags_init(&dg);
 	r = reload_load(d, path, &l, &dg);
 	if (r == 0)
@@ -140,12 +102,6 @@ static int commit_snapshot(struct sgd *d, const char *name)
 	}
 	reload_loaded_free(&l);
 	diags_free(&dg);
-	if (r == 0) {
-		d->last_reload = time(NULL);
-		d->last_reload_ok = true;
-		free(d->last_reload_error);
-		d->last_reload_error = NULL;
-	}
 	return r;
 }
 
@@ -158,7 +114,7 @@ static int rollback_to_previous(struct sgd *d, const char *rejected_hash)
 	r = commit_snapshot(d, SGD_STATE_PREVIOUS);
 	if (r < 0)
 		return r;
-	r = confirm_write(d, SGD_STATE_REJECTED, realtime_ms(), rejected_hash);
+	r = snapshot_mark_write(d, SGD_STATE_REJECTED, realtime_ms(), rejected_hash);
 	if (r < 0)
 		sgd_log(d, LOG_WARNING, "could not write the rejected-config "
 			"marker: %s", strerror(-r));
@@ -177,10 +133,10 @@ static int rollback_to_previous(struct sgd *d, const char *rejected_hash)
 
 int confirm_rollback(struct sgd *d)
 {
-	struct confirm_file cf;
+	struct snapshot_mark cf;
 	int r;
 
-	r = confirm_read(d, SGD_STATE_CONFIRM, &cf);
+	r = snapshot_mark_read(d, SGD_STATE_CONFIRM, &cf);
 	if (r < 0)
 		memcpy(cf.hash, d->cfg_hash, sizeof(cf.hash));
 	r = rollback_to_previous(d, cf.hash);
@@ -215,36 +171,20 @@ int confirm_timer_init(struct sgd *d)
 	if (d->confirm_timer.fd < 0)
 		return -errno;
 	d->confirm_timer.fn = confirm_on_timer;
-	return loop_add(d, &d->confirm_timer, EPOLLIN);
-}
-
-bool confirm_is_rejected(struct sgd *d, char *msg, size_t len)
-{
-	struct confirm_file cf;
-	char hash[17], when[64];
-
-	if (confirm_read(d, SGD_STATE_REJECTED, &cf) < 0)
-		return false;
-	if (snapshot_hash(d->opt.confdir, hash) < 0 || strcmp(hash, cf.hash) != 0)
-		return false;
-	snprintf(msg, len, "%s still holds the configuration that was rolled "
-		 "back at %s (apply --confirm was not confirmed); change it, "
-		 "try it again with 'apply --confirm', or use --force",
-		 d->opt.confdir, fmt_time((time_t)(cf.when_ms / 1000), when, sizeof(when)));
-	return true;
+	return watch_add(d, &d->confirm_timer, EPOLLIN);
 }
 
 int confirm_startup(struct sgd *d, bool *handled)
 {
-	struct confirm_file cf;
+	struct snapshot_mark cf;
 	char path[4096], msg[1024], *notice = NULL;
 	struct stat st;
 	int r;
 
 	*handled = false;
-	r = confirm_read(d, SGD_STATE_CONFIRM, &cf);
+	r = snapshot_mark_read(d, SGD_STATE_CONFIRM, &cf);
 	if (r == 0) {
-		if (stat(snapshot_path(d, SGD_STATE_PREVIOUS, path, sizeof(path)),
+		if (stat(state_path(d, SGD_STATE_PREVIOUS, path, sizeof(path)),
 			 &st) < 0) {
 			sgd_log(d, LOG_WARNING, "a pending apply --confirm has "
 				"no copy of the previous configuration in %s; "
@@ -285,11 +225,11 @@ int confirm_startup(struct sgd *d, bool *handled)
 			d->opt.state_dir, SGD_STATE_CONFIRM);
 		snprintf(msg, sizeof(msg), "%s/%s.bad", d->opt.state_dir,
 			 SGD_STATE_CONFIRM);
-		rename(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)), msg);
+		rename(state_path(d, SGD_STATE_CONFIRM, path, sizeof(path)), msg);
 	}
-	if (!confirm_is_rejected(d, msg, sizeof(msg))) {
+	if (!snapshot_rejected(d, msg, sizeof(msg))) {
 		/* CONFDIR changed since the rollback: the marker is done. */
-		unlink(snapshot_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
+		unlink(state_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
 		return 0;
 	}
 	r = commit_snapshot(d, SGD_STATE_RUNNING);
@@ -306,122 +246,163 @@ int confirm_startup(struct sgd *d, bool *handled)
 	return 0;
 }
 
-void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp *r)
+/* What apply --confirm did: 0 and the deadline, or why not: the
+ * diagnostics that come with it, or msg when there are none (or when
+ * plain: the failure was not the configuration's). */
+struct confirm_outcome {
+	int err;		/* 0, -EBUSY (one is pending) or -errno */
+	long long deadline_ms;	/* when it rolls back (err 0) */
+	bool plain;
+	char msg[512];
+};
+
+/* Keep the way back on disk (STATE/previous, STATE/confirm), then commit
+ * CONFDIR; on failure put everything back.  0 or -errno. */
+static int confirm_keep_and_commit(struct sgd *d, struct sgd_loaded *l,
+				   long long deadline, struct confirm_outcome *o,
+				   struct sg_diags *dg)
 {
-	bool json = req->flags & PROTO_F_JSON;
-	struct sgd_loaded l = { 0 };
-	struct sg_diags dg;
-	char running[4096], previous[4096], when[64];
-	long long deadline;
+	char running[4096], previous[4096], path[4096];
 	int rc;
 
-	if (req->argc || req->confirm_secs == 0 ||
-	    req->confirm_secs > SGD_CONFIRM_MAX) {
-		dispatch_fail(r, json, 2, "usage: apply --confirm SECONDS "
-			      "(1..%d)", SGD_CONFIRM_MAX);
-		return;
-	}
-	if (d->confirm_deadline) {
-		dispatch_fail(r, json, 1, "an apply --confirm is already pending "
-			      "(%lld s left): run 'sgctl confirm' or wait for "
-			      "the rollback",
-			      (long long)(d->confirm_deadline - time(NULL)));
-		return;
-	}
-	snapshot_path(d, SGD_STATE_RUNNING, running, sizeof(running));
-	snapshot_path(d, SGD_STATE_PREVIOUS, previous, sizeof(previous));
-	diags_init(&dg);
-	rc = reload_load(d, d->opt.confdir, &l, &dg);
-	if (rc < 0) {
-		if (dg.n)
-			dispatch_diags(r, json, 1, &dg);
-		else
-			dispatch_fail(r, json, 1, "%s: %s", d->opt.confdir,
-				      strerror(-rc));
-		goto out;
-	}
+	state_path(d, SGD_STATE_RUNNING, running, sizeof(running));
+	state_path(d, SGD_STATE_PREVIOUS, previous, sizeof(previous));
 	/* The way back is on disk before the new rules are in the kernel. */
 	(void)snapshot_remove(previous);
 	rc = snapshot_replace(running, previous);
-	deadline = realtime_ms() + (long long)req->confirm_secs * 1000;
 	if (rc == 0)
-		rc = confirm_write(d, SGD_STATE_CONFIRM, deadline, l.hash);
+		rc = snapshot_mark_write(d, SGD_STATE_CONFIRM, deadline, l->hash);
 	if (rc < 0) {
-		dispatch_fail(r, json, 1, "cannot keep the previous configuration "
-			      "under %s: %s; nothing changed", d->opt.state_dir,
-			      strerror(-rc));
+		o->plain = true;
+		snprintf(o->msg, sizeof(o->msg), "cannot keep the previous "
+			 "configuration under %s: %s; nothing changed",
+			 d->opt.state_dir, strerror(-rc));
 		(void)snapshot_replace(previous, running);
-		goto out;
+		return rc;
 	}
-	rc = reload_commit(d, &l, &dg);
+	rc = reload_commit(d, l, dg);
 	if (rc < 0) {
-		char path[4096];
+		unlink(state_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
+		(void)snapshot_replace(previous, running);
+		snprintf(o->msg, sizeof(o->msg), "commit failed: %s", strerror(-rc));
+	}
+	return rc;
+}
 
-		unlink(snapshot_path(d, SGD_STATE_CONFIRM, path, sizeof(path)));
-		(void)snapshot_replace(previous, running);
-		if (dg.n)
-			dispatch_diags(r, json, 1, &dg);
-		else
-			dispatch_fail(r, json, 1, "commit failed: %s",
-				      strerror(-rc));
-		goto out;
+/* The operation: commit CONFDIR on probation for secs seconds (the
+ * timer, the status notice, the log and sd_notify included). */
+static int confirm_apply_op(struct sgd *d, unsigned secs,
+			    struct confirm_outcome *o, struct sg_diags *dg)
+{
+	struct sgd_loaded l = { 0 };
+	char when[64];
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if (d->confirm_deadline) {
+		snprintf(o->msg, sizeof(o->msg), "an apply --confirm is already "
+			 "pending (%lld s left): run 'sgctl confirm' or wait for "
+			 "the rollback", (long long)(d->confirm_deadline - time(NULL)));
+		return o->err = -EBUSY;
 	}
-	confirm_set_deadline(d, deadline);
-	rc = confirm_arm(d, deadline);
+	o->err = reload_load(d, d->opt.confdir, &l, dg);
+	if (o->err < 0) {
+		snprintf(o->msg, sizeof(o->msg), "%s: %s", d->opt.confdir,
+			 strerror(-o->err));
+		return o->err;
+	}
+	o->deadline_ms = realtime_ms() + (long long)secs * 1000;
+	o->err = confirm_keep_and_commit(d, &l, o->deadline_ms, o, dg);
+	reload_loaded_free(&l);
+	if (o->err < 0)
+		return o->err;
+	confirm_set_deadline(d, o->deadline_ms);
+	rc = confirm_arm(d, o->deadline_ms);
 	if (rc < 0)
 		sgd_log(d, LOG_WARNING, "cannot arm the confirm timer: %s",
 			strerror(-rc));
-	d->last_reload = time(NULL);
-	d->last_reload_ok = true;
-	free(d->last_reload_error);
-	d->last_reload_error = NULL;
 	set_notice(d, NULL);
-	fmt_time((time_t)(deadline / 1000), when, sizeof(when));
+	fmt_time((time_t)(o->deadline_ms / 1000), when, sizeof(when));
 	sgd_log_event(d, LOG_NOTICE, SGD_EV_RELOAD, NULL, "apply --confirm: "
 		"new configuration committed; rolls back at %s unless confirmed",
 		when);
 	notify_send(d, "STATUS=apply --confirm pending until %s", when);
-	if (json) {
-		struct out_buf b;
-		struct json_w j;
-		char *text = NULL;
+	return 0;
+}
 
-		out_init(&b);
-		json_init(&j, &b);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", true);
-		json_kstr(&j, "rollback_at", when);
-		json_kint(&j, "seconds", (long long)req->confirm_secs);
-		json_obj_end(&j);
-		out_putc(&b, '\n');
-		if (out_finish(&b, &text) == 0) {
-			r->out = text;
-			r->out_len = strlen(text);
-		}
-		r->exit_code = 0;
-	} else {
-		dispatch_ok(r, false, "applied; rolls back to the previous "
-			    "configuration at %s (in %u s) unless you run "
-			    "'sgctl confirm'", when, req->confirm_secs);
+/* The answer (the edge): text, or with json {"ok", "rollback_at",
+ * "seconds"}. */
+static void confirm_apply_render(const struct confirm_outcome *o,
+				 const struct sg_diags *dg, unsigned secs,
+				 bool json, struct proto_resp *r)
+{
+	struct out_buf b;
+	struct json_w j;
+	char when[64], *text = NULL;
+
+	if (o->err < 0) {
+		if (dg->n && !o->plain)
+			reply_diags(r, json, 1, dg);
+		else
+			reply_fail(r, json, 1, "%s", o->msg);
+		return;
 	}
-out:
-	reload_loaded_free(&l);
+	fmt_time((time_t)(o->deadline_ms / 1000), when, sizeof(when));
+	if (!json) {
+		reply_ok(r, false, "applied; rolls back to the previous "
+			 "configuration at %s (in %u s) unless you run "
+			 "'sgctl confirm'", when, secs);
+		return;
+	}
+	out_init(&b);
+	json_init(&j, &b);
+	json_obj_begin(&j);
+	json_kbool(&j, "ok", true);
+	json_kstr(&j, "rollback_at", when);
+	json_kint(&j, "seconds", (long long)secs);
+	json_obj_end(&j);
+	out_putc(&b, '\n');
+	if (out_finish(&b, &text) == 0) {
+		r->out = text;
+		r->out_len = strlen(text);
+	}
+	r->exit_code = 0;
+}
+
+void confirm_apply(struct sgd *d, const struct sgd_client *c,
+		   const struct proto_req *req, struct proto_resp *r)
+{
+	bool json = req->flags & PROTO_F_JSON;
+	struct confirm_outcome o;
+	struct sg_diags dg;
+
+	if (req->argc || req->confirm_secs == 0 ||
+	    req->confirm_secs > SGD_CONFIRM_MAX) {
+		reply_fail(r, json, 2, "usage: apply --confirm SECONDS "
+			   "(1..%d)", SGD_CONFIRM_MAX);
+		return;
+	}
+	diags_init(&dg);
+	(void)confirm_apply_op(d, req->confirm_secs, &o, &dg);
+	confirm_apply_render(&o, &dg, req->confirm_secs, json, r);
 	diags_free(&dg);
 }
 
-void confirm_confirm(struct sgd *d, bool json, struct proto_resp *r)
+void confirm_confirm(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	char path[4096];
 
 	if (!d->confirm_deadline) {
-		dispatch_fail(r, json, 1, "nothing to confirm: no apply --confirm "
+		reply_fail(r, json, 1, "nothing to confirm: no apply --confirm "
 			      "is pending");
 		return;
 	}
 	confirm_clear(d);
-	unlink(snapshot_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
+	unlink(state_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
 	sgd_log_event(d, LOG_NOTICE, SGD_EV_RELOAD, NULL, "apply --confirm "
 		"confirmed");
 	notify_send(d, "STATUS=configuration confirmed");
-	dispatch_ok(r, json, "confirmed: the new configuration stays");
+	reply_ok(r, json, "confirmed: the new configuration stays");
 }

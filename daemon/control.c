@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "membatch.h"
+#include "clock.h"
 #include "sgd.h"
 
 #define SGD_ACCEPT_BATCH 64
@@ -226,7 +227,7 @@ int control_open(struct sgd *d)
 	d->sock_ino = st.st_ino;
 	d->listen.fd = fd;
 	d->listen.fn = control_on_accept;
-	r = loop_add(d, &d->listen, EPOLLIN);
+	r = watch_add(d, &d->listen, EPOLLIN);
 	if (r < 0)
 		return r;
 	d->client_timer.fd = timerfd_create(CLOCK_MONOTONIC,
@@ -234,7 +235,7 @@ int control_open(struct sgd *d)
 	if (d->client_timer.fd < 0)
 		return -errno;
 	d->client_timer.fn = control_on_timer;
-	return loop_add(d, &d->client_timer, EPOLLIN);
+	return watch_add(d, &d->client_timer, EPOLLIN);
 }
 
 int control_apply_group(struct sgd *d)
@@ -283,33 +284,17 @@ int control_apply_group(struct sgd *d)
 	return r;
 }
 
-bool control_client_may_mutate(const struct sgd *d, const struct sgd_client *c)
-{
-	size_t i;
-
-	if (c->uid == 0)
-		return true;
-	if (!d->have_control_gid)
-		return false;
-	if (c->gid == d->control_gid)
-		return true;
-	for (i = 0; i < c->n_groups; i++)
-		if (c->groups[i] == d->control_gid)
-			return true;
-	return false;
-}
-
 static void timer_rearm(struct sgd *d)
 {
 	long long left;
 
 	if (!d->clients) {
-		(void)loop_timer_set_ms(d->client_timer.fd, 0, false);
+		(void)watch_timer_set_ms(d->client_timer.fd, 0, false);
 		return;
 	}
-	left = d->clients->deadline_ms - loop_now_ms();
+	left = d->clients->deadline_ms - clock_now_ms();
 	/* Cannot fail on a valid timerfd with a valid value. */
-	(void)loop_timer_set_ms(d->client_timer.fd, left > 0 ? left : 1, false);
+	(void)watch_timer_set_ms(d->client_timer.fd, left > 0 ? left : 1, false);
 }
 
 static void client_close(struct sgd *d, struct sgd_client *c)
@@ -318,7 +303,7 @@ static void client_close(struct sgd *d, struct sgd_client *c)
 
 	if (c->w.fd < 0)
 		return;
-	loop_del(d, &c->w);
+	watch_del(d, &c->w);
 	close(c->w.fd);
 	c->w.fd = -1;
 	if (c->prev)
@@ -332,7 +317,7 @@ static void client_close(struct sgd *d, struct sgd_client *c)
 	d->n_clients--;
 	if (!c->priv)
 		d->n_unpriv--;
-	if (d->accept_paused && loop_mod(d, &d->listen, EPOLLIN) == 0)
+	if (d->accept_paused && watch_mod(d, &d->listen, EPOLLIN) == 0)
 		d->accept_paused = false;
 	c->prev = NULL;
 	c->next = d->dead;
@@ -357,7 +342,7 @@ static int client_detach(struct sgd *d, struct sgd_client *c)
 		client_close(d, c);
 		return -1;
 	}
-	loop_del(d, &(struct sgd_watch){ .fd = fd });
+	watch_del(d, &(struct sgd_watch){ .fd = fd });
 	client_close(d, c);
 	return fd;
 }
@@ -389,7 +374,7 @@ static void client_flush(struct sgd *d, struct sgd_client *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			if (loop_mod(d, &c->w, EPOLLOUT) < 0)
+			if (watch_mod(d, &c->w, EPOLLOUT) < 0)
 				client_close(d, c);
 			return;
 		}
@@ -409,7 +394,7 @@ void control_reply(struct sgd *d, struct sgd_client *c, struct proto_resp *r)
 	if (rc < 0) {
 		struct proto_resp e = { 0 };
 
-		dispatch_fail(&e, false, 1, "sgd: cannot send the answer: %s",
+		reply_fail(&e, false, 1, "sgd: cannot send the answer: %s",
 			      strerror(-rc));
 		rc = proto_encode_resp(PROTO_MSG_REPLY, &e, &c->out);
 		proto_resp_free(&e);
@@ -429,10 +414,10 @@ static void client_fail(struct sgd *d, struct sgd_client *c, int code, int err,
 
 	proto_strerror(err, version, why, sizeof(why));
 	if (err == -EMSGSIZE)
-		dispatch_fail(&r, false, code, "sgd: request refused: larger than %u "
+		reply_fail(&r, false, code, "sgd: request refused: larger than %u "
 			      "bytes", PROTO_MAX_REQUEST);
 	else
-		dispatch_fail(&r, false, code, "sgd: request refused: %s", why);
+		reply_fail(&r, false, code, "sgd: request refused: %s", why);
 	sgd_debug(d, "client pid %ld uid %ld: %s", (long)c->pid, (long)c->uid,
 		  why);
 	control_reply(d, c, &r);
@@ -470,7 +455,7 @@ static void client_on_request(struct sgd *d, struct sgd_client *c,
 	dispatch_request(d, c, &req, &r);
 	proto_req_free(&req);
 	/* a membership change is answered once its batch is committed */
-	if (!membership_defer(d, c, &r))
+	if (!membatch_defer(d, c, &r))
 		control_reply(d, c, &r);
 	proto_resp_free(&r);
 }
@@ -506,7 +491,7 @@ static void client_on_event(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 			 * bounded, the newest byte's sender is turned away. */
 			struct proto_resp busy = { 0 };
 
-			dispatch_fail(&busy, false, 1, "sgd: busy: too many large "
+			reply_fail(&busy, false, 1, "sgd: busy: too many large "
 				      "requests in flight, try again");
 			control_reply(d, c, &busy);
 			proto_resp_free(&busy);
@@ -648,7 +633,7 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 				sgd_log(d, LOG_WARNING, "accept: %s; pausing "
 					"until a client closes",
 					strerror(errno));
-				if (loop_mod(d, &d->listen, 0) == 0)
+				if (watch_mod(d, &d->listen, 0) == 0)
 					d->accept_paused = true;
 				return;
 			}
@@ -665,7 +650,7 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 		c->w.fd = fd;
 		c->w.fn = client_on_event;
 		client_creds(c);
-		c->priv = control_client_may_mutate(d, c);
+		c->priv = dispatch_client_may_mutate(d, c);
 		if (!client_admit(d, c)) {
 			close(fd);
 			free(c->groups);
@@ -673,8 +658,8 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 			continue;
 		}
 		proto_decoder_init(&c->dec, PROTO_MAX_REQUEST);
-		c->deadline_ms = loop_now_ms() + SGD_CLIENT_DEADLINE_MS;
-		if (loop_add(d, &c->w, EPOLLIN) < 0) {
+		c->deadline_ms = clock_now_ms() + SGD_CLIENT_DEADLINE_MS;
+		if (watch_add(d, &c->w, EPOLLIN) < 0) {
 			close(fd);
 			free(c->groups);
 			free(c);
@@ -696,7 +681,7 @@ static void control_on_accept(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 
 static void control_on_timer(struct sgd *d, struct sgd_watch *w, uint32_t ev)
 {
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 	uint64_t ticks;
 
 	/* Drained so the level-triggered fd goes quiet; EAGAIN is fine. */

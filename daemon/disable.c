@@ -26,7 +26,7 @@ bool disable_marked(struct sgd *d, time_t *since)
 	char path[4096];
 	struct stat st;
 
-	snapshot_path(d, SGD_STATE_DISABLED, path, sizeof(path));
+	state_path(d, SGD_STATE_DISABLED, path, sizeof(path));
 	if (lstat(path, &st) < 0)
 		return false;
 	if (since)
@@ -64,31 +64,31 @@ void disable_run(struct sgd *d, const struct sgd_client *c,
 	int rc;
 
 	if (!req_has(req, "--confirm")) {
-		dispatch_fail(r, json, 2, "disable removes every rule of sgd from "
+		reply_fail(r, json, 2, "disable removes every rule of sgd from "
 			      "this host; run `sgctl disable --confirm`");
 		return;
 	}
 	if (d->disabled) {
-		dispatch_ok(r, json, "sgd is already disabled (since %s)",
+		reply_ok(r, json, "sgd is already disabled (since %s)",
 			    fmt_time(d->disabled_since, tb, sizeof(tb)));
 		return;
 	}
 	if (req->ssh_connection && !(req->flags & PROTO_F_FORCE)) {
-		dispatch_fail(r, json, 1, "refusing over SSH (%s): disable removes "
+		reply_fail(r, json, 1, "refusing over SSH (%s): disable removes "
 			      "every rule of sgd, and nothing would protect this "
 			      "host; add --force if that is what you want",
 			      req->ssh_connection);
 		return;
 	}
 	if (d->confirm_deadline) {
-		dispatch_fail(r, json, 1, "an 'apply --confirm' is pending: run "
+		reply_fail(r, json, 1, "an 'apply --confirm' is pending: run "
 			      "'sgctl confirm' or wait for the rollback first");
 		return;
 	}
 	if (!d->eng) {
 		rc = engine_open(&d->eng, d->cfg ? d->cfg->table : NULL);
 		if (rc < 0) {
-			dispatch_fail(r, json, 1, "cannot open netlink: %s",
+			reply_fail(r, json, 1, "cannot open netlink: %s",
 				      strerror(-rc));
 			return;
 		}
@@ -98,7 +98,7 @@ void disable_run(struct sgd *d, const struct sgd_client *c,
 	rc = engine_remove(d->eng);
 	if (rc < 0 && rc != -ENOENT) {
 		(void)drift_open(d);
-		dispatch_fail(r, json, 1, "the kernel refused to delete table inet "
+		reply_fail(r, json, 1, "the kernel refused to delete table inet "
 			      "%s: %s; the rules stay in force",
 			      d->cfg ? d->cfg->table : "sgd", strerror(-rc));
 		return;
@@ -118,19 +118,20 @@ void disable_run(struct sgd *d, const struct sgd_client *c,
 		sgd_log(d, LOG_WARNING, "cannot write %s/%s: %s; a restart will commit the "
 			"rules again", d->opt.state_dir, SGD_STATE_DISABLED,
 			strerror(-rc));
-		dispatch_fail(r, json, 1, "table inet %s removed, but the marker "
+		reply_fail(r, json, 1, "table inet %s removed, but the marker "
 			      "%s/%s could not be written (%s): a restart of sgd "
 			      "will commit the rules again",
 			      d->cfg ? d->cfg->table : "sgd", d->opt.state_dir,
 			      SGD_STATE_DISABLED, strerror(-rc));
 		return;
 	}
-	dispatch_ok(r, json, "sgd disabled: table inet %s removed; no rules of "
+	reply_ok(r, json, "sgd disabled: table inet %s removed; no rules of "
 		    "sgd are in force, also after a restart, until `sgctl enable`",
 		    d->cfg ? d->cfg->table : "sgd");
 }
 
-void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r)
+void enable_run(struct sgd *d, const struct sgd_client *c,
+		const struct proto_req *req, struct proto_resp *r)
 {
 	bool json = req->flags & PROTO_F_JSON;
 	char path[4096];
@@ -138,7 +139,7 @@ void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r
 	int rc;
 
 	if (!d->disabled) {
-		dispatch_ok(r, json, "sgd is enabled already; `sgctl reload` "
+		reply_ok(r, json, "sgd is enabled already; `sgctl reload` "
 			    "re-reads the configuration");
 		return;
 	}
@@ -151,9 +152,9 @@ void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r
 	d->enabling = false;
 	if (rc < 0) {
 		if (dg.n)
-			dispatch_diags(r, json, 1, &dg);
+			reply_diags(r, json, 1, &dg);
 		else
-			dispatch_fail(r, json, 1, "enable failed: %s; sgd stays "
+			reply_fail(r, json, 1, "enable failed: %s; sgd stays "
 				      "disabled", strerror(-rc));
 		diags_free(&dg);
 		return;
@@ -161,7 +162,7 @@ void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r
 	diags_free(&dg);
 	d->disabled = false;
 	rc = 0;
-	if (unlink(snapshot_path(d, SGD_STATE_DISABLED, path, sizeof(path))) < 0 &&
+	if (unlink(state_path(d, SGD_STATE_DISABLED, path, sizeof(path))) < 0 &&
 	    errno != ENOENT)
 		rc = -errno;
 	if (rc == 0)
@@ -170,11 +171,11 @@ void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r
 		(void)drift_open(d);	/* it logs why when it cannot */
 	sgd_log(d, LOG_NOTICE, "enabled: configuration %s committed", d->opt.confdir);
 	if (rc < 0) {
-		dispatch_fail(r, json, 1, "the rules are committed, but the marker "
+		reply_fail(r, json, 1, "the rules are committed, but the marker "
 			      "%s could not be removed (%s): a restart would not "
 			      "commit them", path, strerror(-rc));
 		return;
 	}
-	dispatch_ok(r, json, "sgd enabled: configuration reloaded from %s: %zu "
+	reply_ok(r, json, "sgd enabled: configuration reloaded from %s: %zu "
 		    "groups", d->opt.confdir, d->cfg->n_groups);
 }

@@ -12,129 +12,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "engine.h"
 #include "out.h"
 #include "render.h"
 #include "render_fmt.h"
 #include "membatch.h"
+#include "clock.h"
 #include "sgd.h"
 
-static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-
-static char *vfmt(const char *fmt, va_list ap)
+bool dispatch_client_may_mutate(const struct sgd *d, const struct sgd_client *c)
 {
-	char *s = NULL;
+	size_t i;
 
-	if (vasprintf(&s, fmt, ap) < 0)
-		return NULL;
-	return s;
-}
-
-/* Text, with the trailing newline sgctl prints. */
-static void resp_set_text(char **dst, size_t *len, char *msg)
-{
-	size_t n;
-
-	free(*dst);
-	*dst = NULL;
-	*len = 0;
-	if (!msg)
-		return;
-	n = strlen(msg);
-	if (n == 0 || msg[n - 1] != '\n') {
-		char *m = realloc(msg, n + 2);
-
-		if (!m) {
-			free(msg);
-			return;
-		}
-		msg = m;
-		msg[n++] = '\n';
-		msg[n] = 0;
-	}
-	*dst = msg;
-	*len = n;
-}
-
-static char *json_msg(bool ok, const char *key, const char *msg)
-{
-	struct out_buf b;
-	struct json_w j;
-	char *s = NULL;
-
-	out_init(&b);
-	json_init(&j, &b);
-	json_obj_begin(&j);
-	json_kbool(&j, "ok", ok);
-	json_kstr(&j, key, msg);
-	json_obj_end(&j);
-	out_putc(&b, '\n');
-	if (out_finish(&b, &s) < 0)
-		return NULL;
-	return s;
-}
-
-void dispatch_fail(struct proto_resp *r, bool json, int code, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = vfmt(fmt, ap);
-	va_end(ap);
-	r->exit_code = code;
-	if (json && msg)
-		resp_set_text(&r->out, &r->out_len, json_msg(false, "error", msg));
-	resp_set_text(&r->err, &r->err_len, msg);
-}
-
-void dispatch_ok(struct proto_resp *r, bool json, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = vfmt(fmt, ap);
-	va_end(ap);
-	r->exit_code = 0;
-	if (json && msg) {
-		resp_set_text(&r->out, &r->out_len, json_msg(true, "message", msg));
-		free(msg);
-	} else {
-		resp_set_text(&r->out, &r->out_len, msg);
-	}
-}
-
-void dispatch_diags(struct proto_resp *r, bool json, int code,
-		    const struct sg_diags *dg)
-{
-	char *text = NULL;
-	int rc = render_diags(dg, json, &text);
-
-	if (rc < 0) {
-		dispatch_fail(r, json, code, "cannot render the errors: %s",
-			      strerror(-rc));
-		return;
-	}
-	r->exit_code = code;
-	if (json)
-		resp_set_text(&r->out, &r->out_len, text);
-	else
-		resp_set_text(&r->err, &r->err_len, text);
-}
-
-/* A renderer's result as the answer. */
-static void answer_render(struct proto_resp *r, bool json, int rc, char *text,
-			  const char *what)
-{
-	if (rc < 0) {
-		free(text);
-		dispatch_fail(r, json, 1, "%s: %s", what, strerror(-rc));
-		return;
-	}
-	r->exit_code = 0;
-	resp_set_text(&r->out, &r->out_len, text);
+	if (c->uid == 0)
+		return true;
+	if (!d->have_control_gid)
+		return false;
+	if (c->gid == d->control_gid)
+		return true;
+	for (i = 0; i < c->n_groups; i++)
+		if (c->groups[i] == d->control_gid)
+			return true;
+	return false;
 }
 
 /* The notice (rollback, rejected config) and the members.d error are not
@@ -171,8 +72,10 @@ static char *status_add_notice(char *text, bool json, const char *key,
 	return res;
 }
 
-static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
+static void cmd_status(struct sgd *d, const struct sgd_client *c,
+		       const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	struct sg_status st = {
 		.version = SGD_VERSION,
 		.pid = (long)getpid(),
@@ -209,32 +112,35 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 	}
 	if (rc == 0 && json)
 		text = membatch_status_json(d, text);
-	answer_render(r, json, rc, text, "status");
+	reply_render(r, json, rc, text, "status");
 }
 
-static void cmd_show(struct sgd *d, bool json, struct proto_resp *r)
+static void cmd_show(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	char *text = NULL;
 	int rc = render_show(d->cfg, &d->members, json, &text);
 
-	answer_render(r, json, rc, text, "show");
+	reply_render(r, json, rc, text, "show");
 }
 
-static void cmd_reload(struct sgd *d, const struct proto_req *req, bool json,
-		       struct proto_resp *r)
+static void cmd_reload(struct sgd *d, const struct sgd_client *c,
+		       const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	struct sg_diags dg;
 	int rc;
 
 	diags_init(&dg);
 	rc = reload_run(d, req->flags & PROTO_F_FORCE, req->ssh_connection, &dg);
 	if (rc == 0)
-		dispatch_ok(r, json, "configuration reloaded from %s: %zu groups",
+		reply_ok(r, json, "configuration reloaded from %s: %zu groups",
 			    d->opt.confdir, d->cfg->n_groups);
 	else if (dg.n)
-		dispatch_diags(r, json, 1, &dg);
+		reply_diags(r, json, 1, &dg);
 	else
-		dispatch_fail(r, json, 1, "reload failed: %s", strerror(-rc));
+		reply_fail(r, json, 1, "reload failed: %s", strerror(-rc));
 	diags_free(&dg);
 }
 
@@ -278,13 +184,14 @@ static void cmd_diff_compute(struct sgd *d, const struct proto_req *req, bool js
  * sooner when the running configuration changed.  Root and control_group
  * members always get a fresh one. */
 static void cmd_diff(struct sgd *d, const struct sgd_client *c,
-		     const struct proto_req *req, bool json, struct proto_resp *r)
+		     const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	bool exit_code = req->flags & PROTO_F_EXIT_CODE;
 	struct sgd_diff_cache *dc = &d->diff_cache[(json ? 1 : 0) + (exit_code ? 2 : 0)];
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 
-	if (control_client_may_mutate(d, c)) {
+	if (dispatch_client_may_mutate(d, c)) {
 		cmd_diff_compute(d, req, json, r);
 		return;
 	}
@@ -320,14 +227,14 @@ static void cmd_diff_compute(struct sgd *d, const struct proto_req *req, bool js
 	if (rc < 0) {
 		diags_sort(&dg);
 		if (dg.n)
-			dispatch_diags(r, json, 1, &dg);
+			reply_diags(r, json, 1, &dg);
 		else
-			dispatch_fail(r, json, 1, "%s: %s", d->opt.confdir,
+			reply_fail(r, json, 1, "%s: %s", d->opt.confdir,
 				      strerror(-rc));
 		goto out;
 	}
 	rc = render_diff(d->cfg, cfg, &m, json, &text, &changed);
-	answer_render(r, json, rc, text, "diff");
+	reply_render(r, json, rc, text, "diff");
 	if (rc == 0 && changed && (req->flags & PROTO_F_EXIT_CODE))
 		r->exit_code = 1;
 out:
@@ -336,9 +243,10 @@ out:
 	diags_free(&dg);
 }
 
-static void cmd_explain(struct sgd *d, const struct proto_req *req, bool json,
-			struct proto_resp *r)
+static void cmd_explain(struct sgd *d, const struct sgd_client *c,
+			const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	struct sg_diags dg;
 	char *text = NULL;
 	bool allowed = false;
@@ -349,9 +257,9 @@ static void cmd_explain(struct sgd *d, const struct proto_req *req, bool json,
 			    (char **)req->argv, json, &text, &allowed, &dg);
 	if (rc == -EINVAL && dg.n) {
 		free(text);
-		dispatch_diags(r, json, 2, &dg);
+		reply_diags(r, json, 2, &dg);
 	} else {
-		answer_render(r, json, rc, text, "explain");
+		reply_render(r, json, rc, text, "explain");
 	}
 	diags_free(&dg);
 }
@@ -380,29 +288,30 @@ static int stats_parse_format(const struct proto_req *req, int *fmt)
 	return 0;
 }
 
-static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
-		      struct proto_resp *r)
+static void cmd_stats(struct sgd *d, const struct sgd_client *c,
+		      const struct proto_req *req, struct proto_resp *r)
 {
-	struct sg_counter *c = NULL;
+	bool json = req->flags & PROTO_F_JSON;
+	struct sg_counter *ctr = NULL;
 	size_t n = 0;
 	char *text = NULL;
 	int rc, fmt;
 
 	if (stats_parse_format(req, &fmt) < 0) {
-		dispatch_fail(r, json, 2, "usage: stats [--format "
+		reply_fail(r, json, 2, "usage: stats [--format "
 			      "table|openmetrics|prometheus]");
 		return;
 	}
 	if (fmt >= 0 && json) {
-		dispatch_fail(r, json, 2, "stats: --json and --format %s exclude "
+		reply_fail(r, json, 2, "stats: --json and --format %s exclude "
 			      "each other", fmt == SG_METRICS_OPENMETRICS ?
 			      "openmetrics" : "prometheus");
 		return;
 	}
 	/* disabled: no table, no counters */
-	rc = d->disabled ? 0 : engine_read_counters(d->eng, d->cfg, &c, &n);
+	rc = d->disabled ? 0 : engine_read_counters(d->eng, d->cfg, &ctr, &n);
 	if (rc < 0) {
-		dispatch_fail(r, json, 1, "cannot read the counters from the "
+		reply_fail(r, json, 1, "cannot read the counters from the "
 			      "kernel: %s", strerror(-rc));
 		return;
 	}
@@ -413,7 +322,7 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 			.table = d->cfg ? d->cfg->table : NULL,
 			.cfg = d->cfg,
 			.members = d->cfg ? &d->members : NULL,
-			.counters = c,
+			.counters = ctr,
 			.n_counters = n,
 			.enabled = !d->disabled,
 			.started = d->started,
@@ -430,14 +339,16 @@ static void cmd_stats(struct sgd *d, const struct proto_req *req, bool json,
 		droplog_counts(d, &m.drop_entries, &m.drop_suppressed);
 		rc = render_metrics(&m, (enum sg_metrics_format)fmt, &text);
 	} else {
-		rc = render_stats(d->cfg, c, n, json, &text);
+		rc = render_stats(d->cfg, ctr, n, json, &text);
 	}
-	free(c);
-	answer_render(r, json, rc, text, "stats");
+	free(ctr);
+	reply_render(r, json, rc, text, "stats");
 }
 
-static void cmd_version(bool json, struct proto_resp *r)
+static void cmd_version(struct sgd *d, const struct sgd_client *c,
+			const struct proto_req *req, struct proto_resp *r)
 {
+	bool json = req->flags & PROTO_F_JSON;
 	struct out_buf b;
 	char *text = NULL;
 	int rc;
@@ -457,7 +368,7 @@ static void cmd_version(bool json, struct proto_resp *r)
 			   PROTO_VERSION);
 	}
 	rc = out_finish(&b, &text);
-	answer_render(r, json, rc, text, "version");
+	reply_render(r, json, rc, text, "version");
 }
 
 /* Who may change the firewall, for the refusal message. */
@@ -471,108 +382,198 @@ static const char *needs_whom(const struct sgd *d, char *buf, size_t len)
 	return buf;
 }
 
-static void cmd_members(struct sgd *d, const struct sgd_client *c,
-			const struct proto_req *req, bool json,
-			struct proto_resp *r)
+/* members ... GROUP: the group's index, or -1 with r filled (usage:
+ * exit 2; unknown group: exit 1). */
+static int members_group(struct sgd *d, int argc, const char **argv, bool json,
+			 int min_args, const char *usage, struct proto_resp *r)
 {
+	int gi;
+
+	if (argc < min_args) {
+		reply_fail(r, json, 2, "usage: %s", usage);
+		return -1;
+	}
+	gi = config_find_group(d->cfg, argv[0]);
+	if (gi < 0)
+		reply_fail(r, json, 1, "unknown group '%s'", argv[0]);
+	return gi;
+}
+
+/* Parse ADDR... (argv[1..]) into l; on error r is filled (exit 2). */
+static int members_parse(int argc, const char **argv, bool json,
+			 struct sg_cidr_list *l, struct proto_resp *r)
+{
+	struct sg_cidr c;
+	char cb[64];
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		rc = cidr_parse(argv[i], &c);
+		if (rc == -ERANGE) {
+			reply_fail(r, json, 2, "'%s' has host bits set; did "
+				   "you mean %s?", argv[i],
+				   cidr_format(&c, cb, sizeof(cb)));
+			return rc;
+		}
+		if (rc < 0) {
+			reply_fail(r, json, 2, "'%s' is not an IPv4/IPv6 "
+				   "address or CIDR", argv[i]);
+			return rc;
+		}
+		rc = cidr_list_add(l, &c);
+		if (rc < 0) {
+			reply_fail(r, json, 1, "out of memory");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void members_list(struct sgd *d, int argc, const char **argv, bool json,
+			 struct proto_resp *r)
+{
+	struct sg_cidr_list extra;
+	char *text = NULL;
+	int gi, rc;
+
+	gi = members_group(d, argc, argv, json, 1, "members list GROUP", r);
+	if (gi < 0)
+		return;
+	if (argc > 1) {
+		reply_fail(r, json, 2, "usage: members list GROUP");
+		return;
+	}
+	rc = membership_list(d, gi, &extra);
+	if (rc == 0) {
+		rc = render_members(d->cfg, gi, &extra, json, &text);
+		cidr_list_free(&extra);
+	}
+	if (rc < 0) {
+		free(text);
+		reply_fail(r, json, 1, "members list: %s", strerror(-rc));
+		return;
+	}
+	r->exit_code = 0;
+	r->out = text;
+	r->out_len = strlen(text);
+}
+
+/* members add|del GROUP ADDR...: parsed here, changed by membership.c,
+ * rendered by common/render_members.c. */
+static void members_change(struct sgd *d, bool add, int argc, const char **argv,
+			   bool json, struct proto_resp *r)
+{
+	struct sg_cidr_list req = { 0 };
+	struct membership_change ch;
+	char *text = NULL;
+	int gi, rc;
+
+	gi = members_group(d, argc, argv, json, 2, add ? "members add GROUP ADDR..." :
+			   "members del GROUP ADDR...", r);
+	if (gi < 0 || members_parse(argc, argv, json, &req, r) < 0) {
+		cidr_list_free(&req);
+		return;
+	}
+	rc = add ? membership_add(d, gi, &req, &ch) : membership_del(d, gi, &req, &ch);
+	if (rc < 0)
+		reply_fail(r, json, 1, "%s", ch.why);
+	else if (render_members_change(d->cfg->groups[gi].name,
+				       add ? "added" : "deleted", &ch.changed,
+				       &ch.same, ch.members, json, &text) < 0)
+		reply_fail(r, json, 1, "out of memory");
+	else
+		reply_render(r, json, 0, text, "members");
+	membership_change_free(&ch);
+	cidr_list_free(&req);
+}
+
+static void cmd_members(struct sgd *d, const struct sgd_client *c,
+			const struct proto_req *req, struct proto_resp *r)
+{
+	bool json = req->flags & PROTO_F_JSON;
 	const char *sub = req->argc ? req->argv[0] : "";
 	int argc = (int)req->argc - 1;
 	const char **argv = req->argv + 1;
 
 	if (strcmp(sub, "list") == 0) {
-		membership_list(d, argc, argv, json, r);
+		members_list(d, argc, argv, json, r);
 		return;
 	}
 	if (strcmp(sub, "add") != 0 && strcmp(sub, "del") != 0) {
-		dispatch_fail(r, json, 2, "usage: members list GROUP | members "
+		reply_fail(r, json, 2, "usage: members list GROUP | members "
 			      "add|del GROUP ADDR...");
 		return;
 	}
-	if (!control_client_may_mutate(d, c)) {
+	if (!dispatch_client_may_mutate(d, c)) {
 		char who[160];
 
-		dispatch_fail(r, json, 1, "permission denied: 'members %s' "
+		reply_fail(r, json, 1, "permission denied: 'members %s' "
 			      "changes the firewall and needs %s (you are uid "
 			      "%ld)", sub, needs_whom(d, who, sizeof(who)),
 			      (long)c->uid);
 		return;
 	}
-	if (sub[0] == 'a')
-		membership_add(d, argc, argv, json, r);
-	else
-		membership_del(d, argc, argv, json, r);
+	membatch_begin(d);
+	members_change(d, sub[0] == 'a', argc, argv, json, r);
+	/* answered once the batch is in the kernel and the journal */
+	membatch_queue_answer(d);
 }
 
-static bool cmd_mutates(const char *cmd)
-{
-	return strcmp(cmd, "reload") == 0 || strcmp(cmd, "apply") == 0 ||
-	       strcmp(cmd, "confirm") == 0 || strcmp(cmd, "disable") == 0 ||
-	       strcmp(cmd, "enable") == 0;
-}
-
-/* What a disabled sgd still answers: the rest shows or changes rules
- * that are not in the kernel. */
-static bool cmd_works_disabled(const char *cmd)
-{
-	return strcmp(cmd, "status") == 0 || strcmp(cmd, "stats") == 0 ||
-	       strcmp(cmd, "version") == 0 || strcmp(cmd, "enable") == 0 ||
-	       strcmp(cmd, "disable") == 0 || strcmp(cmd, "log") == 0;
-}
+/* sgd's handler of each command sgctl sends it (SG_CMD_DAEMON in
+ * common/command.c, where the names are). */
+static sgd_command_fn *const dispatch_cmds[SG_N_CMDS] = {
+	[SG_CMD_STATUS] = cmd_status,
+	[SG_CMD_RELOAD] = cmd_reload,
+	[SG_CMD_SHOW] = cmd_show,
+	[SG_CMD_DIFF] = cmd_diff,
+	[SG_CMD_EXPLAIN] = cmd_explain,
+	[SG_CMD_MEMBERS] = cmd_members,
+	[SG_CMD_STATS] = cmd_stats,
+	[SG_CMD_APPLY] = confirm_apply,
+	[SG_CMD_CONFIRM] = confirm_confirm,
+	[SG_CMD_DISABLE] = disable_run,
+	[SG_CMD_ENABLE] = enable_run,
+	[SG_CMD_LOG] = droplog_request,
+	[SG_CMD_VERSION] = cmd_version,
+};
 
 void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		      const struct proto_req *req, struct proto_resp *r)
 {
 	bool json = req->flags & PROTO_F_JSON;
-	const char *cmd = req->cmd;
+	const char *name = req->cmd;
+	const struct sg_command *cmd = command_find(name);
+	sgd_command_fn *fn = cmd ? dispatch_cmds[command_id(cmd)] : NULL;
+	unsigned flags = fn ? cmd->flags : 0;
+	char words[256];
 
-	membership_before_request(d, cmd, req->argc ? req->argv[0] : NULL);
-	if (cmd_mutates(cmd) && !control_client_may_mutate(d, c)) {
+	membatch_before_request(d, name, req->argc ? req->argv[0] : NULL);
+	if ((flags & SG_CMD_MUTATES) && !dispatch_client_may_mutate(d, c)) {
 		char who[160];
 
-		dispatch_fail(r, json, 1, "permission denied: '%s' changes the "
+		reply_fail(r, json, 1, "permission denied: '%s' changes the "
 			      "firewall and needs %s (you are uid %ld); "
-			      "read-only commands (status, show, diff, explain, "
-			      "members list, stats, log, version) are allowed", cmd,
-			      needs_whom(d, who, sizeof(who)), (long)c->uid);
+			      "read-only commands (%s) are allowed", name,
+			      needs_whom(d, who, sizeof(who)), (long)c->uid,
+			      command_names(words, sizeof(words), SG_CMD_DAEMON,
+					    true, ", "));
 		return;
 	}
-	if (d->disabled && !cmd_works_disabled(cmd)) {
+	/* what a disabled sgd still answers: the rest shows or changes
+	 * rules that are not in the kernel */
+	if (d->disabled && !(flags & SG_CMD_WHILE_DISABLED)) {
 		char tb[64];
 
-		dispatch_fail(r, json, 1, "sgd is disabled (`sgctl disable` at "
+		reply_fail(r, json, 1, "sgd is disabled (`sgctl disable` at "
 			      "%s): no rules of sgd are in force; `sgctl enable` "
 			      "commits the configuration again",
 			      fmt_time(d->disabled_since, tb, sizeof(tb)));
 		return;
 	}
-	if (strcmp(cmd, "status") == 0)
-		cmd_status(d, json, r);
-	else if (strcmp(cmd, "reload") == 0)
-		cmd_reload(d, req, json, r);
-	else if (strcmp(cmd, "apply") == 0)
-		confirm_apply(d, req, r);
-	else if (strcmp(cmd, "confirm") == 0)
-		confirm_confirm(d, json, r);
-	else if (strcmp(cmd, "show") == 0)
-		cmd_show(d, json, r);
-	else if (strcmp(cmd, "diff") == 0)
-		cmd_diff(d, c, req, json, r);
-	else if (strcmp(cmd, "explain") == 0)
-		cmd_explain(d, req, json, r);
-	else if (strcmp(cmd, "members") == 0)
-		cmd_members(d, c, req, json, r);
-	else if (strcmp(cmd, "stats") == 0)
-		cmd_stats(d, req, json, r);
-	else if (strcmp(cmd, "version") == 0)
-		cmd_version(json, r);
-	else if (strcmp(cmd, "log") == 0)
-		droplog_request(d, req, r);
-	else if (strcmp(cmd, "disable") == 0)
-		disable_run(d, c, req, r);
-	else if (strcmp(cmd, "enable") == 0)
-		enable_run(d, req, r);
+	if (fn)
+		fn(d, c, req, r);
 	else
-		dispatch_fail(r, json, 2, "unknown command '%s' (sgd %s knows: "
-			      "status reload show diff explain members stats "
-			      "apply confirm disable enable log version)", cmd, SGD_VERSION);
+		reply_fail(r, json, 2, "unknown command '%s' (sgd %s knows: %s)",
+			   name, SGD_VERSION, command_names(words, sizeof(words),
+							    SG_CMD_DAEMON, false, " "));
 }

@@ -50,9 +50,9 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 
-#include "drift.h"
 #include "engine.h"
 #include "render.h"
+#include "clock.h"
 #include "sgd.h"
 
 #define DRIFT_RCVBUF_DEFAULT	(16u << 20)
@@ -115,7 +115,7 @@ struct sgd_drift {
 
 static void drift_arm(struct sgd *d, long long ms)
 {
-	int r = loop_timer_set_ms(d->drift->timer.fd, ms < 1 ? 1 : ms, false);
+	int r = watch_timer_set_ms(d->drift->timer.fd, ms < 1 ? 1 : ms, false);
 
 	if (r < 0)
 		sgd_log_event(d, LOG_WARNING, SGD_EV_DRIFT, NULL, "drift: "
@@ -127,7 +127,7 @@ static void drift_arm(struct sgd *d, long long ms)
 static void drift_schedule(struct sgd *d, long long seen_ms)
 {
 	struct sgd_drift *dr = d->drift;
-	long long now = loop_now_ms(), at = seen_ms + DRIFT_DEBOUNCE_MS;
+	long long now = clock_now_ms(), at = seen_ms + DRIFT_DEBOUNCE_MS;
 
 	if (dr->repair_pending || dr->resync_pending)
 		return;		/* already armed for the first change */
@@ -183,9 +183,8 @@ static void drift_report(struct sgd *d, long pid, const char *comm)
 static void drift_on_newgen(struct sgd *d, const struct nlmsghdr *nlh)
 {
 	struct sgd_drift *dr = d->drift;
-	const struct nlattr *tb[NFTA_GEN_MAX + 1];
-	const char *comm = "?";
-	long pid = 0;
+	const char *comm;
+	long pid;
 	bool ours;
 
 	if (dr->lossy) {
@@ -193,13 +192,7 @@ static void drift_on_newgen(struct sgd *d, const struct nlmsghdr *nlh)
 		drifttxn_reset(&dr->txn);
 		return;
 	}
-	if (driftfp_attrs(nlh, tb, NFTA_GEN_MAX + 1) == 0) {
-		if (tb[NFTA_GEN_PROC_PID] &&
-		    mnl_attr_validate(tb[NFTA_GEN_PROC_PID], MNL_TYPE_U32) == 0)
-			pid = (long)ntohl(mnl_attr_get_u32(tb[NFTA_GEN_PROC_PID]));
-		if (driftfp_str(tb[NFTA_GEN_PROC_NAME]))
-			comm = driftfp_str(tb[NFTA_GEN_PROC_NAME]);
-	}
+	drifttxn_newgen(nlh, &pid, &comm);
 	/* our engine's socket (when the kernel filter is not in place);
 	 * or this process on another socket of ours (the pid alone is not
 	 * proof: see the top of the file) */
@@ -221,7 +214,7 @@ static void drift_resync(struct sgd *d)
 	dr->resyncs++;
 	dr->last_resync = time(NULL);
 	if (!dr->resync_pending)
-		drift_schedule(d, loop_now_ms());
+		drift_schedule(d, clock_now_ms());
 	dr->resync_pending = true;
 }
 
@@ -467,13 +460,13 @@ static void drift_repair(struct sgd *d)
 {
 	struct sgd_drift *dr = d->drift;
 	bool resync = dr->resync_pending;
-	long long t0 = loop_now_ms(), now;
+	long long t0 = clock_now_ms(), now;
 	struct sg_diags dg;
 	int r;
 
 	diags_init(&dg);
 	r = engine_apply(d->eng, d->cfg, &d->members, &dg);
-	now = loop_now_ms();
+	now = clock_now_ms();
 	if (r < 0) {
 		sgd_log_diags(d, LOG_WARNING, SGD_EV_DRIFT, "drift: repair failed",
 			      &dg);
@@ -573,7 +566,7 @@ static void drift_on_timer(struct sgd *d, struct sgd_watch *w, uint32_t events)
 {
 	struct sgd_drift *dr = d->drift;
 	uint64_t ticks;
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 
 	(void)events;
 	/* Nothing to read is fine: the timer may have been re-armed. */
@@ -654,9 +647,9 @@ int drift_open(struct sgd *d)
 	dr->ev.fd = mnl_socket_get_fd(dr->nl);
 	dr->ev.fn = drift_on_event;
 	dr->timer.fn = drift_on_timer;
-	r = loop_add(d, &dr->ev, EPOLLIN);
+	r = watch_add(d, &dr->ev, EPOLLIN);
 	if (r == 0)
-		r = loop_add(d, &dr->timer, EPOLLIN);
+		r = watch_add(d, &dr->timer, EPOLLIN);
 	if (r < 0)
 		goto fail;
 	/* the state the first commit left is the first reference */
@@ -679,9 +672,9 @@ void drift_close(struct sgd *d)
 	if (!dr)
 		return;
 	if (dr->ev.fd >= 0)
-		loop_del(d, &dr->ev);
+		watch_del(d, &dr->ev);
 	if (dr->timer.fd >= 0) {
-		loop_del(d, &dr->timer);
+		watch_del(d, &dr->timer);
 		close(dr->timer.fd);
 	}
 	if (dr->nl)

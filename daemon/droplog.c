@@ -37,6 +37,7 @@
 #include "drop.h"
 #include "out.h"
 #include "render.h"
+#include "clock.h"
 #include "sgd.h"
 
 #define DROPLOG_KEEP		1000	/* entries in the ring */
@@ -98,7 +99,7 @@ static struct drop_entry *droplog_at(struct sgd_droplog *dl, size_t i)
 
 static bool droplog_take_token(struct sgd_droplog *dl)
 {
-	long long now = loop_now_ms();
+	long long now = clock_now_ms();
 
 	dl->tokens += (now - dl->last_ms) * DROPLOG_RATE;
 	dl->last_ms = now;
@@ -174,7 +175,7 @@ static void droplog_reader_close(struct sgd *d, struct droplog_reader *r)
 			break;
 		}
 	dl->n_readers--;
-	loop_del(d, &r->w);
+	watch_del(d, &r->w);
 	close(r->w.fd);
 	proto_buf_free(&r->out);
 	free(r);
@@ -194,7 +195,7 @@ static int droplog_reader_flush(struct sgd *d, struct droplog_reader *r)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			if (loop_mod(d, &r->w, EPOLLIN | EPOLLOUT) < 0) {
+			if (watch_mod(d, &r->w, EPOLLIN | EPOLLOUT) < 0) {
 				droplog_reader_close(d, r);
 				return -1;
 			}
@@ -204,7 +205,7 @@ static int droplog_reader_flush(struct sgd *d, struct droplog_reader *r)
 		return -1;
 	}
 	r->out.len = r->off = 0;
-	(void)loop_mod(d, &r->w, EPOLLIN);	/* fails only if gone */
+	(void)watch_mod(d, &r->w, EPOLLIN);	/* fails only if gone */
 	return 0;
 }
 
@@ -384,7 +385,7 @@ static int droplog_bind(struct sgd *d, struct sgd_droplog *dl)
 	dl->open_failed_logged = false;
 	dl->w.fd = nflog_fd(dl->s);
 	dl->w.fn = droplog_on_nflog;
-	r = loop_add(d, &dl->w, EPOLLIN);
+	r = watch_add(d, &dl->w, EPOLLIN);
 	if (r < 0) {
 		nflog_close(dl->s);
 		dl->s = NULL;
@@ -414,7 +415,7 @@ static int droplog_alloc(struct sgd *d)
 	dl->w.fd = -1;
 	dl->journal = droplog_under_journald();
 	dl->tokens = DROPLOG_BURST * 1000LL;
-	dl->last_ms = loop_now_ms();
+	dl->last_ms = clock_now_ms();
 	d->droplog = dl;
 	return 0;
 }
@@ -432,7 +433,7 @@ void droplog_update(struct sgd *d)
 	if (!want && dl->s) {
 		/* the kept entries and the followers stay: there is just
 		 * nothing new */
-		loop_del(d, &dl->w);
+		watch_del(d, &dl->w);
 		nflog_close(dl->s);
 		dl->s = NULL;
 		dl->w.fd = -1;
@@ -460,7 +461,7 @@ void droplog_close(struct sgd *d)
 			droplog_reader_close(d, r);
 	}
 	if (dl->s) {
-		loop_del(d, &dl->w);
+		watch_del(d, &dl->w);
 		nflog_close(dl->s);
 	}
 	if (dl->suppressed != dl->suppressed_told)
@@ -560,8 +561,8 @@ static const char *droplog_warning(struct sgd *d)
 	return NULL;
 }
 
-void droplog_request(struct sgd *d, const struct proto_req *req,
-		     struct proto_resp *r)
+void droplog_request(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r)
 {
 	bool json = req->flags & PROTO_F_JSON;
 	const char *warn = droplog_warning(d);
@@ -571,12 +572,12 @@ void droplog_request(struct sgd *d, const struct proto_req *req,
 	int rc;
 
 	if (droplog_parse(req, &since, &follow, NULL) < 0) {
-		dispatch_fail(r, json, 2, "usage: log [--since UNIX_USEC] [--follow]");
+		reply_fail(r, json, 2, "usage: log [--since UNIX_USEC] [--follow]");
 		return;
 	}
 	rc = droplog_backlog(d, since, json, &text);
 	if (rc < 0) {
-		dispatch_fail(r, json, 1, "log: %s", strerror(-rc));
+		reply_fail(r, json, 1, "log: %s", strerror(-rc));
 		return;
 	}
 	r->exit_code = 0;
@@ -624,7 +625,7 @@ void droplog_follow(struct sgd *d, int fd, uid_t uid, const struct proto_req *re
 	r->w.fd = fd;
 	r->w.fn = droplog_on_reader;
 	r->json = json;
-	if (loop_add(d, &r->w, EPOLLIN) < 0) {
+	if (watch_add(d, &r->w, EPOLLIN) < 0) {
 		free(r);
 		close(fd);
 		return;
@@ -638,7 +639,7 @@ void droplog_follow(struct sgd *d, int fd, uid_t uid, const struct proto_req *re
 	 * without, only new ones (and a warning when none will come) */
 	(void)droplog_parse(req, &since, &follow, &has_since);
 	if (has_since) {
-		droplog_request(d, req, &first);
+		droplog_request(d, NULL, req, &first);
 	} else if (droplog_warning(d)) {
 		first.err = strdup(droplog_warning(d));
 		first.err_len = first.err ? strlen(first.err) : 0;

@@ -5,7 +5,7 @@
  * (deleted), CRC being the CRC-32 of the text before it in 8 hex digits.
  * A change (or a coalesced batch of changes) is one write and one
  * fdatasync, not a rewrite of everything.  The state file written by
- * state.c is the snapshot the journal applies to; when the journal has
+ * runtime.c is the snapshot the journal applies to; when the journal has
  * grown past twice the live size, the caller writes a new snapshot and
  * empties the journal (journal_reset).  Replaying a record is idempotent
  * (a set operation), so a crash between the two is harmless.

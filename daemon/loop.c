@@ -2,6 +2,10 @@
  * loop.c — the one event loop: epoll over the signalfd, the control
  * socket, its clients and the timerfds.  epoll_wait() blocks without a
  * timeout: every wake-up is an event, so an idle sgd uses no CPU.
+ *
+ * It calls no module by name: each watch carries its handler (watch.c),
+ * and what runs around them (membership batching, reaping clients, a
+ * reload on SIGHUP) are the hooks main.c registers in d->hooks.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,71 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "membatch.h"
 #include "sgd.h"
-
-long long loop_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int loop_timer_set_ms(int tfd, long long ms, bool periodic)
-{
-	struct itimerspec its;
-
-	memset(&its, 0, sizeof(its));
-	if (ms > 0) {
-		its.it_value.tv_sec = ms / 1000;
-		its.it_value.tv_nsec = (ms % 1000) * 1000000;
-		if (periodic)
-			its.it_interval = its.it_value;
-	}
-	if (timerfd_settime(tfd, 0, &its, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
-int loop_add(struct sgd *d, struct sgd_watch *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
-		return -errno;
-	return 0;
-}
-
-int loop_mod(struct sgd *d, struct sgd_watch *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
-		return -errno;
-	return 0;
-}
-
-void loop_del(struct sgd *d, struct sgd_watch *w)
-{
-	/* Failure only means it was not registered. */
-	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, w->fd, NULL);
-}
 
 static void loop_on_signal(struct sgd *d, struct sgd_watch *w, uint32_t events)
 {
 	struct signalfd_siginfo si;
-	struct sg_diags dg;
 
 	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			sgd_log_event(d, LOG_INFO, SGD_EV_RELOAD, NULL,
-				"SIGHUP: reloading %s", d->opt.confdir);
-			diags_init(&dg);
-			/* reload_run logs and records the result itself. */
-			(void)reload_run(d, false, NULL, &dg);
-			diags_free(&dg);
+			if (d->hooks.hangup)
+				d->hooks.hangup(d);
 			break;
 		case SIGTERM:
 		case SIGINT:
@@ -114,7 +64,7 @@ int loop_init(struct sgd *d)
 		return r;
 	}
 	d->sig.fn = loop_on_signal;
-	return loop_add(d, &d->sig, EPOLLIN);
+	return watch_add(d, &d->sig, EPOLLIN);
 }
 
 int loop_run(struct sgd *d)
@@ -133,15 +83,12 @@ int loop_run(struct sgd *d)
 		for (i = 0; i < n; i++) {
 			struct sgd_watch *w = ev[i].data.ptr;
 
-			/* membership changes of clients coalesce; anything
-			 * else sees them committed first */
-			membership_barrier(d, w);
+			if (d->hooks.before_event)
+				d->hooks.before_event(d, w);
 			w->fn(d, w, ev[i].events);
 		}
-		/* one transaction and one journal sync for this iteration's
-		 * membership changes, then their clients are answered */
-		membership_flush(d);
-		control_reap(d);
+		if (d->hooks.after_events)
+			d->hooks.after_events(d);
 	}
 	return 0;
 }

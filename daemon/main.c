@@ -1,10 +1,16 @@
 /*
- * main.c — sgd's entry point: arguments, start-up order.
+ * main.c — sgd's entry point: arguments, the hooks of the layers below
+ * (struct sgd_hooks), start-up order.
  *
- * Start-up is: load + validate + commit the configuration (or the state
- * a pending apply --confirm left), then open the control socket, then
- * READY=1, then serve.  A start that cannot commit exits 1 without
- * touching the kernel, so whatever rules were in force stay.
+ * Start-up (main()) is: sd_notify and the event loop; the control socket,
+ * bound (not yet served) before anything else so that a second sgd
+ * refuses before it touches the kernel or the state dir; the state dir
+ * and the run-time members (snapshot, then journal); the confirm timer;
+ * then, unless `sgctl disable` left its marker, commit the configuration
+ * (or what a pending apply --confirm left); then watch members.d and
+ * nftables events (drift), READY=1, and serve.  A start that cannot
+ * commit exits 1 and leaves the kernel as it was (engine_apply), so
+ * whatever rules were in force stay.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -188,12 +194,46 @@ static int start_commit(struct sgd *d)
 	}
 	reload_loaded_free(&l);
 	diags_free(&dg);
-	if (r == 0) {
-		d->last_reload = time(NULL);
-		d->last_reload_ok = true;
-	}
 	return r;
 }
+
+/* The hooks (sgd.h, struct sgd_hooks): what the loop, reload.c and
+ * membatch.c run without naming the modules above them. */
+static void main_after_events(struct sgd *d)
+{
+	/* one transaction and one journal sync for this iteration's
+	 * membership changes, then their clients are answered */
+	membatch_flush(d);
+	control_reap(d);
+}
+
+static void main_hangup(struct sgd *d)
+{
+	struct sg_diags dg;
+
+	sgd_log_event(d, LOG_INFO, SGD_EV_RELOAD, NULL, "SIGHUP: reloading %s",
+		      d->opt.confdir);
+	diags_init(&dg);
+	/* reload_run logs and records the result itself. */
+	(void)reload_run(d, false, NULL, &dg);
+	diags_free(&dg);
+}
+
+static void main_adopted(struct sgd *d)
+{
+	/* A missing group only narrows who may mutate; logged inside. */
+	(void)control_apply_group(d);
+}
+
+static const struct sgd_hooks main_hooks = {
+	/* membership changes of clients coalesce; anything else sees them
+	 * committed first */
+	.before_event = membatch_barrier,
+	.after_events = main_after_events,
+	.hangup = main_hangup,
+	.adopted = main_adopted,
+	.reply = control_reply,
+};
 
 static void sgd_fini(struct sgd *d)
 {
@@ -205,7 +245,7 @@ static void sgd_fini(struct sgd *d)
 		engine_close(d->eng);
 	membership_free(&d->members);
 	config_free(d->cfg);
-	membership_rt_free(&d->rt);
+	runtime_free(&d->rt);
 	membersd_fini(d);
 	membatch_fini(d);
 	free(d->last_reload_error);
@@ -220,6 +260,7 @@ int main(int argc, char **argv)
 	int r;
 
 	memset(&d, 0, sizeof(d));
+	d.hooks = main_hooks;
 	d.epfd = -1;
 	d.sig.fd = d.listen.fd = d.client_timer.fd = -1;
 	d.wd_timer.fd = d.confirm_timer.fd = d.inotify.fd = -1;
@@ -246,7 +287,12 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = state_init(&d);
 	if (r == 0)
-		r = state_load_members(&d);
+		r = snapshot_init(&d);
+	if (r == 0)
+		r = runtime_load(&d);
+	/* the snapshot, then the changes journaled since */
+	if (r == 0)
+		r = membatch_journal_load(&d);
 	if (r == 0)
 		r = confirm_timer_init(&d);
 	if (r == 0 && disable_startup(&d) == 0)

@@ -11,12 +11,12 @@
  *   - the changes made by all requests handled in one event-loop
  *     iteration form one batch: one kernel transaction
  *     (engine_members_delta) and one journal fdatasync, after which each
- *     client is answered (membership_defer / membership_flush).  If the
+ *     client is answered (membatch_defer / membatch_flush).  If the
  *     kernel or the disk refuses, every change of the batch is undone and
  *     every client of it is told nothing changed.
  * Anything else that may read or replace memberships (other requests,
  * signals, timers, members.d events) first flushes the batch
- * (membership_barrier*), and what may replace them drops the indexes.
+ * (membatch_barrier*), and what may replace them drops the indexes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +29,7 @@
 #include "journal.h"
 #include "membatch.h"
 #include "memindex.h"
+#include "clock.h"
 #include "sgd.h"
 
 #define MEMBATCH_JOURNAL	"members.journal"
@@ -72,14 +73,6 @@ struct membatch {
 	size_t n_hist;
 	long long last_us;
 };
-
-long long membatch_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static struct membatch *membatch_get(struct sgd *d)
 {
@@ -125,26 +118,6 @@ void membatch_fini(struct sgd *d)
 
 /* ---- the run-time lists (d->rt), with set semantics through an index */
 
-static struct sgd_rt_group *membatch_rt_get(struct sgd_runtime *rt,
-					    const char *name)
-{
-	struct sgd_rt_group *g = membership_rt_find(rt, name), *nv;
-
-	if (g)
-		return g;
-	nv = realloc(rt->v, (rt->n + 1) * sizeof(*rt->v));
-	if (!nv)
-		return NULL;
-	rt->v = nv;
-	g = &rt->v[rt->n];
-	memset(g, 0, sizeof(*g));
-	g->name = strdup(name);
-	if (!g->name)
-		return NULL;
-	rt->n++;
-	return g;
-}
-
 /* Journal replay: the indexes of d->rt's lists, parallel to d->rt.v. */
 struct membatch_replay {
 	struct sgd *d;
@@ -157,7 +130,7 @@ static int membatch_replay_one(void *arg, bool add, const char *group,
 {
 	struct membatch_replay *rp = arg;
 	struct sgd_runtime *rt = &rp->d->rt;
-	struct sgd_rt_group *g = membatch_rt_get(rt, group);
+	struct sgd_rt_group *g = runtime_get(rt, group);
 	struct memidx_slot *s;
 	size_t i, gi;
 	int rc;
@@ -238,7 +211,7 @@ static int membatch_static_set(struct sgd *d, int gi, struct sg_cidr_list *l)
 			rc = cidr_list_add(l, &g->members[i].cidr);
 	for (k = 0; k < 2 && rc == 0; k++) {
 		struct sgd_rt_group *f = names[k] ?
-			membership_rt_find(&d->membersd_good, names[k]) : NULL;
+			runtime_find(&d->membersd_good, names[k]) : NULL;
 
 		for (i = 0; f && i < f->addrs.n && rc == 0; i++)
 			rc = cidr_list_add(l, &f->addrs.v[i]);
@@ -267,7 +240,7 @@ static int membatch_build(struct sgd *d, int gi)
 		memidx_free(&mg->idx);
 		return rc;
 	}
-	rg = membership_rt_find(&d->rt, d->cfg->groups[gi].name);
+	rg = runtime_find(&d->rt, d->cfg->groups[gi].name);
 	/* a duplicated run-time entry would survive its deletion */
 	if (rg && memidx_init(&rx, &rg->addrs) == 0)
 		memidx_free(&rx);
@@ -343,7 +316,7 @@ static int membatch_apply(struct sgd *d, int gi, const struct sg_cidr *c,
 	uint32_t pos = 0;
 	int rc;
 
-	rg = membatch_rt_get(&d->rt, name);
+	rg = runtime_get(&d->rt, name);
 	if (!rg)
 		return -ENOMEM;
 	if (add) {
@@ -409,7 +382,7 @@ int membatch_change(struct sgd *d, int gi, const struct sg_cidr *c, bool add)
 	mb->undo[mb->n_undo].add = add;
 	mb->n_undo++;
 	if (!mb->t_start_us)
-		mb->t_start_us = membatch_now_us();
+		mb->t_start_us = clock_now_us();
 	return rc;
 }
 
@@ -418,7 +391,7 @@ void membatch_begin(struct sgd *d)
 	struct membatch *mb = membatch_get(d);
 
 	if (mb && !mb->t_start_us)
-		mb->t_start_us = membatch_now_us();
+		mb->t_start_us = clock_now_us();
 }
 
 /* The changes of the batch from undo record `from` on, undone without a
@@ -472,7 +445,7 @@ void membatch_queue_answer(struct sgd *d)
 		d->mb->want_defer = true;
 }
 
-bool membership_defer(struct sgd *d, struct sgd_client *c, struct proto_resp *r)
+bool membatch_defer(struct sgd *d, struct sgd_client *c, struct proto_resp *r)
 {
 	struct membatch *mb = d->mb;
 
@@ -488,7 +461,7 @@ bool membership_defer(struct sgd *d, struct sgd_client *c, struct proto_resp *r)
 
 		if (!nv) {
 			/* answer now: only the timing of the answer changes */
-			membership_flush(d);
+			membatch_flush(d);
 			return false;
 		}
 		mb->cl = nv;
@@ -520,9 +493,9 @@ static void membatch_fail_clients(struct sgd *d, const struct sg_diags *dg,
 		proto_resp_free(r);
 		memset(r, 0, sizeof(*r));
 		if (dg && dg->n)
-			dispatch_diags(r, json, 1, dg);
+			reply_diags(r, json, 1, dg);
 		else
-			dispatch_fail(r, json, 1, "%s: %s; nothing changed",
+			reply_fail(r, json, 1, "%s: %s; nothing changed",
 				      what, strerror(-err));
 	}
 }
@@ -533,7 +506,8 @@ static void membatch_answer(struct sgd *d)
 	size_t i;
 
 	for (i = 0; i < mb->n_cl; i++) {
-		control_reply(d, mb->cl[i].c, &mb->cl[i].r);
+		if (d->hooks.reply)
+			d->hooks.reply(d, mb->cl[i].c, &mb->cl[i].r);
 		proto_resp_free(&mb->cl[i].r);
 	}
 	mb->n_cl = 0;
@@ -550,7 +524,7 @@ static void membatch_compact(struct sgd *d)
 	if (!journal_wants_compaction(&mb->j, live))
 		return;
 	/* the snapshot holds everything: the journal starts over */
-	rc = state_save_members(d);
+	rc = runtime_save(d);
 	if (rc == 0)
 		rc = journal_reset(&mb->j);
 	if (rc < 0)
@@ -679,7 +653,7 @@ static void membatch_prepare(struct sgd *d)
 			return;	/* out of memory: built on first use */
 }
 
-void membership_flush(struct sgd *d)
+void membatch_flush(struct sgd *d)
 {
 	struct membatch *mb = d->mb;
 
@@ -699,10 +673,10 @@ static void membatch_commit(struct sgd *d)
 	size_t i;
 	int rc, gi;
 
-	t0 = membatch_now_us();
+	t0 = clock_now_us();
 	diags_init(&dg);
 	rc = membatch_send(d, &dg, names, sizeof(names), &gi);
-	t1 = membatch_now_us();
+	t1 = clock_now_us();
 	if (rc < 0) {
 		membatch_fail_clients(d, &dg, "the kernel refused the change",
 				      rc);
@@ -721,7 +695,7 @@ static void membatch_commit(struct sgd *d)
 			membatch_undo_from(d, 0, false);
 		}
 	}
-	t2 = membatch_now_us();
+	t2 = clock_now_us();
 	if (rc == 0 && mb->n_undo) {
 		membatch_record_time(mb, t2 - mb->t_start_us);
 		sgd_debug(d, "members of %s updated: index %lld us, kernel %lld "
@@ -739,23 +713,23 @@ static void membatch_commit(struct sgd *d)
 	membatch_answer(d);
 }
 
-void membership_barrier(struct sgd *d, const struct sgd_watch *w)
+void membatch_barrier(struct sgd *d, const struct sgd_watch *w)
 {
 	if (!d->mb || (d->mb->client_fn && w->fn == d->mb->client_fn))
 		return;
-	membership_flush(d);
+	membatch_flush(d);
 	/* these may replace the configuration or the members.d lists */
 	if (d->mb && (w == &d->sig || w == &d->confirm_timer ||
 		      w == &d->inotify))
 		membatch_drop_indexes(d->mb);
 }
 
-void membership_before_request(struct sgd *d, const char *cmd, const char *sub)
+void membatch_before_request(struct sgd *d, const char *cmd, const char *sub)
 {
 	if (strcmp(cmd, "members") == 0 && sub &&
 	    (strcmp(sub, "add") == 0 || strcmp(sub, "del") == 0))
 		return;
-	membership_flush(d);
+	membatch_flush(d);
 	if (d->mb && (strcmp(cmd, "reload") == 0 || strcmp(cmd, "apply") == 0 ||
 		      strcmp(cmd, "confirm") == 0))
 		membatch_drop_indexes(d->mb);

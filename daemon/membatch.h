@@ -14,11 +14,10 @@
 
 struct memidx_slot;
 
-/* At start, after state_load_members: replay the journal into d->rt.
+/* At start, after runtime_load: replay the journal into d->rt.
  * 0 or -errno (logged). */
 int membatch_journal_load(struct sgd *d);
 void membatch_fini(struct sgd *d);
-long long membatch_now_us(void);
 
 /* A members add/del request starts (its time counts from here). */
 void membatch_begin(struct sgd *d);
@@ -46,13 +45,13 @@ char *membatch_status_json(const struct sgd *d, char *text);
 
 /* control.c, after dispatch: true when the answer r was taken to be sent
  * once the batch is committed (r is emptied). */
-bool membership_defer(struct sgd *d, struct sgd_client *c, struct proto_resp *r);
+bool membatch_defer(struct sgd *d, struct sgd_client *c, struct proto_resp *r);
 /* Commit the pending batch and answer its clients. */
-void membership_flush(struct sgd *d);
-/* loop.c, before an event of watch w that is not a client's: flush; and
+void membatch_flush(struct sgd *d);
+/* the loop (main.c's hook), before an event of watch w that is not a client's: flush; and
  * forget the indexes when w may replace memberships. */
-void membership_barrier(struct sgd *d, const struct sgd_watch *w);
+void membatch_barrier(struct sgd *d, const struct sgd_watch *w);
 /* dispatch.c, before a request other than members add/del. */
-void membership_before_request(struct sgd *d, const char *cmd, const char *sub);
+void membatch_before_request(struct sgd *d, const char *cmd, const char *sub);
 
 #endif

@@ -92,15 +92,59 @@ static int membersd_line(char *p, struct sg_pos *pos, struct sg_cidr_list *out,
  * are diags with members.d/FNAME[:LINE].  Memory: one buffer of
  * SGD_MEMBERSD_MAX_LINE bytes, plus out (the file is at most
  * SGD_MEMBERSD_MAX_BYTES, checked before and while reading). */
+/* A members.d file being read: a buffer of at most one line, where the
+ * reader is, and what it found. */
+struct membersd_scan {
+	char buf[SGD_MEMBERSD_MAX_LINE + 1];
+	size_t have;
+	struct sg_pos pos;
+	bool skipping;		/* the rest of a line longer than buf */
+	int bad;		/* bad lines so far */
+	struct sg_cidr_list *out;
+	const struct sg_cidr *find;
+	int *line;
+	struct sg_diags *dg;
+};
+
+/* Take every whole line in sc->buf (at eof, the last one without its
+ * newline too) and keep what follows the last for the next read.  0 or
+ * -ENOMEM. */
+static int membersd_scan(struct membersd_scan *sc, bool eof)
+{
+	char *p = sc->buf, *end = sc->buf + sc->have, *nl;
+	int r;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) || (eof && p < end)) {
+		if (nl)
+			*nl = 0;
+		sc->pos.line++;
+		if (!sc->skipping) {
+			if (strlen(p) != (size_t)((nl ? nl : end) - p)) {
+				diags_add(sc->dg, &sc->pos, "contains a NUL byte");
+				sc->bad++;
+			} else {
+				r = membersd_line(p, &sc->pos, sc->out, sc->find,
+						  sc->line, sc->dg);
+				if (r == -ENOMEM)
+					return r;
+				sc->bad += r < 0;
+			}
+		}
+		sc->skipping = false;
+		p = nl ? nl + 1 : end;
+	}
+	sc->have -= (size_t)(p - sc->buf);
+	memmove(sc->buf, p, sc->have);
+	return 0;
+}
+
 int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		  const struct sg_cidr *find, int *line, struct sg_diags *dg)
 {
-	char rel[512], why[200], buf[SGD_MEMBERSD_MAX_LINE + 1];
-	struct sg_pos pos = { 0 };
-	size_t have = 0;
+	struct membersd_scan sc = { .out = out, .find = find, .line = line, .dg = dg };
+	char rel[512], why[200];
 	unsigned long long total = 0;
-	bool skipping = false;
-	int fd, r = 0, bad = 0;
+	int fd, r = 0;
 
 	snprintf(rel, sizeof(rel), "members.d/%s", fname);
 	if (line)
@@ -112,11 +156,10 @@ int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		diags_add_file(dg, rel, "%s", why);
 		return fd;
 	}
-	pos.file = rel;
-	pos.col = 1;
+	sc.pos.file = rel;
+	sc.pos.col = 1;
 	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
-		char *p, *nl;
+		ssize_t n = read(fd, sc.buf + sc.have, sizeof(sc.buf) - 1 - sc.have);
 		bool eof;
 
 		if (n < 0 && errno == EINTR)
@@ -135,61 +178,38 @@ int membersd_read(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 			break;
 		}
 		eof = n == 0;
-		have += (size_t)n;
-		buf[have] = 0;
-		p = buf;
-		while ((nl = memchr(p, '\n', have - (size_t)(p - buf))) || (eof && p < buf + have)) {
-			if (nl)
-				*nl = 0;
-			pos.line++;
-			if (!skipping) {
-				if (strlen(p) != (size_t)((nl ? nl : buf + have) - p)) {
-					diags_add(dg, &pos, "contains a NUL byte");
-					bad++;
-				} else {
-					r = membersd_line(p, &pos, out, find, line, dg);
-					if (r == -ENOMEM)
-						break;
-					bad += r < 0;
-					r = 0;
-				}
-			}
-			skipping = false;
-			p = nl ? nl + 1 : buf + have;
-		}
-		if (r == -ENOMEM)
+		sc.have += (size_t)n;
+		sc.buf[sc.have] = 0;
+		r = membersd_scan(&sc, eof);
+		if (r < 0 || eof)
 			break;
-		have -= (size_t)(p - buf);
-		memmove(buf, p, have);
-		if (eof)
-			break;
-		if (have == sizeof(buf) - 1) {
+		if (sc.have == sizeof(sc.buf) - 1) {
 			/* a line longer than any address: bad, and the rest
 			 * of it is skipped unread into nothing */
-			if (!skipping) {
-				struct sg_pos lp = pos;
+			if (!sc.skipping) {
+				struct sg_pos lp = sc.pos;
 
 				lp.line++;
 				diags_add(dg, &lp, "line longer than %d bytes",
 					  SGD_MEMBERSD_MAX_LINE);
-				bad++;
+				sc.bad++;
 				/* counted when its newline comes */
-				skipping = true;
+				sc.skipping = true;
 			}
-			have = 0;
+			sc.have = 0;
 		}
 	}
 	close(fd);
 	if (r < 0)
 		return r;
-	return bad ? -EINVAL : 0;
+	return sc.bad ? -EINVAL : 0;
 }
 
 /* Remember l as the last valid version of members.d/fname. */
 static int good_set(struct sgd *d, const char *fname,
 		    const struct sg_cidr_list *l)
 {
-	struct sgd_rt_group *g = membership_rt_find(&d->membersd_good, fname);
+	struct sgd_rt_group *g = runtime_find(&d->membersd_good, fname);
 	struct sg_cidr_list copy = { 0 };
 	size_t i;
 
@@ -238,7 +258,7 @@ int membersd_load(struct sgd *d, const char *fname, struct sg_cidr_list *out,
 		if (r == -ENOMEM)
 			diags_add_file(dg, "members.d", "%s: out of memory while "
 				       "reading it", fname);
-		g = membership_rt_find(&d->membersd_good, fname);
+		g = runtime_find(&d->membersd_good, fname);
 		use = g ? &g->addrs : NULL;
 		kept = 1;
 		r = 0;
@@ -288,12 +308,12 @@ void membersd_report(struct sgd *d, const struct sg_diags *dg)
 
 void membersd_fini(struct sgd *d)
 {
-	membership_rt_free(&d->membersd_good);
+	runtime_free(&d->membersd_good);
 	free(d->members_error);
 	d->members_error = NULL;
 }
 
-static bool membersd_ignored_name(const char *name)
+bool membersd_ignored_name(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -322,181 +342,4 @@ void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg)
 	}
 	if (dp)
 		closedir(dp);
-}
-
-static int cmp_cidr(const void *a, const void *b)
-{
-	return cidr_cmp(a, b);
-}
-
-/* a and b sorted. */
-static bool list_equal(const struct sg_cidr_list *a, const struct sg_cidr_list *b)
-{
-	size_t i;
-
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (cidr_cmp(&a->v[i], &b->v[i]) != 0)
-			return false;
-	return true;
-}
-
-void membership_refresh(struct sgd *d)
-{
-	struct sg_members m;
-	struct sg_diags dg;
-	size_t i;
-	int r;
-
-	/* disabled: enable computes the members again */
-	if (!d->cfg || d->disabled)
-		return;
-	diags_init(&dg);
-	/* A rejected file counts with its last valid version, so only the
-	 * groups whose valid files changed differ below. */
-	r = membership_compute_live(d, d->cfg, &m);
-	if (r < 0) {
-		sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL, "members.d "
-			"change not applied: %s", strerror(-r));
-		diags_free(&dg);
-		return;
-	}
-	for (i = 0; i < m.n_groups; i++) {
-		struct sg_cidr_list tmp, *cur = &d->members.by_group[i];
-
-		/* Run-time changes leave the running lists unsorted
-		 * (membatch.c; its indexes are dropped before this event):
-		 * the comparison and the engine's delta walk sorted lists. */
-		if (cur->n > 1)
-			qsort(cur->v, cur->n, sizeof(*cur->v), cmp_cidr);
-		if (list_equal(&m.by_group[i], cur))
-			continue;
-		r = engine_members_update(d->eng, d->cfg, (int)i,
-					  &d->members.by_group[i],
-					  &m.by_group[i], &dg);
-		if (r < 0) {
-			sgd_log_diags(d, LOG_WARNING, SGD_EV_MEMBERS, "members.d",
-				      &dg);
-			diags_free(&dg);
-			diags_init(&dg);
-			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
-				d->cfg->groups[i].name, "members of %s not "
-				"updated: %s", d->cfg->groups[i].name,
-				strerror(-r));
-			continue;
-		}
-		sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS,
-			d->cfg->groups[i].name, "members of %s updated from "
-			"members.d (%zu)", d->cfg->groups[i].name,
-			m.by_group[i].n);
-		tmp = d->members.by_group[i];
-		d->members.by_group[i] = m.by_group[i];
-		m.by_group[i] = tmp;
-	}
-	membership_free(&m);
-	diags_free(&dg);
-}
-
-/* (Re)watch CONFDIR/members.d from scratch: it was created, replaced or
- * moved away, and the old watch (if any) follows an inode that is no
- * longer members.d. */
-static void membersd_rewatch(struct sgd *d)
-{
-	int r;
-
-	if (d->members_wd >= 0)
-		(void)inotify_rm_watch(d->inotify.fd, d->members_wd);
-	d->members_wd = -1;
-	r = membership_watch(d);
-	if (r < 0)
-		sgd_log(d, LOG_WARNING, "not watching %s/members.d: %s",
-			d->opt.confdir, strerror(-r));
-}
-
-static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
-				  uint32_t ev)
-{
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool changed = false, rewatch = false;
-	ssize_t n;
-
-	(void)ev;
-	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
-		char *p = buf;
-
-		while (p < buf + n) {
-			struct inotify_event *e = (struct inotify_event *)p;
-
-			p += sizeof(*e) + e->len;
-			if (e->mask & IN_Q_OVERFLOW) {
-				/* Events were lost: read everything again. */
-				rewatch = changed = true;
-				continue;
-			}
-			if (e->wd != d->members_wd) {
-				/* CONFDIR: members.d appeared, was replaced or
-				 * went away. */
-				if (e->len && strcmp(e->name, "members.d") == 0)
-					rewatch = changed = true;
-				continue;
-			}
-			changed = true;
-			if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
-				rewatch = true;
-			/* A fleet tool's final step is a rename to the target
-			 * name; a temp file is only created and written, so
-			 * this is where a misnamed target is worth a word. */
-			if ((e->mask & IN_MOVED_TO) && e->len && d->cfg &&
-			    !membersd_ignored_name(e->name) &&
-			    config_find_group(d->cfg, e->name) < 0)
-				sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
-					NULL, "members.d/%s: ignored: no group "
-					"is named '%s' (the file name must be "
-					"a group's name or id)", e->name,
-					e->name);
-		}
-	}
-	if (rewatch)
-		membersd_rewatch(d);
-	if (changed)
-		membership_refresh(d);
-}
-
-int membership_watch(struct sgd *d)
-{
-	char dir[4096];
-	bool first = false;
-	int wd;
-
-	if (d->inotify.fd < 0) {
-		first = true;
-		d->inotify.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (d->inotify.fd < 0)
-			return -errno;
-		d->inotify.fn = membership_on_inotify;
-		if (loop_add(d, &d->inotify, EPOLLIN) < 0)
-			return -errno;
-		/* To notice members.d being created, replaced or removed. */
-		if (inotify_add_watch(d->inotify.fd, d->opt.confdir,
-				      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-				      IN_DELETE | IN_ONLYDIR) < 0)
-			return -errno;
-	}
-	if (d->members_wd >= 0)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
-	/* Not IN_MODIFY: a file is read when its writer closes it or renames
-	 * it into place, not after every write(2) of an in-place writer. */
-	wd = inotify_add_watch(d->inotify.fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
-			       IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
-			       IN_MOVE_SELF | IN_ONLYDIR);
-	if (wd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-	d->members_wd = wd;
-	/* What was written between the load and now is read now (after an
-	 * event, the caller reads members.d again anyway). */
-	if (first)
-		membership_refresh(d);
-	return 0;
 }

@@ -17,6 +17,9 @@
  * members.d files are read and watched in membersd.c.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,32 +29,7 @@
 #include "engine.h"
 #include "membatch.h"
 #include "memindex.h"
-#include "out.h"
-#include "render.h"
 #include "sgd.h"
-
-struct sgd_rt_group *membership_rt_find(struct sgd_runtime *rt, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < rt->n; i++)
-		if (strcmp(rt->v[i].name, name) == 0)
-			return &rt->v[i];
-	return NULL;
-}
-
-void membership_rt_free(struct sgd_runtime *rt)
-{
-	size_t i;
-
-	for (i = 0; i < rt->n; i++) {
-		free(rt->v[i].name);
-		cidr_list_free(&rt->v[i].addrs);
-	}
-	free(rt->v);
-	rt->v = NULL;
-	rt->n = 0;
-}
 
 void membership_free(struct sg_members *m)
 {
@@ -103,7 +81,7 @@ static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
 		r = membersd_load(d, g->id, out, dg);
 	if (r > 0)
 		r = 0;
-	rg = membership_rt_find(&d->rt, g->name);
+	rg = runtime_find(&d->rt, g->name);
 	for (i = 0; rg && i < rg->addrs.n && r == 0; i++)
 		r = cidr_list_add(out, &rg->addrs.v[i]);
 	if (r < 0) {
@@ -164,154 +142,64 @@ int membership_compute_live(struct sgd *d, const struct sg_config *cfg,
 
 /* Common checks of members add/del/list: the group exists.  Returns gi
  * or -1 with r filled. */
-static int members_group(struct sgd *d, int argc, const char **argv, bool json,
-			 int min_args, const char *usage, struct proto_resp *r)
-{
-	int gi;
+static int membership_fail(struct membership_change *out, int rc,
+			   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-	if (argc < min_args) {
-		dispatch_fail(r, json, 2, "usage: %s", usage);
-		return -1;
-	}
-	gi = config_find_group(d->cfg, argv[0]);
-	if (gi < 0)
-		dispatch_fail(r, json, 1, "unknown group '%s'", argv[0]);
-	return gi;
+/* Record why the change was not made; returns rc. */
+static int membership_fail(struct membership_change *out, int rc,
+			   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
-/* Parse ADDR... into l; on error r is filled (exit 2). */
-static int members_parse(int argc, const char **argv, bool json,
-			 struct sg_cidr_list *l, struct proto_resp *r)
+void membership_change_free(struct membership_change *ch)
 {
-	struct sg_cidr c;
-	char cb[64];
-	int i, rc;
+	cidr_list_free(&ch->changed);
+	cidr_list_free(&ch->same);
+}
 
-	for (i = 1; i < argc; i++) {
-		rc = cidr_parse(argv[i], &c);
-		if (rc == -ERANGE) {
-			dispatch_fail(r, json, 2, "'%s' has host bits set; did "
-				      "you mean %s?", argv[i],
-				      cidr_format(&c, cb, sizeof(cb)));
-			return rc;
-		}
-		if (rc < 0) {
-			dispatch_fail(r, json, 2, "'%s' is not an IPv4/IPv6 "
-				      "address or CIDR", argv[i]);
-			return rc;
-		}
-		rc = cidr_list_add(l, &c);
-		if (rc < 0) {
-			dispatch_fail(r, json, 1, "out of memory");
-			return rc;
-		}
+int membership_add(struct sgd *d, int gi, struct sg_cidr_list *req,
+		   struct membership_change *out)
+{
+	const char *name = d->cfg->groups[gi].name;
+	size_t i, mark;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	list_sort_unique(req);
+	/* O(1) each: the group's index, not its list */
+	for (i = 0; i < req->n; i++) {
+		bool member = membatch_find(d, gi, &req->v[i], &rc) != NULL;
+
+		if (rc < 0 || cidr_list_add(member ? &out->same : &out->changed,
+					    &req->v[i]) < 0)
+			return membership_fail(out, -ENOMEM, "out of memory");
 	}
+	mark = membatch_mark(d);
+	for (i = 0; i < out->changed.n && rc >= 0; i++)
+		rc = membatch_change(d, gi, &out->changed.v[i], true);
+	if (rc < 0) {
+		membatch_rollback(d, mark);
+		return membership_fail(out, rc, "cannot add to %s: %s; nothing "
+				       "changed", name, strerror(-rc));
+	}
+	if (out->changed.n)
+		sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS, name, "members add "
+			      "%s: %zu address(es)", name, out->changed.n);
+	out->members = d->members.by_group[gi].n;
 	return 0;
 }
 
-static void members_answer(struct sgd *d, int gi, const char *verb,
-			   const struct sg_cidr_list *changed,
-			   const struct sg_cidr_list *same, bool json,
-			   struct proto_resp *r)
-{
-	const char *name = d->cfg->groups[gi].name;
-	struct out_buf b;
-	char cb[64], *text = NULL;
-	size_t i;
-
-	out_init(&b);
-	if (json) {
-		struct json_w j;
-
-		json_init(&j, &b);
-		json_obj_begin(&j);
-		json_kbool(&j, "ok", true);
-		json_kstr(&j, "group", name);
-		json_key(&j, verb);
-		json_arr_begin(&j);
-		for (i = 0; i < changed->n; i++)
-			json_str(&j, cidr_format(&changed->v[i], cb, sizeof(cb)));
-		json_arr_end(&j);
-		json_key(&j, "unchanged");
-		json_arr_begin(&j);
-		for (i = 0; i < same->n; i++)
-			json_str(&j, cidr_format(&same->v[i], cb, sizeof(cb)));
-		json_arr_end(&j);
-		json_kuint(&j, "members", d->members.by_group[gi].n);
-		json_obj_end(&j);
-		out_putc(&b, '\n');
-	} else {
-		for (i = 0; i < changed->n; i++)
-			out_printf(&b, "%s %s: %s\n", name, verb,
-				   cidr_format(&changed->v[i], cb, sizeof(cb)));
-		for (i = 0; i < same->n; i++)
-			out_printf(&b, "%s: %s unchanged (%s)\n", name,
-				   cidr_format(&same->v[i], cb, sizeof(cb)),
-				   verb[0] == 'a' ? "already a member" :
-				   "still a member from the configuration");
-		out_printf(&b, "%s: %zu member%s\n", name,
-			   d->members.by_group[gi].n,
-			   d->members.by_group[gi].n == 1 ? "" : "s");
-	}
-	if (out_finish(&b, &text) < 0) {
-		dispatch_fail(r, json, 1, "out of memory");
-		return;
-	}
-	r->exit_code = 0;
-	r->out = text;
-	r->out_len = strlen(text);
-}
-
-void membership_add(struct sgd *d, int argc, const char **argv, bool json,
-		    struct proto_resp *r)
-{
-	struct sg_cidr_list req = { 0 }, added = { 0 }, same = { 0 };
-	size_t i, mark;
-	int gi, rc = 0;
-
-	membatch_begin(d);
-	gi = members_group(d, argc, argv, json, 2, "members add GROUP ADDR...", r);
-	if (gi < 0 || members_parse(argc, argv, json, &req, r) < 0)
-		goto out;
-	list_sort_unique(&req);
-	/* O(1) each: the group's index, not its list */
-	for (i = 0; i < req.n; i++) {
-		bool member = membatch_find(d, gi, &req.v[i], &rc) != NULL;
-
-		if (rc < 0 || cidr_list_add(member ? &same : &added,
-					    &req.v[i]) < 0)
-			goto nomem;
-	}
-	mark = membatch_mark(d);
-	for (i = 0; i < added.n && rc >= 0; i++)
-		rc = membatch_change(d, gi, &added.v[i], true);
-	if (rc < 0) {
-		membatch_rollback(d, mark);
-		dispatch_fail(r, json, 1, "cannot add to %s: %s; nothing changed",
-			      d->cfg->groups[gi].name, strerror(-rc));
-		goto out;
-	}
-	if (added.n)
-		sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS,
-			d->cfg->groups[gi].name, "members add %s: %zu "
-			"address(es)", d->cfg->groups[gi].name, added.n);
-	members_answer(d, gi, "added", &added, &same, json, r);
-	goto out;
-nomem:
-	dispatch_fail(r, json, 1, "out of memory");
-out:
-	/* answered once the batch is in the kernel and the journal */
-	membatch_queue_answer(d);
-	cidr_list_free(&req);
-	cidr_list_free(&added);
-	cidr_list_free(&same);
-}
-
 /* Why an address of gi that is not a run-time addition cannot be
- * deleted: its file:line.  Fills r and returns true when it is from the
+ * deleted: its file:line, in out->why.  True when it is from the
  * configuration. */
 static bool del_refuse(struct sgd *d, int gi, const struct sg_cidr *c,
-		       bool json, struct proto_resp *r)
+		       struct membership_change *out)
 {
 	const struct sg_group *g = &d->cfg->groups[gi];
 	const char *names[2] = { g->name, g->id };
@@ -324,13 +212,13 @@ static bool del_refuse(struct sgd *d, int gi, const struct sg_cidr *c,
 	for (i = 0; i < g->n_members; i++)
 		if (g->members[i].kind == SG_PEER_CIDR &&
 		    cidr_cmp(&g->members[i].cidr, c) == 0) {
-			dispatch_fail(r, json, 1, "%s:%d: %s is a member of %s "
-				      "in the configuration; 'members del' "
-				      "only removes run-time additions (edit "
-				      "that file and reload)",
-				      g->members[i].pos.file ?
-				      g->members[i].pos.file : g->file,
-				      g->members[i].pos.line, cb, g->name);
+			membership_fail(out, -EPERM, "%s:%d: %s is a member of "
+					"%s in the configuration; 'members del' "
+					"only removes run-time additions (edit "
+					"that file and reload)",
+					g->members[i].pos.file ?
+					g->members[i].pos.file : g->file,
+					g->members[i].pos.line, cb, g->name);
 			return true;
 		}
 	for (i = 0; i < 2; i++) {
@@ -340,91 +228,70 @@ static bool del_refuse(struct sgd *d, int gi, const struct sg_cidr *c,
 		(void)membersd_read(d, names[i], NULL, c, &line, &dg);
 		diags_free(&dg);
 		if (line) {
-			dispatch_fail(r, json, 1, "members.d/%s:%d: %s is a "
-				      "member of %s from that file; 'members "
-				      "del' only removes run-time additions "
-				      "(edit the file)", names[i], line, cb,
-				      g->name);
+			membership_fail(out, -EPERM, "members.d/%s:%d: %s is a "
+					"member of %s from that file; 'members "
+					"del' only removes run-time additions "
+					"(edit the file)", names[i], line, cb,
+					g->name);
 			return true;
 		}
 	}
 	return false;
 }
 
-void membership_del(struct sgd *d, int argc, const char **argv, bool json,
-		    struct proto_resp *r)
+int membership_del(struct sgd *d, int gi, struct sg_cidr_list *req,
+		   struct membership_change *out)
 {
-	struct sg_cidr_list req = { 0 }, gone = { 0 }, same = { 0 };
+	const char *name = d->cfg->groups[gi].name;
 	const struct memidx_slot *s;
 	size_t i, mark;
-	int gi, rc = 0;
+	int rc = 0;
 	char cb[64];
 
-	membatch_begin(d);
-	gi = members_group(d, argc, argv, json, 2, "members del GROUP ADDR...", r);
-	if (gi < 0 || members_parse(argc, argv, json, &req, r) < 0)
-		goto out;
-	list_sort_unique(&req);
+	memset(out, 0, sizeof(*out));
+	list_sort_unique(req);
 	/* All or nothing: every address is checked before anything changes. */
-	for (i = 0; i < req.n; i++) {
-		s = membatch_find(d, gi, &req.v[i], &rc);
-		if (rc < 0) {
-			dispatch_fail(r, json, 1, "out of memory");
-			goto out;
-		}
+	for (i = 0; i < req->n; i++) {
+		s = membatch_find(d, gi, &req->v[i], &rc);
+		if (rc < 0)
+			return membership_fail(out, rc, "out of memory");
 		if (!s || !s->rt) {
-			if (!del_refuse(d, gi, &req.v[i], json, r))
-				dispatch_fail(r, json, 1, "%s is not a member of "
-					      "%s", cidr_format(&req.v[i], cb,
-								sizeof(cb)),
-					      d->cfg->groups[gi].name);
-			goto out;
+			if (del_refuse(d, gi, &req->v[i], out))
+				return -EPERM;
+			return membership_fail(out, -ENOENT, "%s is not a member "
+					       "of %s", cidr_format(&req->v[i], cb,
+								    sizeof(cb)), name);
 		}
 	}
 	mark = membatch_mark(d);
-	for (i = 0; i < req.n; i++) {
-		rc = membatch_change(d, gi, &req.v[i], false);
+	for (i = 0; i < req->n; i++) {
+		rc = membatch_change(d, gi, &req->v[i], false);
 		/* 0: still a member from the configuration */
-		if (rc < 0 || cidr_list_add(rc ? &gone : &same, &req.v[i]) < 0) {
+		if (rc < 0 || cidr_list_add(rc ? &out->changed : &out->same,
+					    &req->v[i]) < 0) {
 			membatch_rollback(d, mark);
-			dispatch_fail(r, json, 1, "cannot delete from %s: %s; "
-				      "nothing changed", d->cfg->groups[gi].name,
-				      strerror(rc < 0 ? -rc : ENOMEM));
-			goto out;
+			return membership_fail(out, rc < 0 ? rc : -ENOMEM,
+					       "cannot delete from %s: %s; nothing "
+					       "changed", name,
+					       strerror(rc < 0 ? -rc : ENOMEM));
 		}
 	}
-	sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS, d->cfg->groups[gi].name,
-		"members del %s: %zu address(es)", d->cfg->groups[gi].name,
-		req.n);
-	members_answer(d, gi, "deleted", &gone, &same, json, r);
-out:
-	/* answered once the batch is in the kernel and the journal */
-	membatch_queue_answer(d);
-	cidr_list_free(&req);
-	cidr_list_free(&gone);
-	cidr_list_free(&same);
+	sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS, name, "members del %s: %zu "
+		      "address(es)", name, req->n);
+	out->members = d->members.by_group[gi].n;
+	return 0;
 }
 
-void membership_list(struct sgd *d, int argc, const char **argv, bool json,
-		     struct proto_resp *r)
+int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra)
 {
-	const struct sg_group *g;
-	struct sg_cidr_list extra = { 0 }, yl = { 0 };
+	const struct sg_group *g = &d->cfg->groups[gi];
+	const struct sg_cidr_list *eff = &d->members.by_group[gi];
+	struct sg_cidr_list yl = { 0 };
 	struct memidx yx = { 0 };
-	const struct sg_cidr_list *eff;
-	char *text = NULL;
 	size_t i, k;
-	int gi, rc = 0;
+	int rc = 0;
 
-	gi = members_group(d, argc, argv, json, 1, "members list GROUP", r);
-	if (gi < 0)
-		return;
-	if (argc > 1) {
-		dispatch_fail(r, json, 2, "usage: members list GROUP");
-		return;
-	}
-	g = &d->cfg->groups[gi];
-	eff = &d->members.by_group[gi];
+	memset(extra, 0, sizeof(*extra));
 	/* render_members lists the YAML members itself; the rest (members.d
 	 * and run-time) is passed as "runtime", sorted.  The YAML members are
 	 * hashed so that this stays linear. */
@@ -435,21 +302,187 @@ void membership_list(struct sgd *d, int argc, const char **argv, bool json,
 		rc = memidx_init(&yx, &yl);
 	for (i = 0; i < eff->n && rc == 0; i++)
 		if (!memidx_find(&yx, &eff->v[i]))
-			rc = cidr_list_add(&extra, &eff->v[i]);
-	if (rc == 0) {
-		if (extra.n > 1)
-			qsort(extra.v, extra.n, sizeof(*extra.v), cmp_cidr);
-		rc = render_members(d->cfg, gi, &extra, json, &text);
-	}
+			rc = cidr_list_add(extra, &eff->v[i]);
+	if (rc == 0 && extra->n > 1)
+		qsort(extra->v, extra->n, sizeof(*extra->v), cmp_cidr);
 	memidx_free(&yx);
 	cidr_list_free(&yl);
-	cidr_list_free(&extra);
-	if (rc < 0) {
-		free(text);
-		dispatch_fail(r, json, 1, "members list: %s", strerror(-rc));
+	if (rc < 0)
+		cidr_list_free(extra);
+	return rc;
+}
+
+/* ---- members.d changes (inotify): effective members again, pushed as
+ * differences */
+
+/* a and b sorted. */
+static bool list_equal(const struct sg_cidr_list *a, const struct sg_cidr_list *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (cidr_cmp(&a->v[i], &b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+void membership_refresh(struct sgd *d)
+{
+	struct sg_members m;
+	struct sg_diags dg;
+	size_t i;
+	int r;
+
+	/* disabled: enable computes the members again */
+	if (!d->cfg || d->disabled)
+		return;
+	diags_init(&dg);
+	/* A rejected file counts with its last valid version, so only the
+	 * groups whose valid files changed differ below. */
+	r = membership_compute_live(d, d->cfg, &m);
+	if (r < 0) {
+		sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL, "members.d "
+			"change not applied: %s", strerror(-r));
+		diags_free(&dg);
 		return;
 	}
-	r->exit_code = 0;
-	r->out = text;
-	r->out_len = strlen(text);
+	for (i = 0; i < m.n_groups; i++) {
+		struct sg_cidr_list tmp, *cur = &d->members.by_group[i];
+
+		/* Run-time changes leave the running lists unsorted
+		 * (membatch.c; its indexes are dropped before this event):
+		 * the comparison and the engine's delta walk sorted lists. */
+		if (cur->n > 1)
+			qsort(cur->v, cur->n, sizeof(*cur->v), cmp_cidr);
+		if (list_equal(&m.by_group[i], cur))
+			continue;
+		r = engine_members_update(d->eng, d->cfg, (int)i,
+					  &d->members.by_group[i],
+					  &m.by_group[i], &dg);
+		if (r < 0) {
+			sgd_log_diags(d, LOG_WARNING, SGD_EV_MEMBERS, "members.d",
+				      &dg);
+			diags_free(&dg);
+			diags_init(&dg);
+			sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
+				d->cfg->groups[i].name, "members of %s not "
+				"updated: %s", d->cfg->groups[i].name,
+				strerror(-r));
+			continue;
+		}
+		sgd_log_event(d, LOG_INFO, SGD_EV_MEMBERS,
+			d->cfg->groups[i].name, "members of %s updated from "
+			"members.d (%zu)", d->cfg->groups[i].name,
+			m.by_group[i].n);
+		tmp = d->members.by_group[i];
+		d->members.by_group[i] = m.by_group[i];
+		m.by_group[i] = tmp;
+	}
+	membership_free(&m);
+	diags_free(&dg);
+}
+
+/* (Re)watch CONFDIR/members.d from scratch: it was created, replaced or
+ * moved away, and the old watch (if any) follows an inode that is no
+ * longer members.d. */
+static void membership_rewatch(struct sgd *d)
+{
+	int r;
+
+	if (d->members_wd >= 0)
+		(void)inotify_rm_watch(d->inotify.fd, d->members_wd);
+	d->members_wd = -1;
+	r = membership_watch(d);
+	if (r < 0)
+		sgd_log(d, LOG_WARNING, "not watching %s/members.d: %s",
+			d->opt.confdir, strerror(-r));
+}
+
+static void membership_on_inotify(struct sgd *d, struct sgd_watch *w,
+				  uint32_t ev)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false, rewatch = false;
+	ssize_t n;
+
+	(void)ev;
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p < buf + n) {
+			struct inotify_event *e = (struct inotify_event *)p;
+
+			p += sizeof(*e) + e->len;
+			if (e->mask & IN_Q_OVERFLOW) {
+				/* Events were lost: read everything again. */
+				rewatch = changed = true;
+				continue;
+			}
+			if (e->wd != d->members_wd) {
+				/* CONFDIR: members.d appeared, was replaced or
+				 * went away. */
+				if (e->len && strcmp(e->name, "members.d") == 0)
+					rewatch = changed = true;
+				continue;
+			}
+			changed = true;
+			if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+				rewatch = true;
+			/* A fleet tool's final step is a rename to the target
+			 * name; a temp file is only created and written, so
+			 * this is where a misnamed target is worth a word. */
+			if ((e->mask & IN_MOVED_TO) && e->len && d->cfg &&
+			    !membersd_ignored_name(e->name) &&
+			    config_find_group(d->cfg, e->name) < 0)
+				sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS,
+					NULL, "members.d/%s: ignored: no group "
+					"is named '%s' (the file name must be "
+					"a group's name or id)", e->name,
+					e->name);
+		}
+	}
+	if (rewatch)
+		membership_rewatch(d);
+	if (changed)
+		membership_refresh(d);
+}
+
+int membership_watch(struct sgd *d)
+{
+	char dir[4096];
+	bool first = false;
+	int wd;
+
+	if (d->inotify.fd < 0) {
+		first = true;
+		d->inotify.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (d->inotify.fd < 0)
+			return -errno;
+		d->inotify.fn = membership_on_inotify;
+		if (watch_add(d, &d->inotify, EPOLLIN) < 0)
+			return -errno;
+		/* To notice members.d being created, replaced or removed. */
+		if (inotify_add_watch(d->inotify.fd, d->opt.confdir,
+				      IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+				      IN_DELETE | IN_ONLYDIR) < 0)
+			return -errno;
+	}
+	if (d->members_wd >= 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/members.d", d->opt.confdir);
+	/* Not IN_MODIFY: a file is read when its writer closes it or renames
+	 * it into place, not after every write(2) of an in-place writer. */
+	wd = inotify_add_watch(d->inotify.fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+			       IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
+			       IN_MOVE_SELF | IN_ONLYDIR);
+	if (wd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	d->members_wd = wd;
+	/* What was written between the load and now is read now (after an
+	 * event, the caller reads members.d again anyway). */
+	if (first)
+		membership_refresh(d);
+	return 0;
 }

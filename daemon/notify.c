@@ -45,7 +45,7 @@ int notify_init(struct sgd *d)
 		return -errno;
 	d->wd_timer.fn = notify_on_watchdog;
 	/* Half the interval, in ms, at least 1. */
-	return loop_timer_set_ms(d->wd_timer.fd,
+	return watch_timer_set_ms(d->wd_timer.fd,
 				 usec >= 2000 ? (long long)(usec / 2000) : 1, true);
 }
 
@@ -73,5 +73,5 @@ int notify_loop_add(struct sgd *d)
 {
 	if (d->wd_timer.fd < 0)
 		return 0;
-	return loop_add(d, &d->wd_timer, EPOLLIN);
+	return watch_add(d, &d->wd_timer, EPOLLIN);
 }

@@ -3,8 +3,10 @@
  * make it the running one.
  *
  * The order is what keeps a failed reload harmless: copy, load, validate,
- * compute members, guards, one kernel transaction; only after the kernel
- * accepted it does anything in sgd change.  Any earlier failure leaves the
+ * compute members, guards, then the commit (engine_apply: the ruleset
+ * switches in one kernel transaction, with up to two around it that
+ * engine.h describes); only after the kernel accepted it does anything
+ * in sgd change.  Any earlier failure leaves the
  * running configuration and the kernel as they were.
  */
 #include <errno.h>
@@ -33,7 +35,7 @@ int reload_load(struct sgd *d, const char *srcdir, struct sgd_loaded *out,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	snapshot_path(d, SGD_STATE_STAGING, staging, sizeof(staging));
+	state_path(d, SGD_STATE_STAGING, staging, sizeof(staging));
 	r = snapshot_copy(srcdir, staging, diags);
 	if (r == 0)
 		r = config_load(staging, &out->cfg, diags);
@@ -47,6 +49,35 @@ int reload_load(struct sgd *d, const char *srcdir, struct sgd_loaded *out,
 	return r;
 }
 
+/* The one place that records a reload's result for status (and the
+ * metrics): reload_commit on success, whoever committed (start-up,
+ * reload, apply --confirm, a rollback); reload_run on failure. */
+static void reload_record(struct sgd *d, int r, const struct sg_diags *dg)
+{
+	char *msg = NULL;
+
+	d->last_reload = time(NULL);
+	d->last_reload_ok = r == 0;
+	free(d->last_reload_error);
+	d->last_reload_error = NULL;
+	if (r == 0)
+		return;
+	if (dg->n) {
+		char *first = diag_format(&dg->v[0]);
+
+		if (first && dg->n > 1) {
+			if (asprintf(&msg, "%s (and %zu more)", first, dg->n - 1) < 0)
+				msg = NULL;
+			free(first);
+		} else {
+			msg = first;
+		}
+	} else {
+		msg = strdup(strerror(-r));
+	}
+	d->last_reload_error = msg;
+}
+
 void reload_adopt(struct sgd *d, struct sgd_loaded *l)
 {
 	membership_free(&d->members);
@@ -55,8 +86,9 @@ void reload_adopt(struct sgd *d, struct sgd_loaded *l)
 	d->members = l->members;
 	memcpy(d->cfg_hash, l->hash, sizeof(d->cfg_hash));
 	memset(l, 0, sizeof(*l));
-	/* A missing group only narrows who may mutate; logged inside. */
-	(void)control_apply_group(d);
+	/* control.c: the socket's group (main.c registers the hook) */
+	if (d->hooks.adopted)
+		d->hooks.adopted(d);
 	/* log_denied may have changed */
 	droplog_update(d);
 }
@@ -96,45 +128,18 @@ int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)
 		engine_close(old);
 	}
 	d->eng = eng;
-	snapshot_path(d, SGD_STATE_STAGING, staging, sizeof(staging));
-	snapshot_path(d, SGD_STATE_RUNNING, running, sizeof(running));
+	state_path(d, SGD_STATE_STAGING, staging, sizeof(staging));
+	state_path(d, SGD_STATE_RUNNING, running, sizeof(running));
 	r = snapshot_replace(staging, running);
 	if (r < 0)
 		sgd_log(d, LOG_WARNING, "committed, but could not keep a copy "
 			"of the configuration in %s: %s", running,
 			strerror(-r));
 	reload_adopt(d, l);
+	reload_record(d, 0, diags);
 	/* what is in the kernel now is ours (drift.c's reference) */
 	drift_committed(d);
 	return 0;
-}
-
-static void reload_record(struct sgd *d, int r, const struct sg_diags *dg)
-{
-	char *msg = NULL;
-
-	d->last_reload = time(NULL);
-	d->last_reload_ok = r == 0;
-	free(d->last_reload_error);
-	d->last_reload_error = NULL;
-	d->reloads++;
-	if (r == 0)
-		return;
-	d->reload_failures++;
-	if (dg->n) {
-		char *first = diag_format(&dg->v[0]);
-
-		if (first && dg->n > 1) {
-			if (asprintf(&msg, "%s (and %zu more)", first, dg->n - 1) < 0)
-				msg = NULL;
-			free(first);
-		} else {
-			msg = first;
-		}
-	} else {
-		msg = strdup(strerror(-r));
-	}
-	d->last_reload_error = msg;
 }
 
 int reload_run(struct sgd *d, bool force, const char *ssh, struct sg_diags *diags)
@@ -162,7 +167,7 @@ int reload_run(struct sgd *d, bool force, const char *ssh, struct sg_diags *diag
 		r = -EBUSY;
 		goto out;
 	}
-	if (!force && confirm_is_rejected(d, msg, sizeof(msg))) {
+	if (!force && snapshot_rejected(d, msg, sizeof(msg))) {
 		diags_add_file(diags, NULL, "%s", msg);
 		r = -EPERM;
 		goto out;
@@ -184,7 +189,7 @@ int reload_run(struct sgd *d, bool force, const char *ssh, struct sg_diags *diag
 			free(d->notice);
 			d->notice = NULL;
 		}
-		unlink(snapshot_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
+		unlink(state_path(d, SGD_STATE_REJECTED, path, sizeof(path)));
 	}
 out:
 	reload_loaded_free(&l);
@@ -193,7 +198,11 @@ out:
 	 * daemon keeps them resident (at 100,000 rules, more than twice
 	 * what it uses). */
 	malloc_trim(0);
-	reload_record(d, r, diags);
+	d->reloads++;
+	if (r < 0) {
+		d->reload_failures++;
+		reload_record(d, r, diags);
+	}
 	if (r == 0) {
 		sgd_log_event(d, LOG_INFO, SGD_EV_RELOAD, NULL, "reloaded %s: "
 			"%zu groups", d->opt.confdir, d->cfg->n_groups);

@@ -44,7 +44,7 @@ struct membatch;
  * snapshot of a million entries is ~40 MB). */
 #define SGD_STATE_MAX_FILE	(256u << 20)
 
-/* Files and directories under the state dir (see state.c, snapshot.c,
+/* Files and directories under the state dir (see runtime.c, snapshot.c,
  * confirm.c). */
 #define SGD_STATE_MEMBERS	"members"	/* run-time members */
 #define SGD_STATE_CONFIRM	"confirm"	/* pending apply --confirm */
@@ -115,8 +115,27 @@ struct sgd_loaded {
 	char hash[17];		/* of the config files (hex FNV-1a 64) */
 };
 
+/* What runs besides the watches' own handlers, registered by main.c:
+ * the lower layers reach the higher ones only through these (the loop
+ * names no module; reload.c and membatch.c name no control.c function).
+ * A NULL hook is not called. */
+struct sgd_hooks {
+	/* loop.c: before the handler of each event's watch w */
+	void (*before_event)(struct sgd *d, const struct sgd_watch *w);
+	/* loop.c: after each batch of events */
+	void (*after_events)(struct sgd *d);
+	/* loop.c: SIGHUP */
+	void (*hangup)(struct sgd *d);
+	/* reload.c: a configuration became the running one */
+	void (*adopted)(struct sgd *d);
+	/* membatch.c: send client c its answer r, which waited for the
+	 * batch to be committed */
+	void (*reply)(struct sgd *d, struct sgd_client *c, struct proto_resp *r);
+};
+
 struct sgd {
 	struct sgd_opts opt;
+	struct sgd_hooks hooks;
 	int epfd;
 	struct sgd_watch sig;		/* signalfd */
 	struct sgd_watch listen;	/* control socket */
@@ -214,16 +233,18 @@ bool sgd_log_to_journal(void);
 void sgd_log_diags(struct sgd *d, int prio, const char *event, const char *what,
 		   const struct sg_diags *dg);
 
-/* loop.c */
+/* watch.c */
+int watch_add(struct sgd *d, struct sgd_watch *w, uint32_t events);
+int watch_mod(struct sgd *d, struct sgd_watch *w, uint32_t events);
+void watch_del(struct sgd *d, struct sgd_watch *w);
+/* Arm a timerfd: CLOCK_MONOTONIC ms from now (0 disarms). */
+int watch_timer_set_ms(int tfd, long long ms, bool periodic);
+
+/* loop.c: epoll over every watch until d->quit; d->hooks say what else
+ * runs (main.c registers them). */
 int loop_init(struct sgd *d);
-int loop_add(struct sgd *d, struct sgd_watch *w, uint32_t events);
-int loop_mod(struct sgd *d, struct sgd_watch *w, uint32_t events);
-void loop_del(struct sgd *d, struct sgd_watch *w);
 int loop_run(struct sgd *d);
 void loop_fini(struct sgd *d);
-long long loop_now_ms(void);
-/* Arm a timerfd: CLOCK_MONOTONIC ms from now (0 disarms). */
-int loop_timer_set_ms(int tfd, long long ms, bool periodic);
 
 /* control.c */
 int control_open(struct sgd *d);
@@ -234,28 +255,41 @@ void control_reply(struct sgd *d, struct sgd_client *c, struct proto_resp *r);
  * a reload that changes control_group only logs that the socket keeps
  * its group until a restart).  0 or -errno. */
 int control_apply_group(struct sgd *d);
-bool control_client_may_mutate(const struct sgd *d, const struct sgd_client *c);
 /* Free clients closed during the last event batch (their watch pointers
  * may still have been in that batch). */
 void control_reap(struct sgd *d);
 
 /* dispatch.c */
+/* The handler of one command (the table in dispatch.c, indexed by
+ * common/command.h's enum sg_cmd_id): the answer goes in r; the
+ * request's flags say --json. */
+typedef void sgd_command_fn(struct sgd *d, const struct sgd_client *c,
+			    const struct proto_req *req, struct proto_resp *r);
 /* Execute one request; fills r (exit code, stdout, stderr). */
 void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		      const struct proto_req *req, struct proto_resp *r);
+/* Free what dispatch.c keeps in d (the diff cache). */
+void dispatch_fini(struct sgd *d);
+/* May client c change the firewall (uid 0, or a member of the
+ * configured control_group)? */
+bool dispatch_client_may_mutate(const struct sgd *d, const struct sgd_client *c);
+
+/* reply.c */
 /* Set r to exit code + message: the message on stderr, and with json
  * also {"ok": false, "error": message} on stdout. */
-void dispatch_fail(struct proto_resp *r, bool json, int code, const char *fmt, ...)
+void reply_fail(struct proto_resp *r, bool json, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Diagnostics as the answer (render_diags: stdout with json, else
  * stderr). */
-void dispatch_diags(struct proto_resp *r, bool json, int code,
-		    const struct sg_diags *dg);
-/* Free what dispatch.c keeps in d (the diff cache). */
-void dispatch_fini(struct sgd *d);
+void reply_diags(struct proto_resp *r, bool json, int code,
+		 const struct sg_diags *dg);
 /* Success: text (human) or {"ok": true, "message": text} (json). */
-void dispatch_ok(struct proto_resp *r, bool json, const char *fmt, ...)
+void reply_ok(struct proto_resp *r, bool json, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A renderer's result as the answer: text (taken) on stdout when rc is
+ * 0, else "what: strerror(rc)" as a failure. */
+void reply_render(struct proto_resp *r, bool json, int rc, char *text,
+		  const char *what);
 
 /* reload.c */
 /* Copy srcdir's config files to the staging dir, load and validate them
@@ -295,16 +329,31 @@ int membership_compute(struct sgd *d, const struct sg_config *cfg,
 int membership_compute_live(struct sgd *d, const struct sg_config *cfg,
 			    struct sg_members *out);
 void membership_free(struct sg_members *m);
-/* members add/del GROUP ADDR...: change kernel set elements and the
- * persisted state; text for the client in r. */
-void membership_add(struct sgd *d, int argc, const char **argv, bool json,
-		    struct proto_resp *r);
-void membership_del(struct sgd *d, int argc, const char **argv, bool json,
-		    struct proto_resp *r);
-void membership_list(struct sgd *d, int argc, const char **argv, bool json,
-		     struct proto_resp *r);
-struct sgd_rt_group *membership_rt_find(struct sgd_runtime *rt, const char *name);
-void membership_rt_free(struct sgd_runtime *rt);
+/* Re-read members.d (after an inotify event) and push the differences. */
+void membership_refresh(struct sgd *d);
+/* (Re)install the inotify watch on CONFDIR/members.d. */
+int membership_watch(struct sgd *d);
+/* What members add/del did (membership_add, membership_del). */
+struct membership_change {
+	struct sg_cidr_list changed;	/* added, or deleted */
+	struct sg_cidr_list same;	/* already members; or still members
+					 * from the configuration */
+	size_t members;			/* the group's members after it */
+	char why[512];			/* why not, when it failed */
+};
+/* members add/del: the addresses req (sorted and made unique here) into
+ * or out of group gi's run-time members (kernel set elements and the
+ * journal, in membatch.c's batch).  0, or -errno with out->why; nothing
+ * changed then.  Free out with membership_change_free either way. */
+int membership_add(struct sgd *d, int gi, struct sg_cidr_list *req,
+		   struct membership_change *out);
+int membership_del(struct sgd *d, int gi, struct sg_cidr_list *req,
+		   struct membership_change *out);
+void membership_change_free(struct membership_change *ch);
+/* members list: group gi's effective members that are not in its YAML
+ * (members.d and run-time), sorted, into *extra (freed on error).  0 or
+ * -ENOMEM. */
+int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra);
 
 /* membersd.c */
 /* Read CONFDIR/members.d/fname into out (may be NULL).  With find, *line
@@ -326,10 +375,19 @@ void membersd_report(struct sgd *d, const struct sg_diags *dg);
 void membersd_fini(struct sgd *d);
 /* Log the members.d files named after no group of cfg (they are unused). */
 void membersd_warn_unknown(struct sgd *d, const struct sg_config *cfg);
-/* Re-read members.d (after an inotify event) and push the differences. */
-void membership_refresh(struct sgd *d);
-/* (Re)install the inotify watch on CONFDIR/members.d. */
-int membership_watch(struct sgd *d);
+/* Is name in members.d not a members file (hidden, a temp file)? */
+bool membersd_ignored_name(const char *name);
+
+/* runtime.c */
+/* The run-time members of group name, or NULL. */
+struct sgd_rt_group *runtime_find(struct sgd_runtime *rt, const char *name);
+/* The same, created (empty) when absent; NULL when out of memory. */
+struct sgd_rt_group *runtime_get(struct sgd_runtime *rt, const char *name);
+void runtime_free(struct sgd_runtime *rt);
+/* Persist / restore d->rt (the snapshot file; the journal since is
+ * membatch_journal_load's).  0 or -errno (logged). */
+int runtime_save(struct sgd *d);
+int runtime_load(struct sgd *d);
 
 /* state.c */
 /* Write data to path (created 0600, truncated) and fsync it; no rename.
@@ -349,11 +407,29 @@ int state_read_fd(int fd, size_t max, char **out, size_t *len);
 int state_read_file(const char *dir, const char *name, char **out, size_t *len);
 int state_fsync_dir(const char *dir);
 int state_init(struct sgd *d);
-/* Persist / restore d->rt. */
-int state_save_members(struct sgd *d);
-int state_load_members(struct sgd *d);
+/* state_dir + "/" + name into buf. */
+const char *state_path(const struct sgd *d, const char *name, char *buf,
+			  size_t len);
 
 /* snapshot.c */
+/* Times are wall-clock milliseconds: the deadline must mean the same
+ * after a restart, and rolling back early by a fraction of a second would
+ * be a broken promise. */
+struct snapshot_mark {
+	long long when_ms;	/* deadline, or time of the rollback */
+	char hash[17];
+};
+
+/* Read / write the marker file name (SGD_STATE_CONFIRM, _REJECTED) of
+ * the state dir.  0, -ENOENT, -EBADMSG (unreadable; logged) or -errno. */
+int snapshot_mark_read(struct sgd *d, const char *name, struct snapshot_mark *m);
+int snapshot_mark_write(struct sgd *d, const char *name, long long when,
+			const char *hash);
+/* Is CONFDIR's content the configuration that was rolled back?  Fills
+ * msg with the explanation when it is. */
+bool snapshot_rejected(struct sgd *d, char *msg, size_t len);
+/* At start, after state_init: remove a staging copy a crash left. */
+int snapshot_init(struct sgd *d);
 /* Copy the config files of src (sgd.yaml, groups.d/ regular files) into
  * the empty or absent directory dst.  0 or -errno (diags say which file). */
 int snapshot_copy(const char *src, const char *dst, struct sg_diags *diags);
@@ -364,23 +440,19 @@ int snapshot_remove(const char *dir);
 /* Replace dst by src: rename, exchanging when dst exists (then the old
  * dst is removed).  0 or -errno. */
 int snapshot_replace(const char *src, const char *dst);
-/* state_dir + "/" + name into buf. */
-const char *snapshot_path(const struct sgd *d, const char *name, char *buf,
-			  size_t len);
 
 /* confirm.c */
-/* apply --confirm SECONDS.  r gets the answer. */
-void confirm_apply(struct sgd *d, const struct proto_req *req, struct proto_resp *r);
-void confirm_confirm(struct sgd *d, bool json, struct proto_resp *r);
+/* apply --confirm SECONDS, and confirm (sgd_command_fn, dispatch.c). */
+void confirm_apply(struct sgd *d, const struct sgd_client *c,
+		   const struct proto_req *req, struct proto_resp *r);
+void confirm_confirm(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r);
 /* Roll back now (deadline passed). 0 or -errno. */
 int confirm_rollback(struct sgd *d);
 /* At start: handle a pending confirm / rejected marker.  Sets *handled
  * when it committed a configuration itself (else the caller loads
  * CONFDIR).  0 or -errno. */
 int confirm_startup(struct sgd *d, bool *handled);
-/* Is CONFDIR's content the configuration that was rolled back?  Fills
- * msg with the explanation when it is. */
-bool confirm_is_rejected(struct sgd *d, char *msg, size_t len);
 int confirm_timer_init(struct sgd *d);
 
 /* disable.c */
@@ -394,7 +466,8 @@ int disable_startup(struct sgd *d);
 void disable_run(struct sgd *d, const struct sgd_client *c,
 		 const struct proto_req *req, struct proto_resp *r);
 /* enable [--force]: commit CONFDIR (reload_run), remove the marker. */
-void enable_run(struct sgd *d, const struct proto_req *req, struct proto_resp *r);
+void enable_run(struct sgd *d, const struct sgd_client *c,
+		const struct proto_req *req, struct proto_resp *r);
 
 /* droplog.c */
 struct sgd_droplog;
@@ -404,9 +477,9 @@ struct sg_status;
 void droplog_update(struct sgd *d);
 /* Say goodbye to the followers, release everything. */
 void droplog_close(struct sgd *d);
-/* log [--since US]: the kept entries as the answer. */
-void droplog_request(struct sgd *d, const struct proto_req *req,
-		     struct proto_resp *r);
+/* log [--since US]: the kept entries as the answer (c may be NULL). */
+void droplog_request(struct sgd *d, const struct sgd_client *c,
+		     const struct proto_req *req, struct proto_resp *r);
 /* Is req `log --follow` (a stream, not one reply)? */
 bool droplog_wants_stream(const struct proto_req *req);
 /* Take over the client's socket fd for `log --follow`: the kept entries,

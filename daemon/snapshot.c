@@ -19,19 +19,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "render_fmt.h"
 #include "safeopen.h"
 #include "sgd.h"
 
 /* The subdirectories of a configuration that a copy holds. */
 static const char *const snapshot_subdirs[] = { "groups.d", "prefix_lists.d" };
 #define SNAPSHOT_NSUB (sizeof(snapshot_subdirs) / sizeof(snapshot_subdirs[0]))
-
-const char *snapshot_path(const struct sgd *d, const char *name, char *buf,
-			  size_t len)
-{
-	snprintf(buf, len, "%s/%s", d->opt.state_dir, name);
-	return buf;
-}
 
 /* Read name in the directory dfd by the config-file rules (safeopen.h):
  * never through a link, never blocking, never more than the loader's
@@ -358,4 +352,62 @@ int snapshot_replace(const char *src, const char *dst)
 			r = f;
 	}
 	return r;
+}
+
+int snapshot_init(struct sgd *d)
+{
+	char path[4096];
+
+	/* A staging copy left by a crash is never used again. */
+	(void)snapshot_remove(state_path(d, SGD_STATE_STAGING, path, sizeof(path)));
+	return 0;
+}
+
+/* ---- markers: STATE/confirm (a pending apply --confirm) and
+ * STATE/rejected (the configuration a rollback rejected) */
+
+int snapshot_mark_read(struct sgd *d, const char *name, struct snapshot_mark *cf)
+{
+	char *text = NULL;
+	int r;
+
+	r = state_read_file(d->opt.state_dir, name, &text, NULL);
+	if (r < 0)
+		return r;
+	memset(cf, 0, sizeof(*cf));
+	if (sscanf(text, "time_ms %lld hash %16s", &cf->when_ms, cf->hash) != 2 ||
+	    strlen(cf->hash) != 16) {
+		sgd_log(d, LOG_WARNING, "%s/%s: unreadable ('%.60s'); expected "
+			"'time_ms UNIXTIME_MS hash HEX16'", d->opt.state_dir,
+			name, text);
+		free(text);
+		return -EBADMSG;
+	}
+	free(text);
+	return 0;
+}
+
+int snapshot_mark_write(struct sgd *d, const char *name, long long when,
+			 const char *hash)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "time_ms %lld\nhash %s\n", when, hash);
+	return state_write_file(d->opt.state_dir, name, text, strlen(text));
+}
+
+bool snapshot_rejected(struct sgd *d, char *msg, size_t len)
+{
+	struct snapshot_mark cf;
+	char hash[17], when[64];
+
+	if (snapshot_mark_read(d, SGD_STATE_REJECTED, &cf) < 0)
+		return false;
+	if (snapshot_hash(d->opt.confdir, hash) < 0 || strcmp(hash, cf.hash) != 0)
+		return false;
+	snprintf(msg, len, "%s still holds the configuration that was rolled "
+		 "back at %s (apply --confirm was not confirmed); change it, "
+		 "try it again with 'apply --confirm', or use --force",
+		 d->opt.confdir, fmt_time((time_t)(cf.when_ms / 1000), when, sizeof(when)));
+	return true;
 }

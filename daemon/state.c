@@ -2,14 +2,9 @@
  * state.c — what sgd keeps under its state dir across restarts, written
  * so that a crash at any moment leaves either the old or the new file,
  * never half of one: write a temporary file, fsync it, rename it over
- * the old one, fsync the directory.
- *
- * The run-time members file (SGD_STATE_MEMBERS) is text, one entry a line:
- *   # sgd run-time members, format 1
- *   GROUP CIDR
- * A line that cannot be read is reported with file:line, and the whole
- * file is kept aside as members.corrupt-UNIXTIME before anything is
- * rewritten, so nothing is silently dropped.
+ * the old one, fsync the directory.  What the files hold is their
+ * owners' (runtime.c, snapshot.c, membatch.c's journal): this file knows
+ * only files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +17,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "out.h"
-#include "membatch.h"
 #include "sgd.h"
 
 int state_fsync_dir(const char *dir)
@@ -238,7 +231,6 @@ static int state_check_dir(struct sgd *d, const char *path)
 
 int state_init(struct sgd *d)
 {
-	char path[4096];
 	int r;
 
 	if (mkdir(d->opt.state_dir, 0700) < 0 && errno != EEXIST) {
@@ -259,128 +251,12 @@ int state_init(struct sgd *d)
 	if (r < 0)
 		return r;
 	d->opt.state_dir = d->state_dir_real;
-	/* A staging copy left by a crash is never used again. */
-	(void)snapshot_remove(snapshot_path(d, SGD_STATE_STAGING, path,
-					    sizeof(path)));
 	return 0;
 }
 
-int state_save_members(struct sgd *d)
+const char *state_path(const struct sgd *d, const char *name, char *buf,
+			  size_t len)
 {
-	struct out_buf b;
-	char *text = NULL, cb[64];
-	size_t i, k;
-	int r;
-
-	out_init(&b);
-	out_puts(&b, "# sgd run-time members, format 1: GROUP CIDR\n"
-		 "# written by sgd (sgctl members add/del); do not edit while "
-		 "sgd runs\n");
-	for (i = 0; i < d->rt.n; i++)
-		for (k = 0; k < d->rt.v[i].addrs.n; k++)
-			out_printf(&b, "%s %s\n", d->rt.v[i].name,
-				   cidr_format(&d->rt.v[i].addrs.v[k], cb,
-					       sizeof(cb)));
-	r = out_finish(&b, &text);
-	if (r < 0)
-		return r;
-	r = state_write_file(d->opt.state_dir, SGD_STATE_MEMBERS, text,
-			     strlen(text));
-	free(text);
-	if (r < 0)
-		sgd_log(d, LOG_WARNING, "%s/%s: cannot save the run-time "
-			"members: %s", d->opt.state_dir, SGD_STATE_MEMBERS,
-			strerror(-r));
-	return r;
-}
-
-static int rt_add(struct sgd_runtime *rt, const char *name,
-		  const struct sg_cidr *c)
-{
-	struct sgd_rt_group *g = membership_rt_find(rt, name), *nv;
-
-	if (!g) {
-		nv = realloc(rt->v, (rt->n + 1) * sizeof(*rt->v));
-		if (!nv)
-			return -ENOMEM;
-		rt->v = nv;
-		g = &rt->v[rt->n];
-		memset(g, 0, sizeof(*g));
-		g->name = strdup(name);
-		if (!g->name)
-			return -ENOMEM;
-		rt->n++;
-	}
-	return cidr_list_add(&g->addrs, c);
-}
-
-int state_load_members(struct sgd *d)
-{
-	char *text = NULL, *line, *save = NULL, corrupt[4096], path[4096];
-	int r, lineno = 0, bad = 0;
-
-	r = state_read_file(d->opt.state_dir, SGD_STATE_MEMBERS, &text, NULL);
-	if (r == -ENOENT)	/* changes since the snapshot (membatch.c) */
-		return membatch_journal_load(d);
-	snprintf(path, sizeof(path), "%s/%s", d->opt.state_dir,
-		 SGD_STATE_MEMBERS);
-	if (r < 0) {
-		sgd_log(d, LOG_WARNING, "%s: cannot read the run-time members: "
-			"%s", path, strerror(-r));
-		return r;
-	}
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char group[256], addr[256], extra[2];
-		struct sg_cidr c;
-		int n;
-
-		lineno++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (*line == 0 || *line == '#')
-			continue;
-		n = sscanf(line, "%255s %255s %1s", group, addr, extra);
-		if (n != 2) {
-			sgd_log(d, LOG_WARNING, "%s:%d: expected 'GROUP CIDR', "
-				"got '%s'", path, lineno, line);
-			bad++;
-			continue;
-		}
-		r = cidr_parse(addr, &c);
-		if (r < 0) {
-			sgd_log(d, LOG_WARNING, "%s:%d: '%s' is not an address "
-				"or CIDR%s", path, lineno, addr,
-				r == -ERANGE ? " (host bits set)" : "");
-			bad++;
-			continue;
-		}
-		r = rt_add(&d->rt, group, &c);
-		if (r < 0) {
-			free(text);
-			return r;
-		}
-	}
-	free(text);
-	if (bad) {
-		if (snprintf(corrupt, sizeof(corrupt), "%s.corrupt-%lld", path,
-			     (long long)time(NULL)) >= (int)sizeof(corrupt))
-			corrupt[0] = 0;
-		if (corrupt[0] && link(path, corrupt) == 0)
-			sgd_log(d, LOG_WARNING, "%s: %d unreadable line(s) "
-				"skipped; the file as it was is kept in %s",
-				path, bad, corrupt);
-		else
-			sgd_log(d, LOG_WARNING, "%s: %d unreadable line(s) "
-				"skipped; could not keep a copy (%s), so the "
-				"file is left as it is until the next change",
-				path, bad, strerror(errno));
-		free(d->notice);
-		if (asprintf(&d->notice, "%s had %d unreadable line(s) at "
-			     "start (see the log; original kept as %s)", path,
-			     bad, corrupt) < 0)
-			d->notice = NULL;
-	}
-	/* the snapshot above, then the changes journaled since */
-	return membatch_journal_load(d);
+	snprintf(buf, len, "%s/%s", d->opt.state_dir, name);
+	return buf;
 }

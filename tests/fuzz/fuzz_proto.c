@@ -50,52 +50,6 @@ static struct {
 	struct sgd d;
 } fz;
 
-/* sgd's log functions live in daemon/log.c, which the harness leaves
- * out: these are quiet. */
-void sgd_log(struct sgd *d, int prio, const char *fmt, ...)
-{
-	(void)d;
-	(void)prio;
-	(void)fmt;
-}
-
-void sgd_debug(struct sgd *d, const char *fmt, ...)
-{
-	(void)d;
-	(void)fmt;
-}
-
-void sgd_log_event(struct sgd *d, int prio, const char *event,
-		   const char *group, const char *fmt, ...)
-{
-	(void)d;
-	(void)prio;
-	(void)event;
-	(void)group;
-	(void)fmt;
-}
-
-void sgd_log_fields(struct sgd *d, int prio, const char *event,
-		    const struct sgd_log_field *f, size_t n, const char *fmt, ...)
-{
-	(void)d;
-	(void)prio;
-	(void)event;
-	(void)f;
-	(void)n;
-	(void)fmt;
-}
-
-void sgd_log_diags(struct sgd *d, int prio, const char *event, const char *what,
-		   const struct sg_diags *dg)
-{
-	(void)d;
-	(void)prio;
-	(void)event;
-	(void)what;
-	(void)dg;
-}
-
 static void fz_cleanup(void)
 {
 	char cmd[300];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # daemon_reload_delta.sh — a reload that edits one rule sends only the
-# elements that changed (daemon/engine_reuse.c), with real connections:
+# elements that changed (engine/engine_reuse.c), with real connections:
 #  * the edited rule's new port passes and its old port is dropped;
 #  * the untouched rules still pass, and the counter of an untouched
 #    element keeps its count across the reload (its set was kept and the

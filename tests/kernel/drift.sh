@@ -1,5 +1,6 @@
 #!/bin/bash
-# drift.sh — changes of sgd's table by someone else (issue 7 item 4).
+# drift.sh — changes of sgd's table by someone else
+# (docs/daemon.md, "Drift: changes of our table by others").
 #
 # Proves, with sgd running in a namespace of its own:
 #  (d) 100 of sgd's own reloads, membership deltas (sgctl and members.d)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# engine_flat.sh — the flat compiler (daemon/flat.h) with real packets.
+# engine_flat.sh — the flat compiler (engine/flat.h) with real packets.
 #
 # Two globally attached groups whose rules overlap every way the compiler
 # resolves: a range contained in another (dropped from the set, counter 0),

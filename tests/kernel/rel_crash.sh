@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rel_crash.sh — kill -9 at random points, restart, converge (issue 7.3).
+# rel_crash.sh — kill -9 at random points, restart, converge.
 #
 # KILLS (100) times: start a `sgctl reload` (switching the configuration
 # between A and B) or a `sgctl members add/del` of several addresses, and

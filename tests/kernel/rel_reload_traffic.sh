@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rel_reload_traffic.sh — reloads are atomic under traffic (issue 7.1).
+# rel_reload_traffic.sh — reloads are atomic under traffic.
 #
 # A client namespace keeps an allowed TCP stream (byte-counted at both
 # ends) and a sequence-numbered UDP flow running while the server's sgd

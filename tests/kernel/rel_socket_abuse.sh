@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rel_socket_abuse.sh — control-socket abuse (issue 7.6).
+# rel_socket_abuse.sh — control-socket abuse.
 #
 # While hostile clients attack sgd's control socket — 1,000 connects in a
 # burst (held open, sending nothing), clients that send one byte every two

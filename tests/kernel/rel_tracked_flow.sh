@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rel_tracked_flow.sh — AWS semantics on change (issue 7.2).
+# rel_tracked_flow.sh — AWS semantics on change: tracked flows survive a reload.
 #
 # A live TCP connection (and a live UDP exchange) admitted by a rule keeps
 # working after a reload that removes that rule: tracked flows continue, as

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # valgrind_daemon.sh — sgd under valgrind memcheck for a whole life
-# (issue 7, item 8): start, 100 reloads alternating two configurations
+# (a whole life of the daemon): start, 100 reloads alternating two configurations
 # with every 10th one invalid (refused), SIGHUP reloads, run-time member
 # add/del/list, members.d rewritten by a "fleet tool" (one bad version),
 # every query command with and without --json, apply --confirm + confirm,

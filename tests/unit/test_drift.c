@@ -13,18 +13,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 
-#include "drift.h"
-#include "sgd.h"
-
-/* drifttxn.c stamps a transaction's first event with the loop's clock;
- * the daemon's loop.c is not linked here. */
-long long loop_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "engine.h"
 
 static char msgbuf[8192];
 

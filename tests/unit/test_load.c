@@ -1,5 +1,5 @@
 /*
- * test_load.c — the loader: every valid shape of SPEC section 2 gives the
+ * test_load.c — the loader: every valid shape of docs/configuration.md ("Rules") gives the
  * expected model and survives the round trip (print -> load -> print gives
  * the same text); hostile input is refused with a clear message; the
  * check_run contract.  cidr.c and protocol.c: test_cidr.c.  Error messages of ordinary mistakes
@@ -177,7 +177,7 @@ static void t_cidr_is(const struct sg_cidr *c, const char *want)
 	ck_assert_str_eq(cidr_format(c, buf, sizeof(buf)), want);
 }
 
-/* ---- the SPEC example ------------------------------------------------- */
+/* ---- the example of docs/configuration.md ------------------------------ */
 
 static const char spec_sgd[] =
 	"table: sgd                      # name of the inet table sgd owns\n"

@@ -41,17 +41,8 @@
 #include "plan.h"
 #include "flat.h"
 
-/* The kernel removes a pipapo element in time linear in the set (it cuts
- * the element's bit out of every lookup bitmap): past this many removals
- * a kept concat interval set would cost more than a new one.  A reload
- * that changes that much re-creates the set, and packets its new elements
- * match may be dropped for the instant described above.  (Hash and rbtree
- * sets remove an element in constant or logarithmic time.  A hash set is
- * kept unless the delta names more elements than the new set holds, and
- * then re-created in the plan's transaction, which is safe for a hash
- * set (commit.c); an rbtree set is always kept: re-created, it would be
- * empty for an instant, and flushed, empty for the old rules.) */
-/* REUSE_MAX_DROPS: plan.h */
+/* How many removals a kept range set may take: REUSE_MAX_DROPS, plan.h
+ * (engine_adopt.c uses it too). */
 
 static const struct flat_set *reuse_find(const struct flat *f,
 					 const struct flat_set *s)
@@ -210,7 +201,8 @@ static int reuse_add_msgs(struct sg_plan *plan, struct plan_msg **v, size_t *n,
 	size_t k;
 
 	for (k = 0; k < s->n; k += FLAT_ELEMS_PER_MSG) {
-		struct plan_msg m = { .kind = PLAN_FLATELEMS, .del = del, .post = del };
+		struct plan_msg m = { .kind = PLAN_FLATELEMS, .del = del, .post = del,
+				      .build = compile_flat_msg };
 
 		if (*n == *cap) {
 			size_t c = *cap ? *cap * 2 : 64;
@@ -232,30 +224,16 @@ static int reuse_add_msgs(struct sg_plan *plan, struct plan_msg **v, size_t *n,
 	return 0;
 }
 
-int engine_flat_reuse(const struct flat *old_flat, struct sg_plan *plan,
-		      struct sg_plan *pre)
+/* The element deltas (gone, new) of every plan set the kernel holds as
+ * old_flat's, into d (room for two per kept set), and the names of the
+ * sets kept in plan->keep_sets; a set whose delta costs more than a new
+ * one is left out (created again).  0 or -ENOMEM. */
+static int reuse_deltas(const struct flat *old_flat, struct sg_plan *plan,
+			struct flat *d)
 {
-	struct flat *d;
-	struct plan_msg *v = NULL;
-	size_t n = 0, cap = 0, i, kept = 0;
+	size_t i;
 	int rc = 0;
 
-	if (!old_flat || !plan->flat)
-		return 0;
-	for (i = 0; i < plan->flat->n_sets; i++)
-		if (reuse_find(old_flat, &plan->flat->sets[i]))
-			kept++;
-	if (kept == 0)
-		return 0;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	/* two arrays (gone, new) per kept set; never reallocated after */
-	d->sets = calloc(2 * kept, sizeof(*d->sets));
-	plan->keep_sets = calloc(kept, sizeof(*plan->keep_sets));
-	plan->flat_delta = d;
-	if (!d->sets || !plan->keep_sets)
-		return -ENOMEM;
 	for (i = 0; !rc && i < plan->flat->n_sets; i++) {
 		const struct flat_set *s = &plan->flat->sets[i];
 		const struct flat_set *old = reuse_find(old_flat, s);
@@ -291,44 +269,79 @@ int engine_flat_reuse(const struct flat *old_flat, struct sg_plan *plan,
 				plan->n_keep++;
 		}
 	}
-	/* the messages: a kept set's full element list becomes its delta */
-	for (i = 0; !rc && i < plan->n; i++) {
-		struct plan_msg *m = &plan->v[i];
-		size_t k;
+	return rc;
+}
 
-		if (m->kind == PLAN_FLATELEMS) {
-			for (k = 0; k < d->n_sets; k += 2)
-				if (strcmp(d->sets[k].name, m->o.fset->name) == 0)
-					break;
-			if (k < d->n_sets) {
-				/* the set's first message stands for all of them */
-				if (m->first == 0) {
-					rc = reuse_add_msgs(plan, &v, &n, &cap, &d->sets[k], true);
-					/* (a hash set's additions: see above) */
-					if (!rc && pre && d->sets[k].kind != FLAT_EXACT)
-						rc = reuse_add_msgs(pre, &pre->v, &pre->n,
-								    &pre->cap, &d->sets[k + 1],
-								    false);
-					else if (!rc)
-						rc = reuse_add_msgs(plan, &v, &n, &cap,
-								    &d->sets[k + 1], false);
-				}
-				continue;
-			}
-		}
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 64;
-			struct plan_msg *nv = realloc(v, c * sizeof(*nv));
+/* Plan message m into (*v, *n, *cap), where a kept set's full element
+ * list becomes its delta d (its additions into pre when pre is given).
+ * 0 or -ENOMEM. */
+static int reuse_rewrite_msg(struct sg_plan *plan, struct sg_plan *pre,
+			     const struct flat *d, const struct plan_msg *m,
+			     struct plan_msg **v, size_t *n, size_t *cap)
+{
+	size_t k;
+	int rc = 0;
 
-			if (!nv) {
-				rc = -ENOMEM;
+	if (m->kind == PLAN_FLATELEMS) {
+		for (k = 0; k < d->n_sets; k += 2)
+			if (strcmp(d->sets[k].name, m->o.fset->name) == 0)
 				break;
-			}
-			v = nv;
-			cap = c;
+		if (k < d->n_sets) {
+			/* the set's first message stands for all of them */
+			if (m->first != 0)
+				return 0;
+			rc = reuse_add_msgs(plan, v, n, cap, &d->sets[k], true);
+			/* (a hash set's additions: see above) */
+			if (!rc && pre && d->sets[k].kind != FLAT_EXACT)
+				rc = reuse_add_msgs(pre, &pre->v, &pre->n, &pre->cap,
+						    &d->sets[k + 1], false);
+			else if (!rc)
+				rc = reuse_add_msgs(plan, v, n, cap, &d->sets[k + 1],
+						    false);
+			return rc;
 		}
-		v[n++] = *m;
 	}
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct plan_msg *nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = *m;
+	return 0;
+}
+
+int engine_flat_reuse(const struct flat *old_flat, struct sg_plan *plan,
+		      struct sg_plan *pre)
+{
+	struct flat *d;
+	struct plan_msg *v = NULL;
+	size_t n = 0, cap = 0, i, kept = 0;
+	int rc;
+
+	if (!old_flat || !plan->flat)
+		return 0;
+	for (i = 0; i < plan->flat->n_sets; i++)
+		if (reuse_find(old_flat, &plan->flat->sets[i]))
+			kept++;
+	if (kept == 0)
+		return 0;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	/* two arrays (gone, new) per kept set; never reallocated after */
+	d->sets = calloc(2 * kept, sizeof(*d->sets));
+	plan->keep_sets = calloc(kept, sizeof(*plan->keep_sets));
+	plan->flat_delta = d;
+	if (!d->sets || !plan->keep_sets)
+		return -ENOMEM;
+	rc = reuse_deltas(old_flat, plan, d);
+	/* the messages: a kept set's full element list becomes its delta */
+	for (i = 0; !rc && i < plan->n; i++)
+		rc = reuse_rewrite_msg(plan, pre, d, &plan->v[i], &v, &n, &cap);
 	/* a kept set that is empty now has no message above: its deletions
 	 * go at the end (its rules are gone with the new plan anyway) */
 	for (i = 0; !rc && i < d->n_sets; i += 2) {

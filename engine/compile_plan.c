@@ -15,6 +15,30 @@
 #include "flat.h"
 #include "nft_abi.h"
 
+/* input and output: policy drop, but the final drop rule is what we rely
+ * on (a base chain's policy is not switched atomically with its rules).
+ * forward_in and forward_out: policy accept, since traffic that is not a
+ * local container's is not theirs to judge (compile_forward.c); their
+ * priority -200 puts them before every chain at the usual forward
+ * priorities (mangle -150, filter 0, security 50): Docker's chains, a
+ * flowtable's `flow add`, a queue, see only what sgd let through. */
+const struct plan_base plan_bases[PLAN_N_BASES] = {
+	[PLAN_BASE_IN] = { "input", NF_INET_LOCAL_IN, 0, NF_DROP },
+	[PLAN_BASE_OUT] = { "output", NF_INET_LOCAL_OUT, 0, NF_DROP },
+	[PLAN_BASE_FWD_IN] = { "forward_in", NF_INET_FORWARD, -200, NF_ACCEPT },
+	[PLAN_BASE_FWD_OUT] = { "forward_out", NF_INET_FORWARD, -200, NF_ACCEPT },
+};
+
+int plan_base_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < PLAN_N_BASES; i++)
+		if (strcmp(plan_bases[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
 void plan_init(struct sg_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
@@ -275,9 +299,8 @@ int plan_msg_build(const struct sg_plan *plan, size_t i, char *buf, size_t len,
 		nftnl_rule_nlmsg_build_payload(nlh, m->o.rule);
 		break;
 	case PLAN_FLATELEMS:
-		return compile_flat_msg(plan, m, buf, len, seq);
 	case PLAN_CIDRELEMS:
-		return compile_cidr_msg(plan, m, buf, len, seq);
+		return m->build ? m->build(plan, m, buf, len, seq) : -EINVAL;
 	default:
 		return -EINVAL;
 	}

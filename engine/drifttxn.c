@@ -15,8 +15,9 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 
-#include "drift.h"
-#include "sgd.h"
+#include "clock.h"
+#include "engine.h"
+#include "plan.h"
 
 /* Newer kernels (6.3+) also have "destroy" (delete if present); older
  * uapi headers do not name them.  ABI values. */
@@ -49,7 +50,7 @@ static void drift_txn_add(struct drift_txn *t, enum drift_op op, enum drift_kind
 	size_t i;
 
 	if (!t->touches_table)
-		t->first_ms = loop_now_ms();
+		t->first_ms = clock_now_ms();
 	t->touches_table = true;
 	if (kind == DK_TABLE && op == DRIFT_DEL)
 		t->table_deleted = true;
@@ -84,64 +85,96 @@ static unsigned long drift_count_elems(const struct nlattr *list)
 }
 
 /* One object event: note it when it concerns our table. */
+/* What an object event is (its operation and kind); false for other
+ * events (trace events and the like). */
+static bool drift_classify(uint16_t msg, enum drift_op *op, enum drift_kind *kind)
+{
+	static const struct {
+		uint16_t add, del, destroy;
+		enum drift_kind kind;
+	} m[] = {
+		{ NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, DRIFT_MSG_DESTROYTABLE, DK_TABLE },
+		{ NFT_MSG_NEWCHAIN, NFT_MSG_DELCHAIN, DRIFT_MSG_DESTROYCHAIN, DK_CHAIN },
+		{ NFT_MSG_NEWRULE, NFT_MSG_DELRULE, DRIFT_MSG_DESTROYRULE, DK_RULE },
+		{ NFT_MSG_NEWSET, NFT_MSG_DELSET, DRIFT_MSG_DESTROYSET, DK_SET },
+		{ NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, DRIFT_MSG_DESTROYSETELEM, DK_ELEM },
+		{ NFT_MSG_NEWOBJ, NFT_MSG_DELOBJ, DRIFT_MSG_DESTROYOBJ, DK_OBJ },
+		{ NFT_MSG_NEWFLOWTABLE, NFT_MSG_DELFLOWTABLE, DRIFT_MSG_DESTROYFLOWTABLE,
+		  DK_FLOWTABLE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (msg != m[i].add && msg != m[i].del && msg != m[i].destroy)
+			continue;
+		*op = msg == m[i].add ? DRIFT_ADD : DRIFT_DEL;
+		*kind = m[i].kind;
+		return true;
+	}
+	return false;
+}
+
+/* One object event of our table, as the summary counts it. */
+struct drift_obj {
+	enum drift_op op;
+	enum drift_kind kind;
+	const char *name;	/* NULL when the event does not say */
+	unsigned long count;
+	uint32_t flags;
+	bool anonymous;		/* an anonymous set or its elements */
+};
+
+/* Fill o from the event's attributes tb (tname: our table's name). */
+static void drift_decode(const struct nlmsghdr *nlh, const struct nlattr **tb,
+			 const char *tname, struct drift_obj *o)
+{
+	switch (o->kind) {
+	case DK_TABLE:
+		o->name = tname;
+		if (tb[NFTA_TABLE_FLAGS] &&
+		    mnl_attr_validate(tb[NFTA_TABLE_FLAGS], MNL_TYPE_U32) == 0)
+			o->flags = ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_FLAGS]));
+		break;
+	case DK_CHAIN:
+		o->name = driftfp_str(tb[NFTA_CHAIN_NAME]);
+		break;
+	case DK_RULE:
+		o->name = driftfp_str(tb[NFTA_RULE_CHAIN]);
+		if (o->op == DRIFT_ADD && (nlh->nlmsg_flags & NLM_F_REPLACE))
+			o->op = DRIFT_REPLACE;
+		break;
+	case DK_SET:
+		o->name = driftfp_str(tb[NFTA_SET_NAME]);
+		if (tb[NFTA_SET_FLAGS] &&
+		    mnl_attr_validate(tb[NFTA_SET_FLAGS], MNL_TYPE_U32) == 0 &&
+		    (ntohl(mnl_attr_get_u32(tb[NFTA_SET_FLAGS])) & NFT_SET_ANONYMOUS))
+			o->anonymous = true;
+		break;
+	case DK_ELEM:
+		o->name = driftfp_str(tb[NFTA_SET_ELEM_LIST_SET]);
+		o->count = drift_count_elems(tb[NFTA_SET_ELEM_LIST_ELEMENTS]);
+		/* "__set0", "__map1": nft's names for anonymous sets */
+		o->anonymous = o->name && strncmp(o->name, "__", 2) == 0;
+		break;
+	case DK_OBJ:
+		o->name = driftfp_str(tb[NFTA_OBJ_NAME]);
+		break;
+	case DK_FLOWTABLE:
+		o->name = driftfp_str(tb[NFTA_FLOWTABLE_NAME]);
+		break;
+	}
+}
+
 void drifttxn_on_object(struct drift_txn *t, const char *table,
 			const struct nlmsghdr *nlh, uint16_t msg)
 {
 	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[8];
-	enum drift_op op = DRIFT_ADD;
-	enum drift_kind kind;
-	const char *tname, *name = NULL;
-	unsigned long count = 1;
-	uint32_t flags = 0;
-	bool anonymous = false;
+	struct drift_obj o = { .count = 1 };
+	const char *tname;
 
-	switch (msg) {
-	case NFT_MSG_DELTABLE: case DRIFT_MSG_DESTROYTABLE:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWTABLE:
-		kind = DK_TABLE;
-		break;
-	case NFT_MSG_DELCHAIN: case DRIFT_MSG_DESTROYCHAIN:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWCHAIN:
-		kind = DK_CHAIN;
-		break;
-	case NFT_MSG_DELRULE: case DRIFT_MSG_DESTROYRULE:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWRULE:
-		kind = DK_RULE;
-		break;
-	case NFT_MSG_DELSET: case DRIFT_MSG_DESTROYSET:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWSET:
-		kind = DK_SET;
-		break;
-	case NFT_MSG_DELSETELEM: case DRIFT_MSG_DESTROYSETELEM:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWSETELEM:
-		kind = DK_ELEM;
-		break;
-	case NFT_MSG_DELOBJ: case DRIFT_MSG_DESTROYOBJ:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWOBJ:
-		kind = DK_OBJ;
-		break;
-	case NFT_MSG_DELFLOWTABLE: case DRIFT_MSG_DESTROYFLOWTABLE:
-		op = DRIFT_DEL;
-		/* fall through */
-	case NFT_MSG_NEWFLOWTABLE:
-		kind = DK_FLOWTABLE;
-		break;
-	default:
-		return;		/* trace events and the like */
-	}
+	if (!drift_classify(msg, &o.op, &o.kind))
+		return;
 	t->open = true;
 	/* attribute 1 is the table name in every one of these objects */
 	if (nfg->nfgen_family != NFPROTO_INET || driftfp_attrs(nlh, tb, 8) < 0)
@@ -149,50 +182,16 @@ void drifttxn_on_object(struct drift_txn *t, const char *table,
 	tname = driftfp_str(tb[1]);
 	if (!tname || strcmp(tname, table) != 0)
 		return;
-	switch (kind) {
-	case DK_TABLE:
-		name = tname;
-		if (tb[NFTA_TABLE_FLAGS] &&
-		    mnl_attr_validate(tb[NFTA_TABLE_FLAGS], MNL_TYPE_U32) == 0)
-			flags = ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_FLAGS]));
-		break;
-	case DK_CHAIN:
-		name = driftfp_str(tb[NFTA_CHAIN_NAME]);
-		break;
-	case DK_RULE:
-		name = driftfp_str(tb[NFTA_RULE_CHAIN]);
-		if (op == DRIFT_ADD && (nlh->nlmsg_flags & NLM_F_REPLACE))
-			op = DRIFT_REPLACE;
-		break;
-	case DK_SET:
-		name = driftfp_str(tb[NFTA_SET_NAME]);
-		if (tb[NFTA_SET_FLAGS] &&
-		    mnl_attr_validate(tb[NFTA_SET_FLAGS], MNL_TYPE_U32) == 0 &&
-		    (ntohl(mnl_attr_get_u32(tb[NFTA_SET_FLAGS])) & NFT_SET_ANONYMOUS))
-			anonymous = true;
-		break;
-	case DK_ELEM:
-		name = driftfp_str(tb[NFTA_SET_ELEM_LIST_SET]);
-		count = drift_count_elems(tb[NFTA_SET_ELEM_LIST_ELEMENTS]);
-		/* "__set0", "__map1": nft's names for anonymous sets */
-		anonymous = name && strncmp(name, "__", 2) == 0;
-		break;
-	case DK_OBJ:
-		name = driftfp_str(tb[NFTA_OBJ_NAME]);
-		break;
-	case DK_FLOWTABLE:
-		name = driftfp_str(tb[NFTA_FLOWTABLE_NAME]);
-		break;
-	}
+	drift_decode(nlh, tb, tname, &o);
 	/* an anonymous set is part of its rule ("ip saddr { ... }"): the
 	 * rule is what the summary names */
-	if (anonymous) {
+	if (o.anonymous) {
 		if (!t->touches_table)
-			t->first_ms = loop_now_ms();
+			t->first_ms = clock_now_ms();
 		t->touches_table = true;
 		return;
 	}
-	drift_txn_add(t, op, kind, name ? name : "?", count, flags);
+	drift_txn_add(t, o.op, o.kind, o.name ? o.name : "?", o.count, o.flags);
 }
 
 static void drift_put(char *buf, size_t len, size_t *used, const char *fmt, ...)
@@ -286,4 +285,19 @@ void drifttxn_summary(const struct drift_txn *t, const char *table,
 	if (more)
 		drift_put(buf, len, &used, "%sand %lu more change%s", used ? ", " : "",
 			  more, more == 1 ? "" : "s");
+}
+
+void drifttxn_newgen(const struct nlmsghdr *nlh, long *pid, const char **comm)
+{
+	const struct nlattr *tb[NFTA_GEN_MAX + 1];
+
+	*pid = 0;
+	*comm = "?";
+	if (driftfp_attrs(nlh, tb, NFTA_GEN_MAX + 1) < 0)
+		return;
+	if (tb[NFTA_GEN_PROC_PID] &&
+	    mnl_attr_validate(tb[NFTA_GEN_PROC_PID], MNL_TYPE_U32) == 0)
+		*pid = (long)ntohl(mnl_attr_get_u32(tb[NFTA_GEN_PROC_PID]));
+	if (driftfp_str(tb[NFTA_GEN_PROC_NAME]))
+		*comm = driftfp_str(tb[NFTA_GEN_PROC_NAME]);
 }

@@ -67,6 +67,7 @@ static int engine_count_rule(const struct nftnl_rule *r, void *data)
 
 int engine_inspect(struct sg_engine *e, struct sg_table_info *out)
 {
+	struct nl_conn c = nldump_conn(e);
 	struct nl_state st;
 	int rc = -EINTR;
 
@@ -75,7 +76,7 @@ int engine_inspect(struct sg_engine *e, struct sg_table_info *out)
 	if (rc <= 0)
 		return rc;
 	out->present = true;
-	rc = nldump_state(e, &st);
+	rc = nldump_state(&c, &st);
 	if (rc < 0)
 		return rc;
 	out->chains = st.n_chains;
@@ -83,9 +84,9 @@ int engine_inspect(struct sg_engine *e, struct sg_table_info *out)
 	nldump_state_free(&st);
 	/* a rule dump cut by a concurrent commit is taken again */
 	rc = -EINTR;
-	for (int i = 0; i < 16 && rc == -EINTR; i++) {
+	for (int i = 0; i < NLDUMP_TRIES && rc == -EINTR; i++) {
 		out->rules = 0;
-		rc = nldump_rules(e, engine_count_rule, &out->rules);
+		rc = nldump_rules(&c, engine_count_rule, &out->rules);
 	}
 	return rc;
 }

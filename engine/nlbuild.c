@@ -1,7 +1,11 @@
 /*
  * nlbuild.c — one small builder per expression kind (see nlbuild.h).
- * Every match loads into register 1 and compares there; sgd never needs
- * more than one live register.
+ * Every single-field match loads into register 1 and compares there.  The
+ * one exception is a lookup in a concatenated set (address . port,
+ * compile_flatemit.c): its key spans consecutive registers, so the
+ * address goes to register 1 and the port to the 32-bit register right
+ * after it (nlb_payload_reg / nlb_ct_original_reg with NFT_REG32_01 after
+ * an IPv4 address, NFT_REG32_04 after an IPv6 one).
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -11,9 +11,10 @@
  * with every membership update.
  *
  * It is read on drift.c's own netlink socket (never the engine's, whose
- * acks must not mix with our dumps) as GETGEN, the dumps, GETGEN again:
- * only when both generations agree is the fingerprint one consistent
- * state, tagged with that generation.
+ * acks must not mix with our dumps) with the engine's dump (nldump.c):
+ * GETGEN, the dumps, GETGEN again (nldump_consistent); only when both
+ * generations agree is the fingerprint one consistent state, tagged with
+ * that generation.
  */
 #include <endian.h>
 #include <errno.h>
@@ -29,18 +30,15 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 
-#include "drift.h"
+#include "engine.h"
 #include "plan.h"
 
-#define DRIFTFP_BUF (1 << 16)
-#define DRIFTFP_TRIES 8
 #define DRIFTFP_MAX_ATTR 32	/* > every NFTA_*_MAX we parse */
 
 struct driftfp_ctx {
 	const char *table;
 	struct drift_fp *fp;
-	uint32_t genid;
-	int err;
+	int err;		/* why a callback gave up */
 };
 
 static int driftfp_attr_cb(const struct nlattr *a, void *data)
@@ -130,17 +128,6 @@ static bool driftfp_ours(const struct nlmsghdr *nlh, const struct nlattr *tab,
 	return nfg->nfgen_family == NFPROTO_INET && name && strcmp(name, table) == 0;
 }
 
-static int driftfp_gen_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct driftfp_ctx *c = data;
-	const struct nlattr *tb[NFTA_GEN_MAX + 1];
-
-	if (driftfp_attrs(nlh, tb, NFTA_GEN_MAX + 1) < 0 || !tb[NFTA_GEN_ID])
-		return MNL_CB_ERROR;
-	c->genid = driftfp_u32(tb[NFTA_GEN_ID]);
-	return MNL_CB_OK;
-}
-
 /* table (flags: dormant would switch our firewall off) */
 static int driftfp_table_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -219,55 +206,14 @@ static int driftfp_rule_cb(const struct nlmsghdr *nlh, void *data)
 	return c->err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
-/* One request (type for family, with the table name as attribute 1 when
- * table is not NULL) and its answers.  -EINTR: the ruleset changed during
- * the dump.  -ENOENT: no such table. */
-static int driftfp_run(struct mnl_socket *nl, uint32_t *seq, uint16_t type,
-		       uint16_t flags, uint8_t family, const char *table, char *buf,
-		       mnl_cb_t cb, struct driftfp_ctx *c)
-{
-	char req[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	struct nfgenmsg *nfg;
-	uint32_t portid = mnl_socket_get_portid(nl);
-	uint32_t s = (*seq)++;
-	int rc;
-
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = s;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = family;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
-	/* set and rule dumps are filtered by this table in the kernel;
-	 * every callback checks the table again */
-	if (table)
-		mnl_attr_put_strz(nlh, 1, table);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, DRIFTFP_BUF);
-
-		if (n < 0)
-			return -errno;
-		errno = 0;
-		rc = mnl_cb_run(buf, (size_t)n, s, portid, cb, c);
-		if (rc < 0)
-			rc = c->err ? c->err : errno ? -errno : -EIO;
-	} while (rc > MNL_CB_STOP);
-	if (rc < 0)
-		nldump_drain(nl, buf, DRIFTFP_BUF, s);
-	return rc < 0 ? rc : 0;
-}
-
 static int driftfp_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int driftfp_take_once(struct mnl_socket *nl, uint32_t *seq, const char *table,
-			     char *buf, struct drift_fp *out)
+/* One try of driftfp_take (nldump_consistent's read): what an earlier
+ * try read is discarded first. */
+static int driftfp_read(const struct nl_conn *conn, void *data)
 {
 	static const struct {
 		uint16_t type;
@@ -278,58 +224,44 @@ static int driftfp_take_once(struct mnl_socket *nl, uint32_t *seq, const char *t
 		{ NFT_MSG_GETSET, driftfp_set_cb },
 		{ NFT_MSG_GETRULE, driftfp_rule_cb },
 	};
-	struct driftfp_ctx c = { .table = table, .fp = out };
-	uint32_t gen0;
+	struct driftfp_ctx *c = data;
 	size_t i;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	rc = driftfp_run(nl, seq, NFT_MSG_GETGEN, NLM_F_ACK, AF_UNSPEC, NULL,
-			 buf, driftfp_gen_cb, &c);
-	if (rc)
-		return rc;
-	gen0 = c.genid;
+	driftfp_free(c->fp);
 	for (i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
+		c->err = 0;
 		/* GETTABLE takes no table filter: it dumps every inet
 		 * table and the callback picks ours */
-		rc = driftfp_run(nl, seq, dumps[i].type, NLM_F_DUMP, NFPROTO_INET,
-				 dumps[i].type == NFT_MSG_GETTABLE ? NULL : table,
-				 buf, dumps[i].cb, &c);
+		rc = nldump_request(conn, dumps[i].type, NLM_F_DUMP, NFPROTO_INET,
+				    dumps[i].type != NFT_MSG_GETTABLE, dumps[i].cb, c);
+		if (rc && c->err)
+			rc = c->err;
 		if (rc == -ENOENT)
 			rc = 0;		/* the table is gone: nothing in it */
 		if (rc)
-			goto fail;
+			return rc;
 	}
-	rc = driftfp_run(nl, seq, NFT_MSG_GETGEN, NLM_F_ACK, AF_UNSPEC, NULL,
-			 buf, driftfp_gen_cb, &c);
-	if (rc)
-		goto fail;
-	if (c.genid != gen0) {
-		rc = -EINTR;
-		goto fail;
-	}
-	out->genid = gen0;
-	qsort(out->v, out->n, sizeof(*out->v), driftfp_cmp);
 	return 0;
-fail:
-	driftfp_free(out);
-	return rc;
 }
 
 int driftfp_take(struct mnl_socket *nl, uint32_t *seq, const char *table,
 		 struct drift_fp *out)
 {
-	char *buf = malloc(DRIFTFP_BUF);
-	int rc = -EINTR;
+	struct nl_conn conn = { .nl = nl, .seq = seq, .table = table };
+	struct driftfp_ctx c = { .table = table, .fp = out };
+	uint32_t genid;
+	int rc;
 
-	if (!buf)
-		return -ENOMEM;
-	/* a commit between the reads makes them inconsistent: read again,
-	 * a bounded number of times */
-	for (int i = 0; i < DRIFTFP_TRIES && rc == -EINTR; i++)
-		rc = driftfp_take_once(nl, seq, table, buf, out);
-	free(buf);
-	return rc;
+	memset(out, 0, sizeof(*out));
+	rc = nldump_consistent(&conn, driftfp_read, &c, &genid);
+	if (rc) {
+		driftfp_free(out);
+		return rc;
+	}
+	out->genid = genid;
+	qsort(out->v, out->n, sizeof(*out->v), driftfp_cmp);
+	return 0;
 }
 
 /* A run of differences of one kind: "missing" rules of one chain, or a

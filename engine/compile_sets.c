@@ -204,8 +204,10 @@ static int compile_cidrs_add(struct sg_plan *plan, const char *name, int af,
 	c->n = n;
 	memcpy(c->v, v, n * sizeof(c->v[0]));
 	rc = plan_add(plan, PLAN_CIDRELEMS, c, origin);
-	if (!rc)
+	if (!rc) {
 		plan->v[plan->n - 1].del = del;
+		plan->v[plan->n - 1].build = compile_cidr_msg;
+	}
 	return rc;
 }
 

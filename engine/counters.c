@@ -343,6 +343,7 @@ static int counters_elem(const struct nlattr *el, void *data)
 
 static int counters_flat(struct sg_engine *e, struct counters_ctx *c)
 {
+	struct nl_conn conn = nldump_conn(e);
 	struct flat *own = NULL;
 	const struct flat *f = e->flat;
 	size_t i;
@@ -360,7 +361,7 @@ static int counters_flat(struct sg_engine *e, struct counters_ctx *c)
 	for (i = 0; !rc && i < f->n_sets; i++) {
 		struct counters_elems x = { .c = c, .f = f, .s = &f->sets[i] };
 
-		rc = nldump_setelems(e, f->sets[i].name, counters_elem, &x);
+		rc = nldump_setelems(&conn, f->sets[i].name, counters_elem, &x);
 	}
 	flat_free(own);
 	return rc;
@@ -370,7 +371,8 @@ int engine_read_counters(struct sg_engine *e, const struct sg_config *cfg,
 			 struct sg_counter **out, size_t *n)
 {
 	struct counters_ctx c = { .cfg = cfg, .last_group = -1 };
-	int rc = nldump_rules(e, counters_rule_cb, &c);
+	struct nl_conn conn = nldump_conn(e);
+	int rc = nldump_rules(&conn, counters_rule_cb, &c);
 
 	if (!rc)
 		rc = counters_flat(e, &c);

@@ -34,43 +34,6 @@
 
 static const char *const compile_base[2] = { "input", "output" };
 
-/* input and output: policy drop, but the final drop rule is what we rely
- * on (a base chain's policy is not switched atomically with its rules).
- * forward_in and forward_out: policy accept, since traffic that is not a
- * local container's is not theirs to judge (compile_forward.c); their
- * priority -200 puts them before every chain at the usual forward
- * priorities (mangle -150, filter 0, security 50): Docker's chains, a
- * flowtable's `flow add`, a queue, see only what sgd let through. */
-const struct plan_base plan_bases[PLAN_N_BASES] = {
-	[PLAN_BASE_IN] = { "input", NF_INET_LOCAL_IN, 0, NF_DROP },
-	[PLAN_BASE_OUT] = { "output", NF_INET_LOCAL_OUT, 0, NF_DROP },
-	[PLAN_BASE_FWD_IN] = { "forward_in", NF_INET_FORWARD, -200, NF_ACCEPT },
-	[PLAN_BASE_FWD_OUT] = { "forward_out", NF_INET_FORWARD, -200, NF_ACCEPT },
-};
-
-int plan_base_find(const char *name)
-{
-	int i;
-
-	for (i = 0; i < PLAN_N_BASES; i++)
-		if (strcmp(plan_bases[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
-		     const char *what)
-{
-	struct plan_origin origin = { .pos = { 0 } };
-
-	if (rc) {
-		nftnl_rule_free(r);
-		return rc;
-	}
-	snprintf(origin.what, sizeof(origin.what), "%s", what);
-	return plan_add(plan, PLAN_RULE, r, &origin);
-}
-
 static int compile_head(struct sg_plan *plan, const struct sg_config *cfg)
 {
 	struct plan_origin origin = { .pos = { 0 } };
@@ -372,36 +335,6 @@ static int compile_jump(struct sg_plan *plan, const struct sg_config *cfg,
 	return compile_add_rule(plan, r, rc, "jump");
 }
 
-int compile_drop_tail(struct sg_plan *plan, const struct sg_config *cfg,
-		      const char *chain, const char *prefix, const char *log_comment,
-		      const char *tag, const char *comment, const char *what)
-{
-	struct nftnl_rule *r;
-	int rc;
-
-	if (cfg->log_denied) {
-		r = plan_rule_new(plan, chain, NULL, log_comment);
-		if (!r)
-			return -ENOMEM;
-		/* limit rate 10/second burst 20 packets log group 100 prefix "sgd-in "
-		 * (`sgctl log` reads the direction from the prefix's end) */
-		rc = nlb_limit(r, 10, 1, 20);
-		if (!rc)
-			rc = nlb_log(r, ABI_LOG_GROUP, prefix);
-		rc = compile_add_rule(plan, r, rc, "log denied");
-		if (rc)
-			return rc;
-	}
-	r = plan_rule_new(plan, chain, tag, comment);
-	if (!r)
-		return -ENOMEM;
-	/* counter drop */
-	rc = nlb_counter(r);
-	if (!rc)
-		rc = nlb_verdict(r, NF_DROP, NULL);
-	return compile_add_rule(plan, r, rc, what);
-}
-
 static int compile_tail(struct sg_plan *plan, const struct sg_config *cfg,
 			enum sg_dir dir)
 {
@@ -446,35 +379,6 @@ static int compile_check_refs(const struct sg_config *cfg)
 			    (size_t)cfg->ifaces[i].groups[k].group_idx >= cfg->n_groups)
 				return -EINVAL;
 	return 0;
-}
-
-/* A group attached to an interface keeps its own chain (a global
- * attachment alone goes into the flat sets). */
-bool compile_group_on_iface(const struct sg_config *cfg, int gi)
-{
-	size_t i, k;
-
-	for (i = 0; i < cfg->n_ifaces; i++)
-		for (k = 0; k < cfg->ifaces[i].n_groups; k++)
-			if (cfg->ifaces[i].groups[k].group_idx == gi)
-				return true;
-	return false;
-}
-
-int compile_chain_decl(struct sg_plan *plan, const char *name,
-			const struct sg_pos *pos)
-{
-	struct plan_origin origin = { .pos = *pos };
-	struct nftnl_chain *c = nftnl_chain_alloc();
-
-	if (!c)
-		return -ENOMEM;
-	/* chain <name> */
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, plan->table);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	snprintf(origin.what, sizeof(origin.what), "chain %.80s", name);
-	return plan_add(plan, PLAN_CHAIN, c, &origin);
 }
 
 int compile_config(const struct sg_config *cfg, const struct sg_members *m,

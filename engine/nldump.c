@@ -1,7 +1,11 @@
 /*
  * nldump.c — read back what the kernel holds: the ruleset generation, the
- * chains and sets of our table, its rules.  Dumps are filtered to our
- * table by the kernel (and checked again here); nothing else is read.
+ * chains and sets of our table, its rules, a set's elements.  Dumps are
+ * filtered to our table by the kernel (and checked again here); nothing
+ * else is read.  Every read takes a connection (struct nl_conn), not the
+ * engine: the engine reads on its own socket, drift's fingerprint
+ * (driftfp.c) on drift's, whose replies must not mix with the engine's
+ * acks.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,7 +21,11 @@
 
 #define NLDUMP_BUF (1 << 16)
 
-void nldump_drain(struct mnl_socket *nl, char *buf, size_t len, uint32_t seq)
+/* Read and discard what is left of a dump (up to its NLMSG_DONE or error
+ * for seq) so the socket is clean for the next request.  Never blocks: the
+ * kernel queues the next part of a dump while the previous one is read,
+ * so an empty queue means the dump is over. */
+static void nldump_drain(struct mnl_socket *nl, char *buf, size_t len, uint32_t seq)
 {
 	for (int pages = 0; pages < 1 << 20; pages++) {
 		ssize_t n = recv(mnl_socket_get_fd(nl), buf, len, MSG_DONTWAIT);
@@ -33,36 +41,39 @@ void nldump_drain(struct mnl_socket *nl, char *buf, size_t len, uint32_t seq)
 	}
 }
 
-/* Send the request in buf and run cb on every answer until the end.
- * -EINTR: the kernel flagged the dump as interrupted (NLM_F_DUMP_INTR: the
- * ruleset changed while it was being read); what cb saw is inconsistent
- * and the caller must start over. */
-static int nldump_run(struct sg_engine *e, struct nlmsghdr *nlh,
-		      mnl_cb_t cb, void *data)
+struct nl_conn nldump_conn(struct sg_engine *e)
 {
-	uint32_t seq = nlh->nlmsg_seq;
+	return (struct nl_conn){ .nl = e->nl, .seq = &e->seq, .table = e->table };
+}
+
+int nldump_run(const struct nl_conn *c, struct nlmsghdr *nlh, mnl_cb_t cb,
+	       void *data)
+{
+	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(c->nl);
 	char *buf;
 	int rc;
 
-	if (mnl_socket_sendto(e->nl, nlh, nlh->nlmsg_len) < 0)
+	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	buf = malloc(NLDUMP_BUF);
 	if (!buf)
 		return -ENOMEM;
 	do {
-		ssize_t n = mnl_socket_recvfrom(e->nl, buf, NLDUMP_BUF);
+		ssize_t n = mnl_socket_recvfrom(c->nl, buf, NLDUMP_BUF);
 
 		if (n < 0) {
 			rc = -errno;
 			break;
 		}
 		errno = 0;
-		rc = mnl_cb_run(buf, (size_t)n, seq, e->portid, cb, data);
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
 		if (rc < 0)
 			rc = errno ? -errno : -EIO;
 	} while (rc > MNL_CB_STOP);
-	if (rc == -EINTR)
-		nldump_drain(e->nl, buf, NLDUMP_BUF, seq);
+	/* a callback that gave up, or an interrupted dump, leaves the rest
+	 * of the dump queued: the next request must not read it */
+	if (rc < 0)
+		nldump_drain(c->nl, buf, NLDUMP_BUF, seq);
 	free(buf);
 	return rc < 0 ? rc : 0;
 }
@@ -82,14 +93,46 @@ static int nldump_gen_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nldump_genid(struct sg_engine *e, uint32_t *genid)
+int nldump_request(const struct nl_conn *c, uint16_t type, uint16_t flags,
+		   uint8_t family, bool filter, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK,
-				    e->seq++);
-	return nldump_run(e, nlh, nldump_gen_cb, genid);
+	/* libmnl 1.0.4 does not write the padding after a string attribute
+	 * (the table name): zeroed, so no stack bytes go to the kernel */
+	memset(buf, 0, sizeof(buf));
+	nlh = nftnl_nlmsg_build_hdr(buf, type, family, flags, (*c->seq)++);
+	/* attribute 1 is the table of a chain, set or rule request: the
+	 * kernel then dumps only our table (callbacks check it again) */
+	if (filter)
+		mnl_attr_put_strz(nlh, 1, c->table);
+	return nldump_run(c, nlh, cb, data);
+}
+
+int nldump_genid(const struct nl_conn *c, uint32_t *genid)
+{
+	return nldump_request(c, NFT_MSG_GETGEN, NLM_F_ACK, AF_UNSPEC, false,
+			      nldump_gen_cb, genid);
+}
+
+int nldump_consistent(const struct nl_conn *c,
+		      int (*read)(const struct nl_conn *c, void *data), void *data,
+		      uint32_t *genid)
+{
+	uint32_t after;
+	int rc = -EINTR;
+
+	for (int i = 0; i < NLDUMP_TRIES && rc == -EINTR; i++) {
+		rc = nldump_genid(c, genid);
+		if (!rc)
+			rc = read(c, data);
+		if (!rc)
+			rc = nldump_genid(c, &after);
+		if (!rc && after != *genid)
+			rc = -EINTR;
+	}
+	return rc;
 }
 
 static int nldump_push(char ***v, size_t *n, const char *s)
@@ -107,7 +150,7 @@ static int nldump_push(char ***v, size_t *n, const char *s)
 }
 
 struct nldump_names {
-	struct sg_engine *e;
+	const struct nl_conn *c;
 	struct nl_state *st;
 };
 
@@ -124,7 +167,7 @@ static int nldump_chain_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
 	if (nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) != NFPROTO_INET ||
-	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), d->e->table) != 0) {
+	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), d->c->table) != 0) {
 		nftnl_chain_free(c);
 		return MNL_CB_OK;
 	}
@@ -160,7 +203,7 @@ static int nldump_set_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	/* anonymous sets belong to their rules and go with them */
 	if (nftnl_set_get_u32(s, NFTNL_SET_FAMILY) == NFPROTO_INET &&
-	    strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), d->e->table) == 0 &&
+	    strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), d->c->table) == 0 &&
 	    !(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) &&
 	    nldump_push(&d->st->sets, &d->st->n_sets,
 			nftnl_set_get_str(s, NFTNL_SET_NAME)) < 0)
@@ -182,66 +225,42 @@ void nldump_state_free(struct nl_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-static int nldump_state_once(struct sg_engine *e, struct nl_state *st)
+/* One try of nldump_state (nldump_consistent's read): what an earlier
+ * try read is discarded first. */
+static int nldump_state_once(const struct nl_conn *c, void *data)
 {
-	struct nldump_names d = { .e = e, .st = st };
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	struct nftnl_chain *c;
-	struct nftnl_set *s;
+	struct nl_state *st = data;
+	struct nldump_names d = { .c = c, .st = st };
+	int rc;
+
+	nldump_state_free(st);
+	rc = nldump_request(c, NFT_MSG_GETCHAIN, NLM_F_DUMP, NFPROTO_INET, true,
+			    nldump_chain_cb, &d);
+	if (rc == -ENOENT)
+		rc = 0;		/* no table yet */
+	if (!rc)
+		rc = nldump_request(c, NFT_MSG_GETSET, NLM_F_DUMP, NFPROTO_INET,
+				    true, nldump_set_cb, &d);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+int nldump_state(const struct nl_conn *c, struct nl_state *st)
+{
+	uint32_t genid;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	rc = nldump_genid(e, &st->genid);
-	if (rc)
+	rc = nldump_consistent(c, nldump_state_once, st, &genid);
+	if (rc) {
+		nldump_state_free(st);
 		return rc;
-	c = nftnl_chain_alloc();
-	if (!c)
-		return -ENOMEM;
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, e->table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_DUMP,
-				    e->seq++);
-	nftnl_chain_nlmsg_build_payload(nlh, c);
-	nftnl_chain_free(c);
-	rc = nldump_run(e, nlh, nldump_chain_cb, &d);
-	if (rc == -ENOENT)
-		rc = 0;		/* no table yet */
-	if (rc)
-		goto fail;
-	s = nftnl_set_alloc();
-	if (!s) {
-		rc = -ENOMEM;
-		goto fail;
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, e->table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP,
-				    e->seq++);
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	rc = nldump_run(e, nlh, nldump_set_cb, &d);
-	if (rc == -ENOENT)
-		rc = 0;
-	if (!rc)
-		return 0;
-fail:
-	nldump_state_free(st);
-	return rc;
-}
-
-/* A dump interrupted by a concurrent commit is simply taken again; each
- * try is a fresh, consistent read.  Bounded: a ruleset that changes on
- * every read gives up with -EINTR. */
-int nldump_state(struct sg_engine *e, struct nl_state *st)
-{
-	int rc = -EINTR;
-
-	for (int i = 0; i < 16 && rc == -EINTR; i++)
-		rc = nldump_state_once(e, st);
-	return rc;
+	st->genid = genid;
+	return 0;
 }
 
 struct nldump_rules_ctx {
-	struct sg_engine *e;
+	const struct nl_conn *c;
 	int (*cb)(const struct nftnl_rule *r, void *data);
 	void *data;
 };
@@ -257,30 +276,20 @@ static int nldump_rule_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	if (nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY) == NFPROTO_INET &&
-	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), d->e->table) == 0 &&
+	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), d->c->table) == 0 &&
 	    d->cb(r, d->data) < 0)
 		rc = MNL_CB_ERROR;
 	nftnl_rule_free(r);
 	return rc;
 }
 
-int nldump_rules(struct sg_engine *e,
+int nldump_rules(const struct nl_conn *c,
 		 int (*cb)(const struct nftnl_rule *r, void *data), void *data)
 {
-	struct nldump_rules_ctx d = { .e = e, .cb = cb, .data = data };
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	int rc;
+	struct nldump_rules_ctx d = { .c = c, .cb = cb, .data = data };
+	int rc = nldump_request(c, NFT_MSG_GETRULE, NLM_F_DUMP, NFPROTO_INET, true,
+				nldump_rule_cb, &d);
 
-	if (!r)
-		return -ENOMEM;
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, e->table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP,
-				    e->seq++);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	rc = nldump_run(e, nlh, nldump_rule_cb, &d);
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -305,7 +314,7 @@ static int nldump_elems_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nldump_setelems(struct sg_engine *e, const char *set,
+int nldump_setelems(const struct nl_conn *c, const char *set,
 		    int (*cb)(const struct nlattr *el, void *data), void *data)
 {
 	struct nldump_elems_ctx d = { .cb = cb, .data = data };
@@ -318,9 +327,9 @@ int nldump_setelems(struct sg_engine *e, const char *set,
 	memset(buf, 0, sizeof(buf));
 	/* GETSETELEM dump of table/set: the kernel filters, we only parse */
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-				    NLM_F_DUMP, e->seq++);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, e->table);
+				    NLM_F_DUMP, (*c->seq)++);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, c->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
-	rc = nldump_run(e, nlh, nldump_elems_cb, &d);
+	rc = nldump_run(c, nlh, nldump_elems_cb, &d);
 	return rc == -ENOENT ? 0 : rc;
 }

@@ -136,6 +136,7 @@ static int flatemit_set(struct sg_plan *plan, const struct flat *f, size_t i)
 		snprintf(origin.what, sizeof(origin.what), "elements of %.80s", s->name);
 		rc = plan_add(plan, PLAN_FLATELEMS, (void *)s, &origin);
 		if (!rc) {
+			plan->v[plan->n - 1].build = compile_flat_msg;
 			plan->v[plan->n - 1].first = k;
 			plan->v[plan->n - 1].count = s->n - k < FLAT_ELEMS_PER_MSG ?
 						     s->n - k : FLAT_ELEMS_PER_MSG;

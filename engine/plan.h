@@ -52,6 +52,16 @@ struct plan_origin {
 
 struct flat;
 struct flat_set;
+struct sg_plan;
+struct plan_msg;
+
+/* Serialize the element message m of plan as the kernel gets it into
+ * buf: the message length or -errno.  Element messages carry the
+ * function of the file that made them (compile_flatemit.c,
+ * compile_sets.c), so that plan_msg_build (compile_plan.c) calls its
+ * producers without naming them. */
+typedef int plan_msg_build_fn(const struct sg_plan *plan, const struct plan_msg *m,
+			      char *buf, size_t len, uint32_t seq);
 
 struct plan_msg {
 	enum plan_kind kind;
@@ -70,6 +80,8 @@ struct plan_msg {
 		struct plan_cidrs *cidrs;	/* PLAN_CIDRELEMS: owned */
 	} o;
 	size_t first, count;	/* PLAN_FLATELEMS: elements of o.fset */
+	/* PLAN_FLATELEMS, PLAN_CIDRELEMS: serializes it */
+	plan_msg_build_fn *build;
 	struct plan_origin origin;
 };
 
@@ -89,7 +101,7 @@ struct sg_plan {
 	size_t n, cap;
 };
 
-/* The base chains sgd may create, in plan order (compile.c).  input and
+/* The base chains sgd may create, in plan order (compile_plan.c).  input and
  * output always exist; forward_in and forward_out only with `forward:`
  * other than off (compile_forward.c).  The engine keeps those it finds
  * again across reloads and deletes the others (commit.c). */
@@ -155,13 +167,23 @@ int compile_flat_proto_rules(struct sg_plan *plan, const struct sg_config *cfg,
  * cfg->forward is off. */
 int compile_forward_chains(struct sg_plan *plan, const struct sg_config *cfg);
 int compile_forward_base(struct sg_plan *plan, const struct sg_config *cfg);
-/* compile.c: `chain <name>`, a regular chain of plan (a group's in_<group>,
- * the forward path's fwd.*); pos names where it comes from. */
+/* compile_chain.c: `chain <name>`, a regular chain of plan (a group's
+ * in_<group>, the forward path's fwd.*); pos names where it comes from. */
 int compile_chain_decl(struct sg_plan *plan, const char *name,
 		       const struct sg_pos *pos);
-/* compile.c: true when group gi is attached to an interface (it keeps its
- * own chains). */
+/* compile_chain.c: true when group gi is attached to an interface (it
+ * keeps its own chains). */
 bool compile_group_on_iface(const struct sg_config *cfg, int gi);
+/* compile_chain.c: add the rule r to the plan with a generic origin
+ * ("what"); when rc is not 0 (its building failed) free r and return rc. */
+int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
+		     const char *what);
+/* compile_chain.c: the end of a base chain: when log_denied, a
+ * rate-limited NFLOG rule (prefix, comment log_comment), then a counted
+ * drop (udata tag and comment; origin what). */
+int compile_drop_tail(struct sg_plan *plan, const struct sg_config *cfg,
+		      const char *chain, const char *prefix, const char *log_comment,
+		      const char *tag, const char *comment, const char *what);
 /* compile_flatemit.c: serialize a PLAN_FLATELEMS message into buf (at
  * least 32 KiB); the message length or -errno. */
 int compile_flat_msg(const struct sg_plan *plan, const struct plan_msg *m,
@@ -184,16 +206,6 @@ bool compile_group_attached(const struct sg_config *cfg, int gi);
 int compile_set_name(const struct sg_config *cfg, int gi, int af, bool hosts,
 		     char *buf, size_t len);
 /* Chain name "in_<group>" / "out_<group>". */
-/* Add the rule r to the plan with a generic origin ("what"); when rc is
- * not 0 (its building failed) free r and return rc. */
-int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
-		     const char *what);
-/* The end of a base chain: when log_denied, a rate-limited NFLOG rule
- * (prefix, comment log_comment), then a counted drop (udata tag and
- * comment; origin what). */
-int compile_drop_tail(struct sg_plan *plan, const struct sg_config *cfg,
-		      const char *chain, const char *prefix, const char *log_comment,
-		      const char *tag, const char *comment, const char *what);
 int compile_chain_name(const struct sg_config *cfg, int gi, enum sg_dir dir,
 		       char *buf, size_t len);
 /* Element messages for set `name` holding the blocks v (which must hold
@@ -281,27 +293,63 @@ struct nl_state {
 	bool base_mismatch[PLAN_N_BASES];
 };
 
-/* nldump.c */
-int nldump_genid(struct sg_engine *e, uint32_t *genid);
-/* Chains and sets of our table (empty when it does not exist). */
-/* Read and discard what is left of a dump (up to its NLMSG_DONE or error
- * for seq) so the socket is clean for the next request.  Never blocks: the
- * kernel queues the next part of a dump while the previous one is read,
- * so an empty queue means the dump is over. */
-void nldump_drain(struct mnl_socket *nl, char *buf, size_t len, uint32_t seq);
-int nldump_state(struct sg_engine *e, struct nl_state *st);
+/* nldump.c: reads of our table on a netlink connection (the engine's,
+ * nldump_conn; or drift's own, driftfp.c).  Each request takes the next
+ * number of *seq. */
+struct nl_conn {
+	struct mnl_socket *nl;
+	uint32_t *seq;
+	const char *table;
+};
+/* The engine's connection. */
+struct nl_conn nldump_conn(struct sg_engine *e);
+
+/* A read that a concurrent commit made inconsistent (an interrupted dump,
+ * or a generation that moved between the reads, or a commit refused with
+ * -ERESTART because of it) is taken again, at most this many times: a
+ * tool that rewrites the ruleset in a loop must not starve us forever. */
+#define NLDUMP_TRIES 16
+
+/* Send the request nlh and run cb on every answer until the end (what is
+ * left of a failed dump is drained).  -EINTR: the kernel flagged the dump
+ * as interrupted (NLM_F_DUMP_INTR: the ruleset changed while it was being
+ * read); what cb saw is inconsistent and the caller must start over.
+ * A callback's MNL_CB_ERROR is -errno, or -EIO when errno is 0. */
+int nldump_run(const struct nl_conn *c, struct nlmsghdr *nlh, mnl_cb_t cb,
+	       void *data);
+/* Request type for family with flags (NLM_F_DUMP, NLM_F_ACK); with filter,
+ * our table as attribute 1 (the table of a chain, set or rule request). */
+int nldump_request(const struct nl_conn *c, uint16_t type, uint16_t flags,
+		   uint8_t family, bool filter, mnl_cb_t cb, void *data);
+int nldump_genid(const struct nl_conn *c, uint32_t *genid);
+/* GETGEN, read(c, data), GETGEN: only when both generations agree is
+ * what read saw one state, that of *genid.  Else read again (read first
+ * discards what an earlier try left in data), at most NLDUMP_TRIES
+ * times; then -EINTR.  On any error the caller frees what data holds. */
+int nldump_consistent(const struct nl_conn *c,
+		      int (*read)(const struct nl_conn *c, void *data), void *data,
+		      uint32_t *genid);
+/* Chains and sets of our table (empty when it does not exist), one
+ * consistent state (nldump_consistent). */
+int nldump_state(const struct nl_conn *c, struct nl_state *st);
 void nldump_state_free(struct nl_state *st);
 /* Call cb for every rule of our table (the rule is freed after).  -EINTR:
  * a concurrent commit interrupted the dump; what cb saw must be discarded
  * and the dump taken again. */
-int nldump_rules(struct sg_engine *e,
+int nldump_rules(const struct nl_conn *c,
 		 int (*cb)(const struct nftnl_rule *r, void *data), void *data);
 
 /* nldump.c: every element of set `set` of our table (an NFTA_LIST_ELEM
  * nest of a NEWSETELEM message) to cb; a set that does not exist has
  * none.  -EINTR: the set changed during the dump; start over. */
-int nldump_setelems(struct sg_engine *e, const char *set,
+int nldump_setelems(const struct nl_conn *c, const char *set,
 		    int (*cb)(const struct nlattr *el, void *data), void *data);
+
+/* driftfp.c, for drifttxn.c: the attributes (types below max) of an
+ * nftables message.  0 or -EINVAL. */
+int driftfp_attrs(const struct nlmsghdr *nlh, const struct nlattr **tb, int max);
+/* A NUL-terminated string attribute, or NULL. */
+const char *driftfp_str(const struct nlattr *a);
 
 /* commit.c: send plan as one batch.  With st (a full reload), the batch
  * first creates the table and base chains (plan's head), flushes every
@@ -330,8 +378,16 @@ int commit_plan_post(struct sg_engine *e, const struct sg_plan *plan,
  * -ENOMEM. */
 int engine_flat_reuse(const struct flat *old, struct sg_plan *plan,
 		      struct sg_plan *pre);
-/* Removals past which a kept range (pipapo) set costs more than a new
- * one (engine_reuse.c says why). */
+/* The kernel removes a pipapo element in time linear in the set (it cuts
+ * the element's bit out of every lookup bitmap): past this many removals
+ * a kept concat interval set would cost more than a new one.  A reload
+ * that changes that much re-creates the set, and packets its new elements
+ * match may be dropped for the instant engine_reuse.c describes.  (Hash
+ * and rbtree sets remove an element in constant or logarithmic time.  A
+ * hash set is kept unless the delta names more elements than the new
+ * set holds, and then re-created in the plan's transaction, which is safe
+ * for a hash set (commit.c); an rbtree set is always kept: re-created, it
+ * would be empty for an instant, and flushed, empty for the old rules.) */
 #define REUSE_MAX_DROPS 128
 
 /* engine_adopt.c: the plan's flat sets (plan_flat) that the kernel holds,

@@ -156,14 +156,15 @@ static int adopt_set(struct sg_engine *e, struct flat_set *s,
 		     const struct flat_set *plan, bool *ok)
 {
 	struct adopt_ctx x = { .s = s, .plan = plan };
+	struct nl_conn c = nldump_conn(e);
 	int rc = -EINTR, tries;
 
 	/* a dump that another commit interrupted is taken again */
-	for (tries = 0; tries < 4 && rc == -EINTR; tries++) {
+	for (tries = 0; tries < NLDUMP_TRIES && rc == -EINTR; tries++) {
 		s->n = 0;
 		x.n_ends = x.kept = x.gone = 0;
 		x.bad = x.replaced = false;
-		rc = nldump_setelems(e, s->name, adopt_elem, &x);
+		rc = nldump_setelems(&c, s->name, adopt_elem, &x);
 	}
 	*ok = false;
 	if (!rc && !x.bad && !x.replaced) {
@@ -177,6 +178,7 @@ static int adopt_set(struct sg_engine *e, struct flat_set *s,
 int engine_adopt_flat(struct sg_engine *e, const struct flat *plan_flat,
 		      struct flat **out)
 {
+	struct nl_conn c = nldump_conn(e);
 	struct nl_state st;
 	struct flat *f;
 	size_t i, j;
@@ -185,7 +187,7 @@ int engine_adopt_flat(struct sg_engine *e, const struct flat *plan_flat,
 	*out = NULL;
 	if (!plan_flat || plan_flat->n_sets == 0)
 		return 0;
-	rc = nldump_state(e, &st);
+	rc = nldump_state(&c, &st);
 	if (rc)
 		return rc;
 	f = calloc(1, sizeof(*f));

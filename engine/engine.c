@@ -14,11 +14,6 @@
 #include "plan.h"
 #include "flat.h"
 
-/* A concurrent change of the ruleset between our dump and our commit
- * makes the kernel refuse the batch (-ERESTART); we dump again.  Bounded:
- * a tool that rewrites the ruleset in a loop must not starve us forever. */
-#define ENGINE_RETRIES 8
-
 int engine_open(struct sg_engine **out, const char *table)
 {
 	struct sg_engine *e = calloc(1, sizeof(*e));
@@ -65,7 +60,9 @@ unsigned long engine_commits(const struct sg_engine *e)
 
 int engine_genid(struct sg_engine *e, uint32_t *genid)
 {
-	return nldump_genid(e, genid);
+	struct nl_conn c = nldump_conn(e);
+
+	return nldump_genid(&c, genid);
 }
 
 void engine_invalidate(struct sg_engine *e)
@@ -87,6 +84,7 @@ void engine_close(struct sg_engine *e)
 int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
 		      struct sg_diags *diags)
 {
+	struct nl_conn c = nldump_conn(e);
 	int attempt, rc = -ERESTART;
 
 	if (!plan->table || strcmp(plan->table, e->table) != 0) {
@@ -94,10 +92,12 @@ int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
 			  plan->table ? plan->table : "(none)", e->table);
 		return -EINVAL;
 	}
-	for (attempt = 0; attempt < ENGINE_RETRIES && rc == -ERESTART; attempt++) {
+	/* a concurrent change of the ruleset between our dump and our
+	 * commit makes the kernel refuse the batch (-ERESTART): dump again */
+	for (attempt = 0; attempt < NLDUMP_TRIES && rc == -ERESTART; attempt++) {
 		struct nl_state st;
 
-		rc = nldump_state(e, &st);
+		rc = nldump_state(&c, &st);
 		if (rc) {
 			diags_add(diags, NULL, "reading table inet %s: %s", e->table,
 				  strerror(-rc));
@@ -108,7 +108,7 @@ int engine_apply_plan(struct sg_engine *e, const struct sg_plan *plan,
 	}
 	if (rc == -ERESTART)
 		diags_add(diags, NULL, "the ruleset kept changing during %d attempts; "
-			  "nothing was committed", ENGINE_RETRIES);
+			  "nothing was committed", NLDUMP_TRIES);
 	if (rc == 0 && e->post_pending) {
 		/* the rules changed: the kept sets' deletions follow in a
 		 * transaction of their own (commit.c says why) */
