@@ -44,6 +44,9 @@ NOTIFY_SOCKET=$ADDR WATCHDOG_USEC=400000 start_sgd || { bad "sgd did not start";
 # Events are awaited, not slept for: 60 s is only a hang guard.
 t0=$(date +%s%N)
 pace_wait 60 grep -q 'READY=1' "$TMP/notify"
+# The listener writes table-at-ready after its nft run, which follows the
+# READY=1 line: await it (60 s: a hang guard only).
+pace_wait 60 grep -q 'table-at-ready' "$TMP/notify"
 check "READY=1 sent (abstract socket)" grep -q 'READY=1' "$TMP/notify"
 check "READY=1 carries a STATUS= line" grep -q 'READY=1|STATUS=' "$TMP/notify"
 check "the rules were in the kernel when READY=1 arrived" grep -q 'table-at-ready True' "$TMP/notify"
