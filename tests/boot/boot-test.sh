@@ -67,9 +67,14 @@ PASSED=0
 FAILED=0
 
 log() { printf '%s\n' "$*"; }
+# meson shows only the last 100 lines of a failed test: what failed is
+# said again after the diagnostics, so it is always among them.
+NOT_OK=""
 die() {
 	printf 'boot-test: FATAL: %s\n' "$*" >&2
 	dump_diagnostics
+	printf 'boot-test: FATAL: %s\n' "$*" >&2
+	[ -z "$NOT_OK" ] || printf 'boot-test: failed before it:%s\n' "$NOT_OK" >&2
 	exit 1
 }
 ok() {
@@ -78,6 +83,8 @@ ok() {
 }
 not_ok() {
 	FAILED=$((FAILED + 1))
+	NOT_OK="$NOT_OK
+  not ok - $*"
 	log "not ok - $*"
 }
 check() {
@@ -646,6 +653,6 @@ check "once sgd.yaml exists, systemctl start runs sgd with its rules (4646)" \
 	eval 'is_active && table_has_port 4646'
 
 log "# boot test took $(($(date +%s) - T0)) s"
-[ "$FAILED" -eq 0 ] || dump_diagnostics
+[ "$FAILED" -eq 0 ] || { dump_diagnostics; log "boot: what failed:$NOT_OK"; }
 log "boot: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
