@@ -300,3 +300,50 @@ void load_fleet_free(struct sg_fleet *f)
 	free(f->tls_key);
 	free(f);
 }
+
+int load_fleet_endpoint_addr(const char *url, struct sg_cidr *addr, int *port)
+{
+	const char *h = strstr(url, "://"), *end, *colon = NULL;
+	char host[FLEET_MAX_URL + 1];
+	long p;
+	size_t n;
+
+	if (!h)
+		return -EINVAL;
+	*port = strncasecmp(url, "https", 5) == 0 ? 443 : 80;
+	h += 3;
+	end = h + strlen(h);
+	if (end > h && end[-1] == '/')
+		end--;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+
+		if (!rb)
+			return -EINVAL;
+		n = (size_t)(rb - h - 1);
+		memcpy(host, h + 1, n);
+		if (rb + 1 < end && rb[1] == ':')
+			colon = rb + 1;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		n = (size_t)((colon ? colon : end) - h);
+		memcpy(host, h, n);
+	}
+	host[n] = '\0';
+	if (colon) {
+		char buf[8];
+		size_t pl = (size_t)(end - colon - 1);
+
+		if (pl == 0 || pl >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, colon + 1, pl);
+		buf[pl] = '\0';
+		if (load_parse_int(buf, &p) < 0 || p <= 0 || p > 65535)
+			return -EINVAL;
+		*port = (int)p;
+	}
+	/* a name: its addresses are not known before it is resolved */
+	if (strchr(host, '/') || cidr_parse(host, addr) < 0)
+		return -ENOENT;
+	return 0;
+}
