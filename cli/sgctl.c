@@ -90,6 +90,12 @@ static const struct sgctl_cmd sgctl_cmds[] = {
 	  "                      the SSH lockout guard, the rollback is its safety net\n" },
 	{ "confirm", cmd_confirm, "confirm",
 	  "Keep the configuration committed by `apply --confirm`.\n" },
+	{ "fleet", cmd_fleet, "fleet status | leave",
+	  "Fleet membership through etcd (sgd.yaml `fleet:`).\n"
+	  "\n  status   etcd connection, endpoint, revision, lease, last change,\n"
+	  "           fleet members per group\n"
+	  "  leave    revoke this host's lease: its registrations go on every\n"
+	  "           host (a reload or a restart joins again)\n" },
 	{ "disable", cmd_disable, "disable --confirm [--force]",
 	  "Take sgd off this host: remove its table (every rule) in one\n"
 	  "transaction and leave a marker in sgd's state directory, so that a\n"

@@ -18,6 +18,7 @@
 #include "render.h"
 #include "render_fmt.h"
 #include "membatch.h"
+#include "fleet.h"
 #include "sgd.h"
 
 static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -209,6 +210,8 @@ static void cmd_status(struct sgd *d, bool json, struct proto_resp *r)
 	}
 	if (rc == 0 && json)
 		text = membatch_status_json(d, text);
+	if (rc == 0 && !(text = fleet_status_append(d, json, text)))
+		rc = -ENOMEM;
 	answer_render(r, json, rc, text, "status");
 }
 
@@ -516,7 +519,8 @@ static bool cmd_works_disabled(const char *cmd)
 {
 	return strcmp(cmd, "status") == 0 || strcmp(cmd, "stats") == 0 ||
 	       strcmp(cmd, "version") == 0 || strcmp(cmd, "enable") == 0 ||
-	       strcmp(cmd, "disable") == 0 || strcmp(cmd, "log") == 0;
+	       strcmp(cmd, "disable") == 0 || strcmp(cmd, "log") == 0 ||
+	       strcmp(cmd, "fleet") == 0;
 }
 
 void dispatch_request(struct sgd *d, const struct sgd_client *c,
@@ -571,8 +575,10 @@ void dispatch_request(struct sgd *d, const struct sgd_client *c,
 		disable_run(d, c, req, r);
 	else if (strcmp(cmd, "enable") == 0)
 		enable_run(d, req, r);
+	else if (strcmp(cmd, "fleet") == 0)
+		fleet_request(d, c, req, r);
 	else
 		dispatch_fail(r, json, 2, "unknown command '%s' (sgd %s knows: "
 			      "status reload show diff explain members stats "
-			      "apply confirm disable enable log version)", cmd, SGD_VERSION);
+			      "apply confirm disable enable log fleet version)", cmd, SGD_VERSION);
 }

@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "membatch.h"
 #include "out.h"
+#include "fleet.h"
 #include "sgd.h"
 
 static void usage(FILE *f)
@@ -197,6 +198,7 @@ static int start_commit(struct sgd *d)
 
 static void sgd_fini(struct sgd *d)
 {
+	fleet_fini(d);
 	droplog_close(d);
 	drift_close(d);
 	control_close(d);
@@ -247,6 +249,9 @@ int main(int argc, char **argv)
 		r = state_init(&d);
 	if (r == 0)
 		r = state_load_members(&d);
+	/* before the first commit: it has the fleet members kept */
+	if (r == 0)
+		r = fleet_init(&d);
 	if (r == 0)
 		r = confirm_timer_init(&d);
 	if (r == 0 && disable_startup(&d) == 0)

@@ -29,6 +29,7 @@
 #include "journal.h"
 #include "membatch.h"
 #include "memindex.h"
+#include "fleet.h"
 #include "sgd.h"
 
 #define MEMBATCH_JOURNAL	"members.journal"
@@ -243,6 +244,9 @@ static int membatch_static_set(struct sgd *d, int gi, struct sg_cidr_list *l)
 		for (i = 0; f && i < f->addrs.n && rc == 0; i++)
 			rc = cidr_list_add(l, &f->addrs.v[i]);
 	}
+	/* the fleet's registrations hold a member like the configuration */
+	if (rc == 0)
+		rc = fleet_members_collect(d, g, l);
 	return rc;
 }
 

@@ -28,6 +28,7 @@
 #include "memindex.h"
 #include "out.h"
 #include "render.h"
+#include "fleet.h"
 #include "sgd.h"
 
 struct sgd_rt_group *membership_rt_find(struct sgd_runtime *rt, const char *name)
@@ -103,6 +104,8 @@ static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
 		r = membersd_load(d, g->id, out, dg);
 	if (r > 0)
 		r = 0;
+	if (r == 0)
+		r = fleet_members_collect(d, g, out);
 	rg = membership_rt_find(&d->rt, g->name);
 	for (i = 0; rg && i < rg->addrs.n && r == 0; i++)
 		r = cidr_list_add(out, &rg->addrs.v[i]);
@@ -441,6 +444,8 @@ void membership_list(struct sgd *d, int argc, const char **argv, bool json,
 			qsort(extra.v, extra.n, sizeof(*extra.v), cmp_cidr);
 		rc = render_members(d->cfg, gi, &extra, json, &text);
 	}
+	if (rc == 0 && !(text = fleet_members_append(d, gi, json, text)))
+		rc = -ENOMEM;
 	memidx_free(&yx);
 	cidr_list_free(&yl);
 	cidr_list_free(&extra);

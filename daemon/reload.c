@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "fleet.h"
 #include "sgd.h"
 
 void reload_loaded_free(struct sgd_loaded *l)
@@ -59,6 +60,8 @@ void reload_adopt(struct sgd *d, struct sgd_loaded *l)
 	(void)control_apply_group(d);
 	/* log_denied may have changed */
 	droplog_update(d);
+	/* fleet: may have changed (attach list, endpoints) */
+	fleet_configure(d);
 }
 
 int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)

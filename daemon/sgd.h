@@ -179,6 +179,8 @@ struct sgd {
 	/* membatch.c: member indexes, journal, pending batch; NULL until
 	 * first used */
 	struct membatch *mb;
+	/* fleet.c: membership through etcd; NULL before fleet_init */
+	struct sgd_fleet *fleet;
 };
 
 /* log.c — every line has a syslog priority (LOG_ERR: sgd cannot go on;
