@@ -371,6 +371,7 @@ static void fleet_on_watch_end(struct sgd *d, void *arg, int err, struct json_ob
 	fl->watch_req = NULL;
 	fl->connected = false;
 	if (err == -ESTALE) {
+		sgd_log(fl->d, LOG_NOTICE, "fleet: %s", fl->last_error);
 		fleet_watch_start(fl);
 		return;
 	}
