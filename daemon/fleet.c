@@ -19,6 +19,7 @@
 #include "engine.h"
 #include "fleet.h"
 #include "fleet_etcd.h"
+#include "membatch.h"
 #include "sgd.h"
 
 #define FLEET_MACHINE_ID	"/etc/machine-id"
@@ -39,7 +40,7 @@ static struct sgd_fleet *fleet_new(struct sgd *d)
 	if (!fl)
 		return NULL;
 	fl->d = d;
-	fl->ka_timer.fd = fl->retry_timer.fd = -1;
+	fl->ka_timer.fd = fl->retry_timer.fd = fl->save_timer.fd = -1;
 	fl->members = fleet_map_new();
 	fl->prefix = strdup("/sgd/");
 	if (!fl->members || !fl->prefix) {
@@ -105,6 +106,8 @@ static void fleet_disconnect(struct sgd_fleet *fl)
 	fl->connected = false;
 	fleet_close_timer(fl->d, &fl->ka_timer);
 	fleet_close_timer(fl->d, &fl->retry_timer);
+	fleet_store_flush(fl);
+	fleet_close_timer(fl->d, &fl->save_timer);
 	free(fl->client_sig);
 	fl->client_sig = NULL;
 }
@@ -169,6 +172,10 @@ void fleet_apply(struct sgd *d)
 	/* disabled: enable computes the members again */
 	if (!d->cfg || d->disabled || !d->eng)
 		return;
+	/* which source holds a member changed: membatch's indexes count
+	 * the sources (a run-time member also in the fleet is kept by
+	 * `members del`) */
+	membatch_invalidate(d);
 	r = membership_compute_live(d, d->cfg, &m);
 	if (r < 0) {
 		sgd_log_event(d, LOG_WARNING, SGD_EV_MEMBERS, NULL, "fleet change not applied: %s",
@@ -361,6 +368,8 @@ static int fleet_connect(struct sgd_fleet *fl, const struct sg_fleet *f, char *s
 		r = fleet_watch_timer_init(fl);
 	if (r == 0)
 		r = fleet_reg_timer_init(fl);
+	if (r == 0)
+		r = fleet_store_timer_init(fl);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < f->n_endpoints; i++) {

@@ -35,6 +35,7 @@ struct lh_table;
 #define FLEET_BACKOFF_MAX_MS	5000
 #define FLEET_REQ_TIMEOUT_MS	5000
 #define FLEET_STATE_FILE	"fleet.json"
+#define FLEET_SAVE_MS		1000
 
 /* One registration seen in etcd. */
 struct fleet_entry {
@@ -88,6 +89,8 @@ struct sgd_fleet {
 	/* timers (timerfds in the loop) */
 	struct sgd_watch ka_timer;	/* keepalive, TTL/3 */
 	struct sgd_watch retry_timer;	/* list/watch backoff */
+	struct sgd_watch save_timer;	/* fleet.json, at most once a second */
+	bool save_pending;
 	long backoff_ms;
 	/* for status */
 	unsigned long long malformed;	/* keys skipped */
@@ -142,6 +145,12 @@ void fleet_map_del(struct fleet_map *m, const char *key);
 /* Load / save the cache and revision (and lease) in the state dir. */
 int fleet_store_load(struct sgd *d, struct sgd_fleet *fl);
 int fleet_store_save(struct sgd *d, struct sgd_fleet *fl);
+/* Save within FLEET_SAVE_MS: a burst of watch events is one write (a
+ * restart within that time lists again anyway when etcd answers). */
+void fleet_store_later(struct sgd_fleet *fl);
+int fleet_store_timer_init(struct sgd_fleet *fl);
+/* Write what is pending now (at exit). */
+void fleet_store_flush(struct sgd_fleet *fl);
 
 /* fleet_watch.c */
 /* List from scratch (pages pinned to one revision), apply the

@@ -315,8 +315,7 @@ static int fleet_watch_events(struct sgd_fleet *fl, struct json_object *res)
 	fl->changes += n;
 	fl->last_change = time(NULL);
 	fleet_apply(fl->d);
-	if (fleet_store_save(fl->d, fl) < 0)
-		sgd_log(fl->d, LOG_WARNING, "fleet: cannot save %s", FLEET_STATE_FILE);
+	fleet_store_later(fl);
 	if (mine && !fl->left)
 		fl->reg_dirty = true;	/* put back at the next keepalive tick */
 	return 0;

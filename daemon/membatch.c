@@ -743,6 +743,12 @@ static void membatch_commit(struct sgd *d)
 	membatch_answer(d);
 }
 
+void membatch_invalidate(struct sgd *d)
+{
+	if (d->mb)
+		membatch_drop_indexes(d->mb);
+}
+
 void membership_barrier(struct sgd *d, const struct sgd_watch *w)
 {
 	if (!d->mb || (d->mb->client_fn && w->fn == d->mb->client_fn))

@@ -447,6 +447,22 @@ for h in $HOSTS; do
 		"! members_has $h 10.88.0.8 host8 && members_has $h 10.88.0.1 host1 &&
 		 members_has $h 10.88.0.2 host2 && members_has $h 10.88.0.4 host4"
 done
+# The union on host3: an address stays while any source holds it.
+check "host3: run-time member 10.88.0.5 added" sgctl_h 3 members add web 10.88.0.5
+ectl put /sgd/members/web/host5/10.88.0.5/32 x >/dev/null
+check "host3: the fleet registers it too" wait_for members_has 3 10.88.0.5 host5
+ectl del /sgd/members/web/host5/10.88.0.5/32 >/dev/null
+check "host3: the fleet drops it" wait_for eval "! members_has 3 10.88.0.5 host5"
+check "host3: it stays in the kernel, held by the run-time source" set_has 10.88.0.5
+check "host3: members del then removes it" eval \
+	"sgctl_h 3 members del web 10.88.0.5 && ! set_has 10.88.0.5"
+check "host3: run-time member 10.88.0.9 added" sgctl_h 3 members add web 10.88.0.9
+ectl put /sgd/members/web/host9/10.88.0.9/32 x >/dev/null
+check "host3: the fleet registers it too" wait_for members_has 3 10.88.0.9 host9
+check "host3: members del keeps it in the kernel, held by the fleet" eval \
+	"sgctl_h 3 members del web 10.88.0.9 && set_has 10.88.0.9"
+ectl del /sgd/members/web/host9/10.88.0.9/32 >/dev/null
+check "host3: the fleet drops it, and it leaves the kernel" wait_for eval "! set_has 10.88.0.9"
 
 # --- compaction: a watch resumed at a compacted revision lists again ----------
 # host1 loses etcd (a table of the test's own in host1's namespace drops
