@@ -492,6 +492,29 @@ check "host3: host1 left web" wait_for eval "! members_has 3 10.88.0.1 host1"
 check "host1 -> db:5432 refused" wait_for tcp_dropped 1
 check "etcd: no key of host1 left" eval "! ectl get --prefix /sgd/ --keys-only | grep -q /host1"
 
+# --- no group can cut sgd off from etcd --------------------------------------
+# host4 attaches only a group with no egress at all: its other outbound
+# connections are dropped, but its own to the etcd endpoints pass.
+printf 'name: closed\ningress: []\negress: []\n' >"$(conf 4)/groups.d/closed.yaml"
+write_conf 4 "[closed]"
+lease4=$(sgctl_h 4 --json fleet status | python3 -c 'import json,sys; print(json.load(sys.stdin)["lease"])')
+check "host4: reload to a group with no egress" sgctl_h 4 reload
+tcp_to() {	# SECS HOST ADDR PORT: a connection opens within SECS
+	ip netns exec "$(hns "$2")" timeout 60 python3 -c '
+import socket, sys
+socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()
+' "$3" "$4" "$1"
+}
+check "host4: TCP to etcd's peer port 2380 is dropped" eval "! tcp_to 0.8 4 $(eip 1) 2380"
+check "host4: TCP to the etcd endpoints (2379) passes" eval \
+	"tcp_to 10 4 $(eip 1) 2379 && tcp_to 10 4 $(eip 2) 2379 && tcp_to 10 4 $(eip 3) 2379"
+check "host3: host4 re-registered under closed, out of web" wait_for eval \
+	"! members_has 3 10.88.0.4 host4 && sgctl_h 3 --json fleet status | grep -q '\"hosts\"'"
+# Longer than a lease: the keepalives got through.
+pace_wait $((TTL + MARGIN / 1000 + 1)) false
+check "host4: still connected with the same lease ($lease4) a lease later" \
+	fleet_is 4 "f['connected'] and f['lease_alive'] and f['lease'] == '$lease4'"
+
 for h in $HOSTS; do
 	check "host$h: sgd still running" sgctl_h "$h" status
 done
