@@ -486,6 +486,56 @@ check "host1: after the new list it has host6 and not host7" wait_for eval \
 check "host1: synced" wait_for synced 1
 ectl del /sgd/members/web/host6/10.88.0.6/32 >/dev/null
 
+# --- 20,000 keys under one lease, revoked: absorbed with bounded memory ---------
+cat >"$TMP/bulk.py" <<'EOF'
+import base64, json, sys, urllib.request
+ep, what = sys.argv[1], sys.argv[2]
+def post(path, body):
+    req = urllib.request.Request(ep + path, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=60))
+b64 = lambda s: base64.b64encode(s.encode()).decode()
+if what == "revoke":
+    post("/v3/lease/revoke", {"ID": sys.argv[3]})
+    sys.exit(0)
+n = int(sys.argv[3])
+lease = post("/v3/lease/grant", {"TTL": "3600"})["ID"]
+ops = []
+for i in range(n):
+    k = "/sgd/members/web/bulk%d/10.90.%d.%d/32" % (i, i // 256, i % 256)
+    ops.append({"request_put": {"key": b64(k), "value": b64("x"), "lease": lease}})
+    if len(ops) == 128 or i == n - 1:
+        post("/v3/kv/txn", {"success": ops})
+        ops = []
+print(lease)
+EOF
+BULK=20000
+web_count() { sgctl_h "$1" --json fleet status | python3 -c 'import json,sys; print(json.load(sys.stdin)["groups"].get("web", 0))'; }
+hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/${SGD_PID[3]}/status"; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/${SGD_PID[3]}/status"; }
+declare -a WEB0
+for h in $HOSTS; do WEB0[$h]=$(web_count "$h"); done
+bulk_lease=$(ip netns exec "$(ens 2)" timeout 600 python3 "$TMP/bulk.py" "http://$(eip 2):2379" put $BULK)
+check "etcd: $BULK keys put under one lease" [ -n "$bulk_lease" ]
+for h in $HOSTS; do
+	check "host$h: absorbed the $BULK members" pace_wait 600 eval "[ \$(web_count $h) = $((WEB0[$h] + BULK)) ]"
+done
+check "host3: they are in its kernel set" set_has 10.90.78.31
+RSS_BEFORE=$(rss_kb)
+HWM_BEFORE=$(hwm_kb)
+T0=$(now_ms)
+ip netns exec "$(ens 2)" timeout 600 python3 "$TMP/bulk.py" "http://$(eip 2):2379" revoke "$bulk_lease"
+for h in $HOSTS; do
+	check "host$h: the revoke of $BULK keys is absorbed" pace_wait 600 eval "[ \$(web_count $h) = ${WEB0[$h]} ]"
+done
+T_REVOKE=$(( $(now_ms) - T0 ))
+HWM_AFTER=$(hwm_kb)
+echo "# $BULK-key revoke absorbed on all 4 hosts in $T_REVOKE ms; host3 sgd: RSS $RSS_BEFORE kB before, peak $HWM_BEFORE -> $HWM_AFTER kB"
+check "host3: the revoke raised sgd's peak memory by less than 64 MiB ($((HWM_AFTER - HWM_BEFORE)) kB)" \
+	[ $((HWM_AFTER - HWM_BEFORE)) -lt 65536 ]
+check "host3: and left the kernel set" eval "! set_has 10.90.78.31 && set_has 10.88.0.2"
+check "host3: host2 -> db:5432 still allowed" tcp_from 2
+
 # --- fleet leave ---------------------------------------------------------------
 check "host1: sgctl fleet leave" sgctl_h 1 fleet leave
 check "host3: host1 left web" wait_for eval "! members_has 3 10.88.0.1 host1"
