@@ -70,8 +70,13 @@ struct json_object *fleet_status_json(struct sgd *d)
 	json_object_object_add(o, "keys", json_object_new_int64(lh_table_length(fl->members->keys)));
 	json_object_object_add(o, "hosts", json_object_new_int64((int64_t)fl->members->n_hosts));
 	json_object_object_add(o, "changes", json_object_new_int64((int64_t)fl->changes));
-	json_object_object_add(o, "last_change", fl->last_change ?
-			       json_object_new_int64(fl->last_change) : NULL);
+	if (fl->last_change) {
+		struct tm tm;
+
+		gmtime_r(&fl->last_change, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	fleet_jstr(o, "last_change", fl->last_change ? buf : NULL);
 	json_object_object_add(o, "malformed_keys", json_object_new_int64((int64_t)fl->malformed));
 	json_object_object_add(o, "over_cap", json_object_new_int64((int64_t)fl->over_cap));
 	fleet_jstr(o, "last_error", fl->last_error[0] ? fl->last_error : NULL);
