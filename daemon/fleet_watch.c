@@ -292,6 +292,7 @@ static int fleet_watch_event(struct sgd_fleet *fl, struct json_object *ev, bool 
 static int fleet_watch_events(struct sgd_fleet *fl, struct json_object *res)
 {
 	struct json_object *evs, *hdr;
+	long long t0 = loop_now_ms();
 	size_t n = 0;
 	bool mine = false;
 	int r = 0;
@@ -316,6 +317,8 @@ static int fleet_watch_events(struct sgd_fleet *fl, struct json_object *res)
 	fl->last_change = time(NULL);
 	fleet_apply(fl->d);
 	fleet_store_later(fl);
+	sgd_debug(fl->d, "fleet: %zu events up to revision %lld applied in %lld ms", n,
+		  fl->revision, loop_now_ms() - t0);
 	if (mine && !fl->left)
 		fl->reg_dirty = true;	/* put back at the next keepalive tick */
 	return 0;
