@@ -77,6 +77,7 @@ struct sgd_fleet {
 	struct etcd_req *list_req;
 	struct etcd_req *watch_req;
 	bool watch_created;
+	int watch_msg_err;		/* what a message ended the watch with */
 	/* registration */
 	long long lease;		/* 0: none */
 	bool lease_ok;			/* checked alive since start */

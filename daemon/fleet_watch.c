@@ -324,12 +324,24 @@ static int fleet_watch_events(struct sgd_fleet *fl, struct json_object *res)
 	return 0;
 }
 
+static int fleet_on_watch_msg2(struct sgd_fleet *fl, struct json_object *msg);
+
+/* (the reason of an error it returns is in last_error) */
 static int fleet_on_watch_msg(struct sgd *d, void *arg, struct json_object *msg)
 {
 	struct sgd_fleet *fl = arg;
-	struct json_object *res, *x;
+	int r = fleet_on_watch_msg2(fl, msg);
 
 	(void)d;
+	if (r < 0)
+		fl->watch_msg_err = r;
+	return r;
+}
+
+static int fleet_on_watch_msg2(struct sgd_fleet *fl, struct json_object *msg)
+{
+	struct json_object *res, *x;
+
 	if (json_object_object_get_ex(msg, "error", &x)) {
 		struct json_object *m;
 
@@ -377,7 +389,7 @@ static void fleet_on_watch_end(struct sgd *d, void *arg, int err, struct json_ob
 		fleet_watch_start(fl);
 		return;
 	}
-	if (err != -EPROTO && err != -ECONNRESET)
+	if (err == 0 || err != fl->watch_msg_err)
 		fleet_set_error(fl, "watch via %s ended: %s", etcd_client_endpoint(fl->etcd),
 				err ? strerror(-err) : "closed by the server");
 	sgd_log(fl->d, LOG_WARNING, "fleet: %s; keeping the last membership (revision %lld)",
@@ -404,6 +416,7 @@ static void fleet_watch_open(struct sgd_fleet *fl)
 		cr = NULL;
 	}
 	fl->watch_created = false;
+	fl->watch_msg_err = 0;
 	if (r == 0)
 		r = etcd_stream(fl->etcd, "/v3/watch", b, FLEET_MAX_MSG, fleet_on_watch_msg,
 				fleet_on_watch_end, fl, &fl->watch_req);
