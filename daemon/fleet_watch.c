@@ -389,6 +389,15 @@ static void fleet_on_watch_end(struct sgd *d, void *arg, int err, struct json_ob
 		fleet_watch_start(fl);
 		return;
 	}
+	if (err == -EMSGSIZE) {
+		/* Resuming would get the same message again: a list (in
+		 * pages) gets past it; meanwhile the last state stays. */
+		fleet_set_error(fl, "a watch message from %s was over %u bytes; listing again",
+				etcd_client_endpoint(fl->etcd), FLEET_MAX_MSG);
+		sgd_log(fl->d, LOG_WARNING, "fleet: %s", fl->last_error);
+		fleet_watch_start(fl);
+		return;
+	}
 	if (err == 0 || err != fl->watch_msg_err)
 		fleet_set_error(fl, "watch via %s ended: %s", etcd_client_endpoint(fl->etcd),
 				err ? strerror(-err) : "closed by the server");
