@@ -21,8 +21,9 @@
 #   * a restart of a host's sgd reuses its lease: no DELETE in etcd and
 #     no element deleted on host3;
 #   * kill -9 of host2's sgd: its new connections are refused after the
-#     lease expires (within TTL + a margin measured here), while its
-#     established connection keeps working;
+#     lease expires (not before 2/3 TTL; within TTL + max(1 s, a multiple
+#     of the revoke propagation measured here + etcd's expiry check)),
+#     while its established connection keeps working;
 #   * killing the etcd leader loses no change (host4 attaching web by a
 #     reload, a put by hand);
 #   * all etcd members killed: nothing changes on any host for longer
@@ -319,12 +320,44 @@ check "host3 deleted no set element during the restart" bash -c "! grep -q 'dele
 check "host1 -> db:5432 still allowed" tcp_from 1
 
 # --- kill -9 of host2's sgd -------------------------------------------------
-# The bound: the lease TTL, plus 1 s or on a slower machine 20 times an
-# `sgctl status` round trip to host3's sgd (best of 5).
-STATUS_MS=$(pace_ms sgctl_h 3 status)
-MARGIN=$(pace_bound "$STATUS_MS" 20 1000)
+# The contract is "refused within TTL + 1 s".  What is not the TTL is
+# etcd's expiry check (every 500 ms in etcd 3.4) and the propagation of
+# the lease's revoke to host3's kernel; the propagation is measured here,
+# now: the worst of 3 explicit revokes of a lease holding one key, from
+# etcdctl's start to the element gone from host3's set.  The bound is TTL
+# + max(1 s, 5 x that + 500 ms), so a slow or loaded machine widens it by
+# what it measurably costs here, never by a fixed guess.
+EXPIRY_CHECK_MS=500
+PROBE_KEY=/sgd/members/web/probe/10.88.0.66/32
+prop_once() {	# prints the ms from the revoke's start to the element gone
+	local lease t0 i
+	lease=$(ectl lease grant 600 | awk '/granted/ { print $2 }')
+	[ -n "$lease" ] && ectl put --lease="$lease" "$PROBE_KEY" x >/dev/null || return 1
+	wait_for set_has 10.88.0.66 || return 1
+	t0=$(date +%s%N)
+	ectl lease revoke "$lease" >/dev/null || return 1
+	for i in $(seq 1 20000); do
+		set_has 10.88.0.66 || break
+		[ $(( ($(date +%s%N) - t0) / 1000000000 )) -ge 60 ] && return 1
+	done
+	echo $(( ($(date +%s%N) - t0) / 1000000 ))
+}
+PROP_MS=0
+for i in 1 2 3; do
+	p=$(prop_once) || { bad "revoke propagation measurement $i"; p=0; }
+	echo "# revoke of a one-key lease -> gone from host3's kernel set: $p ms"
+	[ "$p" -gt "$PROP_MS" ] && PROP_MS=$p
+done
+MARGIN=$(pace_bound "$PROP_MS" 5 1000)
+[ $((PROP_MS * 5 + EXPIRY_CHECK_MS)) -gt "$MARGIN" ] && MARGIN=$((PROP_MS * 5 + EXPIRY_CHECK_MS))
 LOSS_MAX=$((TTL * 1000 + MARGIN))
-echo "# sgctl status takes $STATUS_MS ms here: host2 must be refused within $LOSS_MAX ms of its sgd's death"
+# Not too early: sgd renews the lease every TTL/3, so it cannot expire
+# before 2/3 TTL after the kill; sgd's event loop may send a keepalive
+# late by about what it takes to answer a request (an `sgctl status`
+# round trip, best of 5), 5 times that is allowed.
+STATUS_MS=$(pace_ms sgctl_h 2 status)
+LOSS_MIN=$((TTL * 2000 / 3 - 5 * STATUS_MS))
+echo "# worst revoke propagation $PROP_MS ms, etcd expiry check $EXPIRY_CHECK_MS ms, sgctl status $STATUS_MS ms: host2 must be refused between $LOSS_MIN and $LOSS_MAX ms after its sgd's death"
 cat >"$TMP/hold.py" <<'EOF'
 import os, socket, sys, time
 s = socket.create_connection(("10.88.0.3", 5432), timeout=30)
@@ -374,7 +407,7 @@ if [ -n "$first_fail" ]; then
 	LAT=$((first_fail - T_KILL))
 	echo "# host loss: first refused new connection started $LAT ms after kill -9 (TTL $TTL s)"
 	check "host2 refused within TTL + margin ($LAT ms < $LOSS_MAX ms)" [ "$LAT" -lt "$LOSS_MAX" ]
-	check "and not before its lease could expire ($LAT ms)" [ "$LAT" -gt $((TTL * 1000 / 3)) ]
+	check "and not before its lease could expire ($LAT ms > $LOSS_MIN ms)" [ "$LAT" -gt "$LOSS_MIN" ]
 else
 	bad "host2 never lost new connections"
 fi
