@@ -148,6 +148,48 @@ int fleet_members_collect(const struct sgd *d, const struct sg_group *g,
 	return 0;
 }
 
+static int fleet_ref_cmp(const void *a, const void *b)
+{
+	const struct fleet_host_ref *x = a, *y = b;
+	int c = cidr_cmp(&x->c, &y->c);
+
+	return c ? c : strcmp(x->host, y->host);
+}
+
+int fleet_members_hosts(const struct sgd *d, const struct sg_group *g,
+			struct fleet_host_ref **v, size_t *n)
+{
+	const struct sgd_fleet *fl = d->fleet;
+	struct fleet_host_ref *a;
+	struct lh_entry *le;
+	size_t k = 0, cap;
+
+	*v = NULL;
+	*n = 0;
+	if (!fl || !fl->members || (cap = (size_t)lh_table_length(fl->members->keys)) == 0)
+		return 0;
+	if (!(a = calloc(cap, sizeof(*a))))
+		return -ENOMEM;
+	lh_foreach(fl->members->keys, le) {
+		const struct fleet_entry *e = lh_entry_v(le);
+
+		if (e && k < cap && (strcmp(e->group, g->name) == 0 ||
+				     (g->id && strcmp(e->group, g->id) == 0))) {
+			a[k].c = e->c;
+			a[k++].host = e->host;
+		}
+	}
+	if (k > 1)
+		qsort(a, k, sizeof(*a), fleet_ref_cmp);
+	if (k == 0) {
+		free(a);
+		a = NULL;
+	}
+	*v = a;
+	*n = k;
+	return 0;
+}
+
 static int fleet_cidr_cmp(const void *a, const void *b)
 {
 	return cidr_cmp(a, b);

@@ -115,6 +115,16 @@ void fleet_fini(struct sgd *d);
  * -ENOMEM. */
 int fleet_members_collect(const struct sgd *d, const struct sg_group *g,
 			  struct sg_cidr_list *out);
+/* One fleet registration of a group: its address and the host id that
+ * registered it (owned by the fleet's map: valid until it changes). */
+struct fleet_host_ref {
+	struct sg_cidr c;
+	const char *host;
+};
+/* The fleet registrations of group g (by name or id) in *v, sorted by
+ * address, then host id; *v NULL when none.  0 or -ENOMEM. */
+int fleet_members_hosts(const struct sgd *d, const struct sg_group *g,
+			struct fleet_host_ref **v, size_t *n);
 /* The fleet's membership changed: push the differences to the kernel
  * as set-element deltas (no reload). */
 void fleet_apply(struct sgd *d);

@@ -271,6 +271,17 @@ for h in $HOSTS; do
 		wait_for eval "members_has $h 10.88.0.1 host1 && members_has $h 10.88.0.2 host2"
 done
 check "host3: they are elements of its kernel set" wait_for eval "set_has 10.88.0.1 && set_has 10.88.0.2"
+# The member lines name their source: the fleet, with the host id.
+check "members list: host1's address is labelled fleet (host host1), not runtime" eval \
+	"sgctl_h 3 members list web | grep -Eq '^  10\.88\.0\.1/32 +fleet \(host host1\)\$' &&
+	 ! sgctl_h 3 members list web | grep -q 'runtime'"
+check "members list --json: source fleet with its host" eval "sgctl_h 3 --json members list web | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+m = {x[\"cidr\"]: x for x in d[\"members\"]}
+assert m[\"10.88.0.1/32\"] == {\"cidr\": \"10.88.0.1/32\", \"source\": \"fleet\", \"host\": \"host1\"}, m
+assert m[\"10.88.0.2/32\"][\"source\"] == \"fleet\" and m[\"10.88.0.2/32\"][\"host\"] == \"host2\", m
+assert d[\"count\"] == len(d[\"members\"]) == 2, d'"
 check "host4 (base only) is not a member" eval "! sgctl_h 3 members list web | grep -q 10.88.0.4"
 check "web host1 -> db:5432 allowed" tcp_from 1 5432
 check "web host2 -> db:5432 allowed" tcp_from 2 5432
@@ -490,8 +501,16 @@ done
 check "host3: run-time member 10.88.0.5 added" sgctl_h 3 members add web 10.88.0.5
 ectl put /sgd/members/web/host5/10.88.0.5/32 x >/dev/null
 check "host3: the fleet registers it too" wait_for members_has 3 10.88.0.5 host5
+check "members list: 10.88.0.5 held by both is runtime, naming the fleet host" eval \
+	"sgctl_h 3 members list web | grep -Eq '^  10\.88\.0\.5/32 +runtime, fleet \(host host5\)\$' &&
+	 sgctl_h 3 --json members list web | python3 -c '
+import json, sys
+m = {x[\"cidr\"]: x for x in json.load(sys.stdin)[\"members\"]}
+assert m[\"10.88.0.5/32\"] == {\"cidr\": \"10.88.0.5/32\", \"source\": \"runtime\", \"fleet_host\": \"host5\"}, m'"
 ectl del /sgd/members/web/host5/10.88.0.5/32 >/dev/null
 check "host3: the fleet drops it" wait_for eval "! members_has 3 10.88.0.5 host5"
+check "members list: 10.88.0.5 is plain runtime again" eval \
+	"sgctl_h 3 members list web | grep -Eq '^  10\.88\.0\.5/32 +runtime\$'"
 check "host3: it stays in the kernel, held by the run-time source" set_has 10.88.0.5
 check "host3: members del then removes it" eval \
 	"sgctl_h 3 members del web 10.88.0.5 && ! set_has 10.88.0.5"
