@@ -11,6 +11,13 @@ gateway there) and watches the kernel of every sgd host with
   put N ENDPOINT BASE          N keys under one new lease (addresses
                                10.BASE.0.0 onwards); prints the lease
   revoke ENDPOINT LEASE        revoke it
+  revoke_timed ENDPOINT LEASE BASE N NS...
+                               revoke the lease of `put N ... BASE` and time
+                               it by nft monitor timestamps on every host:
+                               the revoke call, then per host the first and
+                               the last of the N deletions seen in its
+                               kernel (no polling); prints
+                               "call MS" and "HOST FIRST_MS LAST_MS" lines
 """
 import base64, json, subprocess, sys, threading, time, urllib.request
 
@@ -100,12 +107,38 @@ def latency(n, ep, hosts):
     for k, v in res.items():
         print("%s %.2f %.2f %.2f" % (k, pct(v, 0.5), pct(v, 0.99), max(v)))
 
+def revoke_timed(ep, lease, base, n, hosts):
+    mon = Monitor(hosts)
+    time.sleep(1)
+    t0 = time.time_ns()
+    post(ep, "/v3/lease/revoke", {"ID": lease})
+    t_call = time.time_ns()
+    addrs = ["10.%d.%d.%d" % (base + i // 65536, (i // 256) % 256, i % 256) for i in range(n)]
+    # the last address is not necessarily deleted last: wait for all
+    end = time.time() + 600
+    with mon.cv:
+        while True:
+            if all((h, "delete", a) in mon.seen for h in hosts for a in addrs):
+                break
+            left = end - time.time()
+            if left <= 0:
+                mon.stop()
+                sys.exit("timeout: the revoke was not absorbed in 600 s")
+            mon.cv.wait(min(left, 1.0))
+        seen = {h: [mon.seen[(h, "delete", a)] for a in addrs] for h in hosts}
+    mon.stop()
+    print("call %.1f" % ((t_call - t0) / 1e6))
+    for h in hosts:
+        print("%s %.1f %.1f" % (h, (min(seen[h]) - t0) / 1e6, (max(seen[h]) - t0) / 1e6))
+
 if __name__ == "__main__":
     what = sys.argv[1]
     if what == "latency":
         latency(int(sys.argv[2]), sys.argv[3], sys.argv[4:])
     elif what == "put":
         print(bulk_put(sys.argv[3], int(sys.argv[2]), int(sys.argv[4])))
+    elif what == "revoke_timed":
+        revoke_timed(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:])
     elif what == "revoke":
         post(sys.argv[2], "/v3/lease/revoke", {"ID": sys.argv[3]})
     else:
