@@ -43,6 +43,7 @@ struct etcd_req {
 	etcd_done_fn on_done;
 	void *arg;
 	int abort_err;			/* why the write callback stopped it */
+	char errbuf[CURL_ERROR_SIZE];	/* curl's own words on a failure */
 	struct etcd_req *next, *prev;
 };
 
@@ -55,6 +56,10 @@ struct etcd_client {
 	char **endpoints;
 	size_t n_endpoints, cur;
 	char *ca, *cert, *key;
+	/* curl's words on the failure of the transfer last finished (what a
+	 * done callback reports), and etcd_strerror's answer */
+	char detail[CURL_ERROR_SIZE];
+	char msg[CURL_ERROR_SIZE + 64];
 };
 
 static void etcd_multi_done(struct etcd_client *c);
@@ -265,6 +270,16 @@ const char *etcd_client_endpoint(const struct etcd_client *c)
 	return c->n_endpoints ? c->endpoints[c->cur] : "";
 }
 
+const char *etcd_strerror(struct etcd_client *c, int err)
+{
+	const char *what = err == -EKEYREJECTED ? "TLS handshake failed" : strerror(-err);
+
+	if (!c || !c->detail[0])
+		return what;
+	snprintf(c->msg, sizeof(c->msg), "%s (%s)", what, c->detail);
+	return c->msg;
+}
+
 void etcd_client_next(struct etcd_client *c)
 {
 	if (c->n_endpoints)
@@ -349,6 +364,18 @@ static int etcd_curl_err(CURLcode cc)
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return -ECONNREFUSED;
+	/* a certificate or handshake problem is not a network one: the
+	 * operator must see it as such (it will not go away by itself) */
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return -EKEYREJECTED;
 	default:
 		return -ECONNRESET;
 	}
@@ -363,6 +390,11 @@ static void etcd_finish(struct etcd_client *c, struct etcd_req *q, CURLcode cc)
 
 	curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &code);
 	etcd_req_unlink(c, q);
+	/* set before every callback, not cleared after: the callback may
+	 * free the client */
+	c->detail[0] = '\0';
+	if (cc != CURLE_OK && q->errbuf[0])
+		snprintf(c->detail, sizeof(c->detail), "%s", q->errbuf);
 	if (err == 0 && !q->tok) {
 		res = q->buf ? json_tokener_parse(q->buf) : NULL;
 		if (!res || !json_object_is_type(res, json_type_object) || code != 200)
@@ -415,6 +447,7 @@ static int etcd_req_setup(struct etcd_client *c, struct etcd_req *q, const char 
 	curl_easy_setopt(q->easy, CURLOPT_POSTFIELDS, q->body);
 	curl_easy_setopt(q->easy, CURLOPT_HTTPHEADER, q->hdrs);
 	curl_easy_setopt(q->easy, CURLOPT_PRIVATE, q);
+	curl_easy_setopt(q->easy, CURLOPT_ERRORBUFFER, q->errbuf);
 	curl_easy_setopt(q->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(q->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)ETCD_CONNECT_MS);
 	curl_easy_setopt(q->easy, CURLOPT_TCP_KEEPALIVE, 1L);

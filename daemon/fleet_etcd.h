@@ -38,6 +38,11 @@ void etcd_client_free(struct etcd_client *c);
  * (after a transport error). */
 const char *etcd_client_endpoint(const struct etcd_client *c);
 void etcd_client_next(struct etcd_client *c);
+/* The words for a request's error err in its done callback: strerror,
+ * or "TLS handshake failed" (-EKEYREJECTED: a certificate or handshake
+ * problem), with curl's own description when it gave one ("SSL
+ * certificate problem: unable to get local issuer certificate"). */
+const char *etcd_strerror(struct etcd_client *c, int err);
 
 /* POST body (serialized here; the caller keeps its reference) to path
  * ("/v3/kv/range") of the current endpoint; done is called once.

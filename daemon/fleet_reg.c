@@ -168,7 +168,7 @@ static void fleet_reg_failed(struct sgd_fleet *fl, const char *what, int err,
 	if (!msg && res && json_object_object_get_ex(res, "message", &m))
 		msg = json_object_get_string(m);
 	fleet_set_error(fl, "%s via %s: %s", what, etcd_client_endpoint(fl->etcd),
-			msg ? msg : strerror(-err));
+			msg ? msg : etcd_strerror(fl->etcd, err));
 	sgd_log(fl->d, LOG_WARNING, "fleet: %s; retrying at the next keepalive tick",
 		fl->last_error);
 	if (msg && strstr(msg, "lease not found")) {

@@ -109,7 +109,7 @@ static void fleet_retry(struct sgd_fleet *fl)
 static void fleet_list_failed(struct sgd_fleet *fl, int err, const char *why)
 {
 	fleet_set_error(fl, "list via %s: %s", etcd_client_endpoint(fl->etcd),
-			why ? why : strerror(-err));
+			why ? why : etcd_strerror(fl->etcd, err));
 	fleet_map_free(fl->snap);
 	fl->snap = NULL;
 	etcd_client_next(fl->etcd);
@@ -400,7 +400,7 @@ static void fleet_on_watch_end(struct sgd *d, void *arg, int err, struct json_ob
 	}
 	if (err == 0 || err != fl->watch_msg_err)
 		fleet_set_error(fl, "watch via %s ended: %s", etcd_client_endpoint(fl->etcd),
-				err ? strerror(-err) : "closed by the server");
+				err ? etcd_strerror(fl->etcd, err) : "closed by the server");
 	sgd_log(fl->d, LOG_WARNING, "fleet: %s; keeping the last membership (revision %lld)",
 		fl->last_error, fl->revision);
 	etcd_client_next(fl->etcd);

@@ -13,7 +13,7 @@ build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev l
 test_pkgs=(nftables iproute2 iputils-ping netcat-openbsd socat python3 valgrind clang
            libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc
            strace dpkg-dev gnuplot-nox hyperfine docker.io busybox-static prometheus python3-prometheus-client
-           debhelper lintian devscripts etcd-server etcd-client)
+           debhelper lintian devscripts etcd-server etcd-client openssl)
 pkgs=("${build_pkgs[@]}")
 case "$what" in
 build) ;;
