@@ -27,7 +27,8 @@
 #define FLEET_TTL_MAX		3600
 
 /* http(s)://HOST[:PORT][/]: HOST a name, an IPv4 address or [IPv6]; no
- * user info, path or query (the client appends /v3/...). */
+ * user info, path or query (the client appends /v3/...).  A name passes
+ * here and is refused by the caller with its own message. */
 static bool load_fleet_url_valid(const char *s)
 {
 	const char *h, *end;
@@ -103,12 +104,26 @@ static void load_fleet_endpoints(struct ld_ctx *c, const struct yt_node *v,
 	for (size_t i = 0; i < l->n_items; i++) {
 		const struct yt_node *it = l->items[i];
 		const char *s = load_scalar(c, "fleet: etcd", it, "an http:// or https:// URL");
+		struct sg_cidr addr;
+		int port;
 
 		if (!s)
 			continue;
 		if (!load_fleet_url_valid(s)) {
 			diags_add(c->d, &it->pos, "fleet: etcd: '%s' is not an endpoint URL "
 				  "(http://HOST:PORT or https://HOST:PORT, no path)", s);
+			continue;
+		}
+		if (load_fleet_endpoint_addr(s, &addr, &port) == -ENOENT) {
+			/* The contract is that TCP to every endpoint is always
+			 * admitted; a name's addresses are not known when the
+			 * rules are compiled and may change after, so only an
+			 * address keeps it. */
+			diags_add(c->d, &it->pos, "fleet: etcd: '%s': the host must be an IP "
+				  "address (IPv4, or IPv6 in brackets), not a name: sgd always "
+				  "admits TCP to each endpoint, which it cannot do for a name "
+				  "(with tls, etcd's certificate needs the address as an IP "
+				  "subjectAltName)", s);
 			continue;
 		}
 		if (!(f->endpoints[f->n_endpoints++] = strdup(s)))

@@ -414,15 +414,6 @@ static int fleet_connect(struct sgd_fleet *fl, const struct sg_fleet *f, char *s
 		r = fleet_store_timer_init(fl);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < f->n_endpoints; i++) {
-		struct sg_cidr a;
-		int port;
-
-		if (load_fleet_endpoint_addr(f->endpoints[i], &a, &port) == -ENOENT)
-			sgd_log(fl->d, LOG_WARNING, "fleet: etcd endpoint %s is a name: TCP to it "
-				"is not always allowed (write its address to have it so)",
-				f->endpoints[i]);
-	}
 	fleet_watch_start(fl);
 	fleet_reg_kick(fl);
 	return 0;

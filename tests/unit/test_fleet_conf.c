@@ -107,7 +107,7 @@ START_TEST(test_full_round_trip)
 	static const char sgd[] =
 		"attach: [web]\n"
 		"fleet:\n"
-		"  etcd: [https://etcd-1.example:2379, \"https://[2001:db8::5]:2379\"]\n"
+		"  etcd: [https://10.0.0.5:2379, \"https://[2001:db8::5]:2379\"]\n"
 		"  prefix: /prod/sgd/\n"
 		"  host_id: i-0abc.def_1\n"
 		"  addresses: [10.0.1.7, \"2001:db8::7\"]\n"
@@ -159,27 +159,33 @@ START_TEST(test_errors)
 	t_expect_error("fleet:\n  etcd: [http://h:70000]\n",
 		       "sgd.yaml:2:10: fleet: etcd: 'http://h:70000' is not");
 	t_expect_error("fleet:\n  etcd: [http://h/v3]\n", "sgd.yaml:2:10: fleet: etcd:");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  prefix: sgd/\n",
+	/* a name: refused where it is written, saying why */
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.5:2379, https://etcd-1.example:2379]\n",
+		       "sgd.yaml:2:32: fleet: etcd: 'https://etcd-1.example:2379': the host "
+		       "must be an IP address (IPv4, or IPv6 in brackets), not a name");
+	t_expect_error("fleet:\n  etcd: [http://localhost]\n",
+		       "sgd.yaml:2:10: fleet: etcd: 'http://localhost': the host must be an IP");
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  prefix: sgd/\n",
 		       "sgd.yaml:3:11: fleet: prefix: 'sgd/' must start and end with '/'");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  host_id: a/b\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  host_id: a/b\n",
 		       "sgd.yaml:3:12: fleet: host_id: 'a/b' is not valid");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  addresses: [10.0.0.1/8]\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  addresses: [10.0.0.1/8]\n",
 		       "sgd.yaml:3:15: fleet: addresses: 10.0.0.1/8 has host bits set");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  addresses: [1.2.3.4, 1.2.3.4]\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  addresses: [1.2.3.4, 1.2.3.4]\n",
 		       "sgd.yaml:3:24: fleet: addresses: 1.2.3.4 is listed twice");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  addresses: [nope]\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  addresses: [nope]\n",
 		       "sgd.yaml:3:15: fleet: addresses: 'nope' is not a valid");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  lease_ttl: 1\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  lease_ttl: 1\n",
 		       "sgd.yaml:3:14: fleet: lease_ttl: expected seconds in 2..3600, got '1'");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  lease_ttl: ten\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  lease_ttl: ten\n",
 		       "sgd.yaml:3:14: fleet: lease_ttl:");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  tls: {cert: /c}\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  tls: {cert: /c}\n",
 		       "sgd.yaml:3:8: fleet: tls: cert and key go together");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  tls: {ca: ca.pem}\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  tls: {ca: ca.pem}\n",
 		       "sgd.yaml:3:13: fleet: tls: ca: 'ca.pem' is not an absolute path");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  tls: /x\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  tls: /x\n",
 		       "sgd.yaml:3:8: fleet: tls: expected a mapping");
-	t_expect_error("fleet:\n  etcd: [http://h:1]\n  leasettl: 3\n",
+	t_expect_error("fleet:\n  etcd: [http://10.0.0.1:1]\n  leasettl: 3\n",
 		       "sgd.yaml:3:3: unknown key 'leasettl'");
 }
 END_TEST
