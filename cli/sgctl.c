@@ -36,6 +36,7 @@ static int (*const sgctl_run[SG_N_CMDS])(struct sgctl *c, int argc, char **argv)
 	[SG_CMD_STATS] = cmd_stats,
 	[SG_CMD_APPLY] = cmd_apply,
 	[SG_CMD_CONFIRM] = cmd_confirm,
+	[SG_CMD_FLEET] = cmd_fleet,
 	[SG_CMD_DISABLE] = cmd_disable,
 	[SG_CMD_ENABLE] = cmd_enable,
 	[SG_CMD_IMPORT] = cmd_import,

@@ -74,5 +74,7 @@ int cmd_members(struct sgctl *c, int argc, char **argv);
 /* cmd_offline.c */
 int cmd_check(struct sgctl *c, int argc, char **argv);
 int cmd_import(struct sgctl *c, int argc, char **argv);
+/* cmd_fleet.c */
+int cmd_fleet(struct sgctl *c, int argc, char **argv);
 
 #endif

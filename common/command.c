@@ -85,6 +85,13 @@ const struct sg_command sg_commands[SG_N_CMDS] = {
 	[SG_CMD_CONFIRM] = { "confirm", SG_CMD_DAEMON | SG_CMD_MUTATES, NULL,
 	  "confirm",
 	  "Keep the configuration committed by `apply --confirm`.\n" },
+	[SG_CMD_FLEET] = { "fleet", SG_CMD_DAEMON | SG_CMD_WHILE_DISABLED, "fleet status",
+	  "fleet status | leave",
+	  "Fleet membership through etcd (sgd.yaml `fleet:`).\n"
+	  "\n  status   etcd connection, endpoint, revision, lease, last change,\n"
+	  "           fleet members per group\n"
+	  "  leave    revoke this host's lease: its registrations go on every\n"
+	  "           host (a reload or a restart joins again)\n" },
 	[SG_CMD_DISABLE] = { "disable", SG_CMD_DAEMON | SG_CMD_MUTATES | SG_CMD_WHILE_DISABLED, NULL,
 	  "disable --confirm [--force]",
 	  "Take sgd off this host: remove its table (every rule) in one\n"

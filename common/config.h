@@ -75,6 +75,14 @@ int cidr_cmp(const struct sg_cidr *a, const struct sg_cidr *b);
 int cidr_list_add(struct sg_cidr_list *l, const struct sg_cidr *c);
 void cidr_list_free(struct sg_cidr_list *l);
 
+/* load_fleet.c: a fleet host id: 1 to 64 letters, digits, '.', '_', '-'
+ * (it is one component of an etcd key). */
+bool load_fleet_host_id_valid(const char *s);
+/* The address and TCP port of an endpoint URL that load_fleet accepted
+ * (the port defaults to 80 for http, 443 for https).  0, -ENOENT when the
+ * host is a name (not an IP literal), -EINVAL. */
+int load_fleet_endpoint_addr(const char *url, struct sg_cidr *addr, int *port);
+
 /* Protocol names: "tcp" for 6 etc., NULL when it has no name. */
 const char *proto_name(int proto);
 /* protocol.c: parse "tcp", "udp", "icmp", "icmpv6", "all" (any case) or a

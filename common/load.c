@@ -692,6 +692,7 @@ void config_free(struct sg_config *cfg)
 		load_rule_free(&cfg->failsafe[i]);
 	free(cfg->failsafe);
 	free(cfg->control_group);
+	load_fleet_free(cfg->fleet);
 	for (size_t i = 0; i < cfg->n_groups; i++)
 		load_group_free(&cfg->groups[i]);
 	free(cfg->groups);

@@ -222,7 +222,7 @@ static void load_forward(struct ld_ctx *c, const struct yt_node *v)
 void load_settings(struct ld_ctx *c, const struct yt_node *root)
 {
 	static const char *const keys[] = { "table", "attach", "interfaces", "implicit",
-		"log_denied", "on_drift", "forward", "failsafe", "control_group" };
+		"log_denied", "on_drift", "forward", "failsafe", "control_group", "fleet" };
 	struct sg_config *cfg = c->cfg;
 	const struct yt_node *v, *k;
 	const char *s;
@@ -270,5 +270,7 @@ void load_settings(struct ld_ctx *c, const struct yt_node *root)
 		else if (!(cfg->control_group = strdup(s)))
 			diags_add(c->d, &v->pos, "out of memory");
 	}
+	if ((v = load_get(root, "fleet", &k)))
+		load_fleet(c, k, v);
 }
 

@@ -70,6 +70,11 @@ bool load_group_id_valid(const char *s);
 /* load_settings.c: the top mapping of sgd.yaml */
 void load_settings(struct ld_ctx *c, const struct yt_node *root);
 
+/* load_fleet.c: the fleet: mapping (key is its key node) into
+ * c->cfg->fleet; errors go to c->d. */
+void load_fleet(struct ld_ctx *c, const struct yt_node *key, const struct yt_node *v);
+void load_fleet_free(struct sg_fleet *f);
+
 /* load_group.c */
 /* True when map has an unknown key that load_check_keys reports as "did
  * you mean 'want'" (then "missing 'want'" would only repeat it). */

@@ -181,6 +181,25 @@ struct sg_implicit {
 	bool aws_ntp;		/* udp/123 to 169.254.169.123, fd00:ec2::123 */
 };
 
+/* fleet: in sgd.yaml (SPEC section 2, docs/fleet.md): membership shared
+ * through etcd.  Defaults not known to the loader (host_id, addresses)
+ * are left empty and resolved by the daemon (daemon/fleet.c). */
+#define SG_FLEET_MAX_ENDPOINTS	16
+#define SG_FLEET_MAX_ADDRS	64
+struct sg_fleet {
+	struct sg_pos pos;	/* the fleet: key */
+	char **endpoints;	/* "http(s)://host:port", at least one */
+	size_t n_endpoints;
+	char *prefix;		/* default "/sgd/"; starts and ends with '/' */
+	char *host_id;		/* NULL: /etc/machine-id */
+	struct sg_cidr *addrs;	/* none: the host's global addresses */
+	size_t n_addrs;
+	unsigned lease_ttl;	/* seconds, default 15 */
+	char *tls_ca;		/* optional PEM files */
+	char *tls_cert;
+	char *tls_key;
+};
+
 struct sg_config {
 	char *dir;		/* the config directory as given */
 	char *table;		/* default "sgd" */
@@ -197,6 +216,7 @@ struct sg_config {
 	struct sg_rule *failsafe;	/* ingress rules, always allowed */
 	size_t n_failsafe;
 	char *control_group;	/* optional: unix group allowed to mutate */
+	struct sg_fleet *fleet;	/* NULL: no fleet: section */
 	struct sg_group *groups;	/* sorted by name */
 	size_t n_groups;
 	struct sg_plist *plists;	/* sorted by name */

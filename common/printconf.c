@@ -171,6 +171,45 @@ static const char *print_bool(bool b)
 	return b ? "true" : "false";
 }
 
+/* fleet: in flow style, defaults written out (host_id and addresses
+ * only when given: their defaults depend on the host). */
+static void print_fleet(FILE *f, const struct sg_fleet *fl)
+{
+	const char *tls_keys[] = { "ca", "cert", "key" };
+	const char *tls[] = { fl->tls_ca, fl->tls_cert, fl->tls_key };
+	bool first = true;
+
+	fputs("fleet:\n  etcd: [", f);
+	for (size_t i = 0; i < fl->n_endpoints; i++) {
+		fputs(i ? ", " : "", f);
+		print_quoted(f, fl->endpoints[i]);
+	}
+	fputs("]\n  prefix: ", f);
+	print_quoted(f, fl->prefix);
+	if (fl->host_id) {
+		fputs("\n  host_id: ", f);
+		print_quoted(f, fl->host_id);
+	}
+	if (fl->n_addrs) {
+		fputs("\n  addresses: [", f);
+		for (size_t i = 0; i < fl->n_addrs; i++) {
+			fputs(i ? ", " : "", f);
+			print_cidr(f, &fl->addrs[i]);
+		}
+		fputc(']', f);
+	}
+	fprintf(f, "\n  lease_ttl: %u\n", fl->lease_ttl);
+	for (size_t i = 0; i < 3; i++) {
+		if (!tls[i])
+			continue;
+		fprintf(f, "%s%s: ", first ? "  tls: {" : ", ", tls_keys[i]);
+		print_quoted(f, tls[i]);
+		first = false;
+	}
+	if (!first)
+		fputs("}\n", f);
+}
+
 static void print_settings(FILE *f, const struct sg_config *cfg)
 {
 	fputs("--- # sgd.yaml\ntable: ", f);
@@ -199,6 +238,8 @@ static void print_settings(FILE *f, const struct sg_config *cfg)
 		fputc('\n', f);
 	}
 	print_rules(f, cfg, "failsafe", cfg->failsafe, cfg->n_failsafe);
+	if (cfg->fleet)
+		print_fleet(f, cfg->fleet);
 }
 
 static void print_plist(FILE *f, const struct sg_plist *pl)

@@ -100,9 +100,18 @@ struct sg_metrics {
 /* The metrics exposition; -EINVAL for an unknown format. */
 int render_metrics(const struct sg_metrics *m, enum sg_metrics_format fmt,
 		   char **out);
-/* Members of one group: from the YAML and added at run time. */
+/* Where a member that is not in the YAML comes from: the fleet (the host
+ * id that registered it, else NULL) and/or members.d or `members add`. */
+struct render_member_origin {
+	const char *fleet_host;
+	bool other;
+};
+/* Members of one group: from the YAML, added at run time (members.d,
+ * `members add`) or registered in the fleet.  origin, when not NULL, has
+ * one entry per runtime entry; without it they are all "runtime". */
 int render_members(const struct sg_config *cfg, int group_idx,
-		   const struct sg_cidr_list *runtime, bool json, char **out);
+		   const struct sg_cidr_list *runtime,
+		   const struct render_member_origin *origin, bool json, char **out);
 /* The answer of members add|del (verb "added" or "deleted"): what
  * changed, what did not, and how many members group has now.  0 or
  * -ENOMEM. */

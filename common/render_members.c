@@ -2,9 +2,12 @@
  * render_members.c — `sgctl members list GROUP`, and the answer of
  * `members add|del GROUP ADDR...`.
  *
- * Shows where each member comes from: the group's YAML `members:` or a
- * run-time `sgctl members add` (members.d files are merged by the daemon
- * into the run-time list it passes here).
+ * Shows where each member comes from: the group's YAML `members:`, a
+ * run-time `sgctl members add` or a members.d file ("runtime"), or the
+ * fleet ("fleet", with the host id that registered it).  A member held
+ * both at run time and by the fleet keeps its "runtime" label and names
+ * the fleet host too, so that `members del` refusing to drop it is
+ * explained by the listing.
  */
 #include <errno.h>
 
@@ -12,8 +15,37 @@
 #include "render.h"
 #include "render_fmt.h"
 
+/* The JSON object of one non-YAML member. */
+static void members_json_one(struct json_w *j, const char *cidr,
+			     const struct render_member_origin *o)
+{
+	bool fleet_only = o && o->fleet_host && !o->other;
+
+	json_obj_begin(j);
+	json_kstr(j, "cidr", cidr);
+	json_kstr(j, "source", fleet_only ? "fleet" : "runtime");
+	if (fleet_only)
+		json_kstr(j, "host", o->fleet_host);
+	else if (o && o->fleet_host)
+		json_kstr(j, "fleet_host", o->fleet_host);
+	json_obj_end(j);
+}
+
+/* The text line of one non-YAML member. */
+static void members_text_one(struct out_buf *b, const char *cidr,
+			     const struct render_member_origin *o)
+{
+	if (!o || !o->fleet_host)
+		out_printf(b, "  %-43s runtime\n", cidr);
+	else if (!o->other)
+		out_printf(b, "  %-43s fleet (host %s)\n", cidr, o->fleet_host);
+	else
+		out_printf(b, "  %-43s runtime, fleet (host %s)\n", cidr, o->fleet_host);
+}
+
 int render_members(const struct sg_config *cfg, int group_idx,
-		   const struct sg_cidr_list *runtime, bool json, char **out)
+		   const struct sg_cidr_list *runtime,
+		   const struct render_member_origin *origin, bool json, char **out)
 {
 	const struct sg_group *g;
 	struct out_buf b;
@@ -41,12 +73,9 @@ int render_members(const struct sg_config *cfg, int group_idx,
 			json_kstr(&j, "source", "yaml");
 			json_obj_end(&j);
 		}
-		for (i = 0; i < n_rt; i++) {
-			json_obj_begin(&j);
-			json_kstr(&j, "cidr", fmt_cidr(&runtime->v[i], cb, sizeof(cb)));
-			json_kstr(&j, "source", "runtime");
-			json_obj_end(&j);
-		}
+		for (i = 0; i < n_rt; i++)
+			members_json_one(&j, fmt_cidr(&runtime->v[i], cb, sizeof(cb)),
+					 origin ? &origin[i] : NULL);
 		json_arr_end(&j);
 		json_obj_end(&j);
 		out_putc(&b, '\n');
@@ -60,7 +89,8 @@ int render_members(const struct sg_config *cfg, int group_idx,
 			   fmt_cidr(&g->members[i].cidr, cb, sizeof(cb)),
 			   g->file ? g->file : "?");
 	for (i = 0; i < n_rt; i++)
-		out_printf(&b, "  %-43s runtime\n", fmt_cidr(&runtime->v[i], cb, sizeof(cb)));
+		members_text_one(&b, fmt_cidr(&runtime->v[i], cb, sizeof(cb)),
+				 origin ? &origin[i] : NULL);
 	return out_finish(&b, out);
 }
 

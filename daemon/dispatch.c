@@ -20,6 +20,7 @@
 #include "render_fmt.h"
 #include "membatch.h"
 #include "clock.h"
+#include "fleet.h"
 #include "sgd.h"
 
 bool dispatch_client_may_mutate(const struct sgd *d, const struct sgd_client *c)
@@ -112,6 +113,8 @@ static void cmd_status(struct sgd *d, const struct sgd_client *c,
 	}
 	if (rc == 0 && json)
 		text = membatch_status_json(d, text);
+	if (rc == 0 && !(text = fleet_status_append(d, json, text)))
+		rc = -ENOMEM;
 	reply_render(r, json, rc, text, "status");
 }
 
@@ -433,6 +436,7 @@ static void members_list(struct sgd *d, int argc, const char **argv, bool json,
 			 struct proto_resp *r)
 {
 	struct sg_cidr_list extra;
+	struct render_member_origin *origin = NULL;
 	char *text = NULL;
 	int gi, rc;
 
@@ -443,11 +447,14 @@ static void members_list(struct sgd *d, int argc, const char **argv, bool json,
 		reply_fail(r, json, 2, "usage: members list GROUP");
 		return;
 	}
-	rc = membership_list(d, gi, &extra);
+	rc = membership_list(d, gi, &extra, &origin);
 	if (rc == 0) {
-		rc = render_members(d->cfg, gi, &extra, json, &text);
+		rc = render_members(d->cfg, gi, &extra, origin, json, &text);
 		cidr_list_free(&extra);
+		free(origin);
 	}
+	if (rc == 0 && !(text = fleet_members_append(d, gi, json, text)))
+		rc = -ENOMEM;
 	if (rc < 0) {
 		free(text);
 		reply_fail(r, json, 1, "members list: %s", strerror(-rc));
@@ -519,6 +526,14 @@ static void cmd_members(struct sgd *d, const struct sgd_client *c,
 	membatch_queue_answer(d);
 }
 
+/* fleet status|leave: leaving changes every host's membership, so it
+ * needs what any change needs; status is read-only. */
+static void cmd_fleet(struct sgd *d, const struct sgd_client *c,
+		      const struct proto_req *req, struct proto_resp *r)
+{
+	fleet_request(d, dispatch_client_may_mutate(d, c), req, r);
+}
+
 /* sgd's handler of each command sgctl sends it (SG_CMD_DAEMON in
  * common/command.c, where the names are). */
 static sgd_command_fn *const dispatch_cmds[SG_N_CMDS] = {
@@ -531,6 +546,7 @@ static sgd_command_fn *const dispatch_cmds[SG_N_CMDS] = {
 	[SG_CMD_STATS] = cmd_stats,
 	[SG_CMD_APPLY] = confirm_apply,
 	[SG_CMD_CONFIRM] = confirm_confirm,
+	[SG_CMD_FLEET] = cmd_fleet,
 	[SG_CMD_DISABLE] = disable_run,
 	[SG_CMD_ENABLE] = enable_run,
 	[SG_CMD_LOG] = droplog_request,

@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "membatch.h"
 #include "out.h"
+#include "fleet.h"
 #include "sgd.h"
 
 static void usage(FILE *f)
@@ -237,6 +238,7 @@ static const struct sgd_hooks main_hooks = {
 
 static void sgd_fini(struct sgd *d)
 {
+	fleet_fini(d);
 	droplog_close(d);
 	drift_close(d);
 	control_close(d);
@@ -293,6 +295,9 @@ int main(int argc, char **argv)
 	/* the snapshot, then the changes journaled since */
 	if (r == 0)
 		r = membatch_journal_load(&d);
+	/* before the first commit: it has the fleet members kept */
+	if (r == 0)
+		r = fleet_init(&d);
 	if (r == 0)
 		r = confirm_timer_init(&d);
 	if (r == 0 && disable_startup(&d) == 0)

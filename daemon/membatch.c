@@ -30,6 +30,7 @@
 #include "membatch.h"
 #include "memindex.h"
 #include "clock.h"
+#include "fleet.h"
 #include "sgd.h"
 
 #define MEMBATCH_JOURNAL	"members.journal"
@@ -216,6 +217,9 @@ static int membatch_static_set(struct sgd *d, int gi, struct sg_cidr_list *l)
 		for (i = 0; f && i < f->addrs.n && rc == 0; i++)
 			rc = cidr_list_add(l, &f->addrs.v[i]);
 	}
+	/* the fleet's registrations hold a member like the configuration */
+	if (rc == 0)
+		rc = fleet_members_collect(d, g, l);
 	return rc;
 }
 
@@ -711,6 +715,12 @@ static void membatch_commit(struct sgd *d)
 	mb->n_undo = 0;
 	mb->t_start_us = 0;
 	membatch_answer(d);
+}
+
+void membatch_invalidate(struct sgd *d)
+{
+	if (d->mb)
+		membatch_drop_indexes(d->mb);
 }
 
 void membatch_barrier(struct sgd *d, const struct sgd_watch *w)

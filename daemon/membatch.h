@@ -51,6 +51,9 @@ void membatch_flush(struct sgd *d);
 /* the loop (main.c's hook), before an event of watch w that is not a client's: flush; and
  * forget the indexes when w may replace memberships. */
 void membatch_barrier(struct sgd *d, const struct sgd_watch *w);
+/* The sources of members changed behind the indexes (a fleet change,
+ * after the barrier flushed): forget them; rebuilt on first use. */
+void membatch_invalidate(struct sgd *d);
 /* dispatch.c, before a request other than members add/del. */
 void membatch_before_request(struct sgd *d, const char *cmd, const char *sub);
 

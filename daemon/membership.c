@@ -29,6 +29,8 @@
 #include "engine.h"
 #include "membatch.h"
 #include "memindex.h"
+#include "render.h"
+#include "fleet.h"
 #include "sgd.h"
 
 void membership_free(struct sg_members *m)
@@ -60,11 +62,12 @@ static void list_sort_unique(struct sg_cidr_list *l)
 	l->n = o + 1;
 }
 
-/* The effective list of group gi of cfg, sorted and unique.  A members.d
- * file with bad lines counts with its last valid version and adds its
- * errors to dg; 0 or -ENOMEM. */
-static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
-			   struct sg_cidr_list *out, struct sg_diags *dg)
+/* The effective list of group gi of cfg, sorted and unique (without the
+ * fleet's registrations unless with_fleet: members list tells the other
+ * sources apart that way).  A members.d file with bad lines counts with
+ * its last valid version and adds its errors to dg; 0 or -ENOMEM. */
+static int group_sources(struct sgd *d, const struct sg_config *cfg, int gi,
+			 bool with_fleet, struct sg_cidr_list *out, struct sg_diags *dg)
 {
 	const struct sg_group *g = &cfg->groups[gi];
 	struct sgd_rt_group *rg;
@@ -81,6 +84,8 @@ static int group_effective(struct sgd *d, const struct sg_config *cfg, int gi,
 		r = membersd_load(d, g->id, out, dg);
 	if (r > 0)
 		r = 0;
+	if (r == 0 && with_fleet)
+		r = fleet_members_collect(d, g, out);
 	rg = runtime_find(&d->rt, g->name);
 	for (i = 0; rg && i < rg->addrs.n && r == 0; i++)
 		r = cidr_list_add(out, &rg->addrs.v[i]);
@@ -107,7 +112,7 @@ static int compute_all(struct sgd *d, const struct sg_config *cfg,
 	out->n_groups = cfg->n_groups;
 	diags_init(&dg);
 	for (i = 0; i < cfg->n_groups; i++) {
-		r2 = group_effective(d, cfg, (int)i, &out->by_group[i], &dg);
+		r2 = group_sources(d, cfg, (int)i, true, &out->by_group[i], &dg);
 		if (r2 < 0 && r == 0)
 			r = r2;
 	}
@@ -282,7 +287,47 @@ int membership_del(struct sgd *d, int gi, struct sg_cidr_list *req,
 	return 0;
 }
 
-int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra)
+/* The origin of each entry of extra (the members of group gi not in its
+ * YAML, sorted): the fleet host that registered it, and whether members.d
+ * or `members add` holds it too.  *out has extra->n entries (NULL when
+ * there are none); 0 or -ENOMEM. */
+static int list_origins(struct sgd *d, int gi, const struct sg_cidr_list *extra,
+			struct render_member_origin **out)
+{
+	struct sg_cidr_list other = { 0 };
+	struct fleet_host_ref *fh = NULL;
+	struct sg_diags dg;
+	size_t i, n_fh = 0, k = 0;
+	int rc;
+
+	*out = NULL;
+	if (extra->n == 0)
+		return 0;
+	diags_init(&dg);
+	/* members.d errors are reported when membership is computed, not
+	 * by a listing */
+	rc = group_sources(d, d->cfg, gi, false, &other, &dg);
+	diags_free(&dg);
+	if (rc == 0)
+		rc = fleet_members_hosts(d, &d->cfg->groups[gi], &fh, &n_fh);
+	if (rc == 0 && !(*out = calloc(extra->n, sizeof(**out))))
+		rc = -ENOMEM;
+	/* extra and fh are both sorted by address: one merge */
+	for (i = 0; rc == 0 && i < extra->n; i++) {
+		while (k < n_fh && cidr_cmp(&fh[k].c, &extra->v[i]) < 0)
+			k++;
+		if (k < n_fh && cidr_cmp(&fh[k].c, &extra->v[i]) == 0)
+			(*out)[i].fleet_host = fh[k].host;
+		(*out)[i].other = bsearch(&extra->v[i], other.v, other.n,
+					  sizeof(*other.v), cmp_cidr) != NULL;
+	}
+	free(fh);
+	cidr_list_free(&other);
+	return rc;
+}
+
+int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra,
+		    struct render_member_origin **origin)
 {
 	const struct sg_group *g = &d->cfg->groups[gi];
 	const struct sg_cidr_list *eff = &d->members.by_group[gi];
@@ -292,9 +337,10 @@ int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra)
 	int rc = 0;
 
 	memset(extra, 0, sizeof(*extra));
-	/* render_members lists the YAML members itself; the rest (members.d
-	 * and run-time) is passed as "runtime", sorted.  The YAML members are
-	 * hashed so that this stays linear. */
+	*origin = NULL;
+	/* render_members lists the YAML members itself; the rest (members.d,
+	 * run-time and fleet) is passed sorted, with where each comes from.
+	 * The YAML members are hashed so that this stays linear. */
 	for (k = 0; k < g->n_members && rc == 0; k++)
 		if (g->members[k].kind == SG_PEER_CIDR)
 			rc = cidr_list_add(&yl, &g->members[k].cidr);
@@ -303,12 +349,18 @@ int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra)
 	for (i = 0; i < eff->n && rc == 0; i++)
 		if (!memidx_find(&yx, &eff->v[i]))
 			rc = cidr_list_add(extra, &eff->v[i]);
-	if (rc == 0 && extra->n > 1)
-		qsort(extra->v, extra->n, sizeof(*extra->v), cmp_cidr);
+	if (rc == 0) {
+		if (extra->n > 1)
+			qsort(extra->v, extra->n, sizeof(*extra->v), cmp_cidr);
+		rc = list_origins(d, gi, extra, origin);
+	}
 	memidx_free(&yx);
 	cidr_list_free(&yl);
-	if (rc < 0)
+	if (rc < 0) {
 		cidr_list_free(extra);
+		free(*origin);
+		*origin = NULL;
+	}
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "fleet.h"
 #include "sgd.h"
 
 void reload_loaded_free(struct sgd_loaded *l)
@@ -91,6 +92,8 @@ void reload_adopt(struct sgd *d, struct sgd_loaded *l)
 		d->hooks.adopted(d);
 	/* log_denied may have changed */
 	droplog_update(d);
+	/* fleet: may have changed (attach list, endpoints) */
+	fleet_configure(d);
 }
 
 int reload_commit(struct sgd *d, struct sgd_loaded *l, struct sg_diags *diags)

@@ -198,6 +198,8 @@ struct sgd {
 	/* membatch.c: member indexes, journal, pending batch; NULL until
 	 * first used */
 	struct membatch *mb;
+	/* fleet.c: membership through etcd; NULL before fleet_init */
+	struct sgd_fleet *fleet;
 };
 
 /* log.c — every line has a syslog priority (LOG_ERR: sgd cannot go on;
@@ -350,10 +352,12 @@ int membership_add(struct sgd *d, int gi, struct sg_cidr_list *req,
 int membership_del(struct sgd *d, int gi, struct sg_cidr_list *req,
 		   struct membership_change *out);
 void membership_change_free(struct membership_change *ch);
-/* members list: group gi's effective members that are not in its YAML
- * (members.d and run-time), sorted, into *extra (freed on error).  0 or
- * -ENOMEM. */
-int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra);
+/* members list: the members of group gi not in its YAML (members.d,
+ * run-time, fleet), sorted, and where each comes from (*origin: extra->n entries, or NULL
+ * when there are none; the caller frees both).  0 or -ENOMEM. */
+struct render_member_origin;
+int membership_list(struct sgd *d, int gi, struct sg_cidr_list *extra,
+		    struct render_member_origin **origin);
 
 /* membersd.c */
 /* Read CONFDIR/members.d/fname into out (may be NULL).  With find, *line

@@ -356,6 +356,8 @@ static int compile_base_rules(struct sg_plan *plan, const struct sg_config *cfg,
 	if (!rc && dir == SG_DIR_IN)
 		rc = compile_failsafe(plan, cfg);
 	if (!rc)
+		rc = compile_fleet(plan, cfg, dir);
+	if (!rc)
 		rc = compile_flat_base(plan, cfg, dir);
 	for (i = 0; !rc && i < cfg->n_ifaces; i++)
 		for (k = 0; !rc && k < cfg->ifaces[i].n_groups; k++)

@@ -131,6 +131,9 @@ int compile_group_rules(struct sg_plan *plan, const struct sg_config *cfg,
 int compile_rule(struct sg_plan *plan, const struct sg_config *cfg,
 		 const char *chain, const struct sg_rule *rule,
 		 const char *tag, const char *comment, const char *what);
+/* compile_fleet.c: with fleet:, TCP out to each etcd endpoint given by
+ * address (output chain, dir SG_DIR_OUT; nothing for SG_DIR_IN). */
+int compile_fleet(struct sg_plan *plan, const struct sg_config *cfg, enum sg_dir dir);
 /* compile_rules.c: peer number `peer` of rule (one nft rule per family
  * for a group peer). */
 int compile_rule_peer(struct sg_plan *plan, const struct sg_config *cfg,

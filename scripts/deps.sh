@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-test}
 build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev libyaml-dev libjson-c-dev check
-            libsystemd-dev)
+            libsystemd-dev libcurl4-openssl-dev)
 # The test command runs every suite, the benchmark's smoke run included,
 # so "test" installs what the benchmark uses too (a fresh machine has
 # none of it); "bench" is kept as a name for bench/run.sh.  strace aims
@@ -13,7 +13,7 @@ build_pkgs=(gcc libc6-dev meson ninja-build pkg-config libnftnl-dev libmnl-dev l
 test_pkgs=(nftables iproute2 iputils-ping netcat-openbsd socat python3 valgrind clang
            libclang-rt-14-dev debootstrap systemd-container man-db groff-base procps psmisc
            strace dpkg-dev gnuplot-nox hyperfine docker.io busybox-static prometheus python3-prometheus-client
-           debhelper lintian devscripts)
+           debhelper lintian devscripts etcd-server etcd-client openssl)
 pkgs=("${build_pkgs[@]}")
 case "$what" in
 build) ;;
@@ -28,14 +28,16 @@ done
 # dockerd in a network namespace.  The package would start docker.service
 # (and containerd.service) in the root namespace, where dockerd rewrites
 # the host's firewall: mask them before the install, so they never start.
+# etcd-server (tests/kernel/fleet_etcd.sh runs its own cluster in network
+# namespaces) would start etcd.service in the root namespace: masked too.
 if [ "$what" != build ]; then
 	mkdir -p /etc/systemd/system
-	for u in docker.service docker.socket containerd.service; do
+	for u in docker.service docker.socket containerd.service etcd.service; do
 		[ -e "/etc/systemd/system/$u" ] || ln -s /dev/null "/etc/systemd/system/$u"
 	done
 	if [ -d /run/systemd/system ]; then
 		systemctl daemon-reload
-		systemctl disable --now docker.service docker.socket containerd.service \
+		systemctl disable --now docker.service docker.socket containerd.service etcd.service \
 			>/dev/null 2>&1 || true	# absent before the install: nothing to stop
 	fi
 fi

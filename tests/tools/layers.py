@@ -35,11 +35,14 @@ import sys
 DAEMON_LAYERS = [
     ('main', ['main']),
     ('loop', ['loop']),
-    ('control', ['control', 'dispatch', 'commands']),
+    ('control', ['control', 'dispatch', 'commands', 'fleet_ctl']),
     ('operations', ['reload', 'confirm', 'membership', 'membersd', 'membatch',
-                    'drift', 'lockout', 'disable', 'droplog', 'status']),
-    ('storage', ['state', 'journal', 'snapshot', 'memindex', 'runtime']),
-    ('base', ['log', 'notify', 'watch', 'reply']),
+                    'drift', 'lockout', 'disable', 'droplog', 'status',
+                    'fleet', 'fleet_watch', 'fleet_reg']),
+    ('storage', ['state', 'journal', 'snapshot', 'memindex', 'runtime',
+                 'fleet_store']),
+    ('base', ['log', 'notify', 'watch', 'reply', 'fleet_etcd', 'fleet_map',
+              'fleet_b64']),
 ]
 FOLDERS = ['common', 'engine', 'daemon', 'cli']
 ENGINE_PUBLIC = 'engine.h'

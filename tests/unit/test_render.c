@@ -567,15 +567,48 @@ START_TEST(test_members_stats_diags)
 
 	ck_assert_int_eq(cidr_parse("10.0.2.0/24", &c), 0);
 	ck_assert_int_eq(cidr_list_add(&rt, &c), 0);
-	ck_assert_int_eq(render_members(cfg, app, &rt, true, &s), 0);
+	ck_assert_int_eq(render_members(cfg, app, &rt, NULL, true, &s), 0);
 	assert_json(s);
 	ck_assert_ptr_nonnull(strstr(s, "\"count\":3"));
 	ck_assert_ptr_nonnull(strstr(s, "{\"cidr\":\"10.0.2.0/24\",\"source\":\"runtime\"}"));
 	free(s);
-	ck_assert_int_eq(render_members(cfg, app, NULL, false, &s), 0);
+	ck_assert_int_eq(render_members(cfg, app, NULL, NULL, false, &s), 0);
 	ck_assert_ptr_nonnull(strstr(s, "10.0.1.10/32"));
 	free(s);
-	ck_assert_int_eq(render_members(cfg, 99, NULL, false, &s), -EINVAL);
+	ck_assert_int_eq(render_members(cfg, 99, NULL, NULL, false, &s), -EINVAL);
+	/* fleet members: "fleet" with their host id; held by the fleet and
+	 * at run time: "runtime" naming the fleet host too; run time only:
+	 * "runtime" as before */
+	{
+		static const char *const cs[] = { "10.0.3.1/32", "10.0.3.2/32", "10.0.3.3/32" };
+		const struct render_member_origin orig[] = {
+			{ .fleet_host = "host1", .other = false },
+			{ .fleet_host = "host2", .other = true },
+			{ .fleet_host = NULL, .other = true },
+		};
+		struct sg_cidr_list fl = { 0 };
+
+		for (size_t i = 0; i < 3; i++) {
+			ck_assert_int_eq(cidr_parse(cs[i], &c), 0);
+			ck_assert_int_eq(cidr_list_add(&fl, &c), 0);
+		}
+		ck_assert_int_eq(render_members(cfg, app, &fl, orig, true, &s), 0);
+		assert_json(s);
+		ck_assert_ptr_nonnull(strstr(s, "{\"cidr\":\"10.0.3.1/32\",\"source\":\"fleet\",\"host\":\"host1\"}"));
+		ck_assert_ptr_nonnull(strstr(s, "{\"cidr\":\"10.0.3.2/32\",\"source\":\"runtime\",\"fleet_host\":\"host2\"}"));
+		ck_assert_ptr_nonnull(strstr(s, "{\"cidr\":\"10.0.3.3/32\",\"source\":\"runtime\"}"));
+		ck_assert_ptr_nonnull(strstr(s, "\"count\":5"));
+		free(s);
+		ck_assert_int_eq(render_members(cfg, app, &fl, orig, false, &s), 0);
+		ck_assert_ptr_nonnull(strstr(s, "10.0.3.1/32"));
+		ck_assert_ptr_nonnull(strstr(s, " fleet (host host1)\n"));
+		ck_assert_ptr_nonnull(strstr(s, " runtime, fleet (host host2)\n"));
+		ck_assert_ptr_null(strstr(s, "10.0.3.1/32                                 runtime"));
+		ck_assert_ptr_nonnull(strstr(s, "10.0.3.3/32                                 runtime\n"));
+		ck_assert_ptr_nonnull(strstr(s, "group app"));
+		free(s);
+		cidr_list_free(&fl);
+	}
 	cidr_list_free(&rt);
 
 	ck_assert_int_eq(render_stats(cfg, cnt, 6, true, &s), 0);
