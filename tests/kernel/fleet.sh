@@ -72,25 +72,9 @@ trap cleanup EXIT
 # A signal (a reader of our output that went away, ^C, a timeout) still
 # runs the cleanup.
 trap 'exit 1' INT TERM HUP PIPE
-# The whole test is bounded: a hang anywhere ends it as a failure (a hang
-# guard only, below meson's timeout: the test takes seconds on an idle
-# machine).  The sleep does not hold our stdout (killing it ends nothing
-# but itself); the watcher is killed first in cleanup.
-sleep 1700 >/dev/null 2>&1 &
-WD_SLEEP=$!
-( while kill -0 "$WD_SLEEP" 2>/dev/null; do sleep 1; done
-  echo "FAIL - fleet.sh took more than 1700 s"; kill -TERM $$ ) &
-PIDS="$! $WD_SLEEP"
+. "$(dirname "$0")/check_lib.sh"
+test_guard 1700 fleet.sh
 
-ok() { PASSES=$((PASSES + 1)); echo "ok   - $*"; }
-bad() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
-finish() {
-	echo "# $PASSES passed, $FAILS failed"
-	[ "$FAILS" = 0 ]
-	exit $?
-}
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 . "$(dirname "$0")/pace.sh"
 
 # --- network: a bridge in the switch namespace, one veth per host ------

@@ -64,17 +64,18 @@ eip() { echo "10.88.0.1$1"; }
 conf() { echo "$TMP/h$1/conf"; }
 ENDPOINTS="http://$(eip 1):2379,http://$(eip 2):2379,http://$(eip 3):2379"
 
+. "$(dirname "$0")/ns_lib.sh"
+
 cleanup() {
 	local p n
-	for p in $PIDS ${SGD_PID[@]} ${ETCD_PID[@]}; do kill "$p" 2>/dev/null; done
-	for p in $PIDS ${SGD_PID[@]} ${ETCD_PID[@]}; do
+	# a stopped etcd or sgd must run again to end on SIGTERM
+	for p in $(ns_live_jobs $PIDS ${SGD_PID[@]} ${ETCD_PID[@]}); do
 		kill -CONT "$p" 2>/dev/null
-		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
-		kill -9 "$p" 2>/dev/null
 	done
-	for n in $HOSTS; do ip netns del "$(hns "$n")" 2>/dev/null; done
-	for n in $ETCDS; do ip netns del "$(ens "$n")" 2>/dev/null; done
-	ip netns del "$SW" 2>/dev/null
+	ns_stop_jobs $PIDS ${SGD_PID[@]} ${ETCD_PID[@]}
+	for n in $HOSTS; do ns_del "$(hns "$n")"; done
+	for n in $ETCDS; do ns_del "$(ens "$n")"; done
+	ns_del "$SW"
 	if [ "$FAILS" != 0 ]; then
 		for n in $HOSTS; do
 			[ -f "$TMP/h$n/sgd.log" ] || continue
@@ -88,22 +89,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
-# A hang guard for the whole test (it takes about a minute when idle).
-sleep 1700 >/dev/null 2>&1 &
-WD_SLEEP=$!
-( while kill -0 "$WD_SLEEP" 2>/dev/null; do sleep 1; done
-  echo "FAIL - fleet_etcd.sh took more than 1700 s"; kill -TERM $$ ) &
-PIDS="$! $WD_SLEEP"
+. "$(dirname "$0")/check_lib.sh"
+test_guard 1700 fleet_etcd.sh
 
-ok() { PASSES=$((PASSES + 1)); echo "ok   - $*"; }
-bad() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
-finish() {
-	echo "# $PASSES passed, $FAILS failed"
-	[ "$FAILS" = 0 ]
-	exit $?
-}
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 . "$(dirname "$0")/pace.sh"
 # wait_for CMD...: poll until CMD succeeds; 120 s is a hang guard only
 # (the awaited events take milliseconds to a few seconds).

@@ -49,16 +49,13 @@ hns() { echo "sgT-h$1-$$"; }
 ENS=sgT-e-$$
 hip() { echo "10.86.0.$1"; }
 
+. "$(dirname "$0")/ns_lib.sh"
+
 cleanup() {
-	local p n
-	for p in $PIDS ${SGD_PID[@]} $ETCD_PID; do kill "$p" 2>/dev/null; done
-	for p in $PIDS ${SGD_PID[@]} $ETCD_PID; do
-		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null
-		kill -9 "$p" 2>/dev/null
-	done
-	for n in $HOSTS; do ip netns del "$(hns "$n")" 2>/dev/null; done
-	ip netns del "$ENS" 2>/dev/null
-	ip netns del "$SW" 2>/dev/null
+	local n
+	ns_stop_jobs $PIDS ${SGD_PID[@]} $ETCD_PID
+	for n in $HOSTS; do ns_del "$(hns "$n")"; done
+	ns_del "$ENS" "$SW"
 	if [ "$FAILS" != 0 ]; then
 		for n in $HOSTS; do
 			[ -f "$TMP/h$n/sgd.log" ] || continue
@@ -72,21 +69,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
-# A hang guard for the whole test (it takes seconds when idle).
-sleep 600 >/dev/null 2>&1 &
-WD_SLEEP=$!
-( while kill -0 "$WD_SLEEP" 2>/dev/null; do sleep 1; done
-  echo "FAIL - fleet_etcd_tls.sh took more than 600 s"; kill -TERM $$ ) &
-PIDS="$! $WD_SLEEP"
+. "$(dirname "$0")/check_lib.sh"
+test_guard 600 fleet_etcd_tls.sh
 
-ok() { PASSES=$((PASSES + 1)); echo "ok   - $*"; }
-bad() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
-finish() {
-	echo "# $PASSES passed, $FAILS failed"
-	[ "$FAILS" = 0 ]
-	exit $?
-}
 . "$(dirname "$0")/pace.sh"
 # wait_for CMD...: poll until CMD succeeds; 120 s is a hang guard only.
 wait_for() { pace_wait 120 "$@"; }

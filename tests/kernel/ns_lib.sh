@@ -12,10 +12,11 @@
 #   and a failure is reported with its reason and left for scripts/test's
 #   leftover check to count, never hidden.
 
-# ns_live_jobs PID...: those of PID that are still running jobs of this shell.
+# ns_live_jobs PID...: those of PID that are still jobs of this shell,
+# running or stopped.
 ns_live_jobs() {
 	local live p
-	live=" $(jobs -rp | tr '\n' ' ') "
+	live=" $(jobs -rp | tr '\n' ' ') $(jobs -sp | tr '\n' ' ') "
 	for p in "$@"; do
 		case $live in *" $p "*) echo "$p" ;; esac
 	done
