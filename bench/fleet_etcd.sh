@@ -7,17 +7,24 @@
 #   * sgd's RSS with 100,000 fleet members.
 # Topology as tests/kernel/fleet_etcd.sh: 3 etcd members and 4 sgd hosts
 # in network namespaces on one bridge; nothing in the root namespace.
-# Usage (root): bench/fleet_etcd.sh [--builddir DIR] [--changes N]
-# Prints a table and writes bench/results/fleet.txt.
+# Usage (root): bench/fleet_etcd.sh [--builddir DIR] [--changes N] [--smoke]
+# Prints a table and writes bench/results/fleet.txt.  --smoke (the
+# bench-fleet-smoke test): 20 changes, 200 and 1,000 members instead of
+# 20,000 and 100,000, no results file; fails unless every figure is a
+# number, so the benchmark cannot rot.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILDDIR=$HERE/../build
 CHANGES=1000
+GROUP_N=20000
+BIG_N=100000
+SMOKE=false
 while [ $# -gt 0 ]; do
 	case $1 in
 	--builddir) BUILDDIR=$2; shift 2 ;;
 	--changes) CHANGES=$2; shift 2 ;;
-	*) echo "usage: $0 [--builddir DIR] [--changes N]" >&2; exit 2 ;;
+	--smoke) SMOKE=true CHANGES=20 GROUP_N=200 BIG_N=1000; shift ;;
+	*) echo "usage: $0 [--builddir DIR] [--changes N] [--smoke]" >&2; exit 2 ;;
 	esac
 done
 SGD=$BUILDDIR/daemon/sgd
@@ -114,14 +121,14 @@ echo "put    -> element in the kernel on all 4 hosts ($CHANGES changes): p50 $p5
 echo "delete -> element gone from the kernel on all 4 hosts ($CHANGES changes): p50 $d50 ms, p99 $d99 ms, max $dmax ms"
 } >"$OUT"
 
-# --- 20,000 members absorbed on start, 20,000-key revoke ------------------
+# --- GROUP_N (20,000) members absorbed on start, a GROUP_N-key revoke -------
 kill "${SGD_PID[4]}"; timeout 60 tail --pid="${SGD_PID[4]}" -f /dev/null
 rm -f "$TMP/h4/state/fleet.json"	# a real first list, not the kept state
-lease=$(driver put 20000 "$EP" 120)
-wait_until 600 eval 'web_is 1 20004 && web_is 2 20004 && web_is 3 20004'
+lease=$(driver put $GROUP_N "$EP" 120)
+wait_until 600 eval 'web_is 1 $((GROUP_N + 4)) && web_is 2 $((GROUP_N + 4)) && web_is 3 $((GROUP_N + 4))'
 T0=$(now_ms)
 start_host 4
-wait_until 600 web_is 4 20004
+wait_until 600 web_is 4 $((GROUP_N + 4))
 T_START=$(( $(now_ms) - T0 ))
 # The revoke is timed by nft monitor timestamps in each host's namespace
 # (polling sgctl on 4 hosts would add its own rounds to the figure), and
@@ -129,7 +136,7 @@ T_START=$(( $(now_ms) - T0 ))
 # written after the revoke (summed per host).
 declare -A LOGLINES
 for h in $HOSTS; do LOGLINES[$h]=$(wc -l <"$TMP/h$h/sgd.log"); done
-driver revoke_timed "$EP" "$lease" 120 20000 $(for h in $HOSTS; do hns "$h"; done) >"$TMP/revoke.txt" ||
+driver revoke_timed "$EP" "$lease" 120 $GROUP_N $(for h in $HOSTS; do hns "$h"; done) >"$TMP/revoke.txt" ||
 	{ echo "the revoke was not absorbed" >&2; exit 1; }
 wait_until 600 all_web_is 4
 T_CALL=$(awk '$1 == "call" { print $2 }' "$TMP/revoke.txt")
@@ -144,21 +151,29 @@ for h in $HOSTS; do
 	SGD_APPLY="$SGD_APPLY${SGD_APPLY:+, }host$h $a"
 done
 {
-echo "sgd start -> 20,000-member group absorbed (first list, set elements in): $T_START ms (includes sgd's start and the polling)"
-echo "20,000-key lease revoke, by nft monitor timestamps on the 4 hosts: etcd's revoke call $T_CALL ms; first deletion in a kernel at $T_FIRST ms, last deletion on the last host at $T_LAST ms (end to end); per host, first to last deletion at most $T_ABS ms"
+echo "sgd start -> $GROUP_N-member group absorbed (first list, set elements in): $T_START ms (includes sgd's start and the polling)"
+echo "$GROUP_N-key lease revoke, by nft monitor timestamps on the 4 hosts: etcd's revoke call $T_CALL ms; first deletion in a kernel at $T_FIRST ms, last deletion on the last host at $T_LAST ms (end to end); per host, first to last deletion at most $T_ABS ms"
 echo "  sgd applying the revoke's events (its -v log): $SGD_APPLY"
 } >>"$OUT"
 
-# --- RSS with 100,000 fleet members ----------------------------------------
+# --- RSS with BIG_N (100,000) fleet members ---------------------------------
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/${SGD_PID[1]}/status"; }
 RSS0=$(rss)
 T0=$(now_ms)
-lease=$(driver put 99996 "$EP" 130)
-wait_until 1200 all_web_is 100000
+lease=$(driver put $((BIG_N - 4)) "$EP" 130)
+wait_until 1200 all_web_is $BIG_N
 T_100K=$(( $(now_ms) - T0 ))
 RSS1=$(rss)
-echo "100,000 fleet members: sgd RSS $RSS1 kB (was $RSS0 kB with 4); put in $T_100K ms (etcd puts included)" >>"$OUT"
+echo "$BIG_N fleet members: sgd RSS $RSS1 kB (was $RSS0 kB with 4); put in $T_100K ms (etcd puts included)" >>"$OUT"
 driver revoke "$EP" "$lease"
+cat "$OUT"
+if $SMOKE; then
+	# every figure a number: no empty field, no "ms ms"
+	for v in "$p50" "$p99" "$max" "$d50" "$d99" "$dmax" "$T_START" "$T_CALL" "$T_FIRST" "$T_LAST" "$T_ABS" "$RSS1" "$T_100K"; do
+		[[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "FAIL - a figure is not a number: '$v'" >&2; exit 1; }
+	done
+	echo "bench-fleet-smoke: every figure measured"
+	exit 0
+fi
 mkdir -p "$HERE/results"
 cp "$OUT" "$HERE/results/fleet.txt"
-cat "$OUT"
