@@ -53,9 +53,10 @@ set -euo pipefail
 BUILDDIR=$(cd "$BUILDDIR" && pwd)
 CACHE=${SGD_TEST_CACHE:-/var/cache/sgd-test}
 ROOTFS=$CACHE/bookworm-rootfs
-# libyaml (sgd, sgctl) and json-c (sgctl import) are the runtime libraries
+# libyaml (sgd, sgctl), json-c (sgctl import, sgd's fleet) and libcurl
+# (sgd's fleet client) are the runtime libraries
 # that minbase + nftables may lack.
-PACKAGES=systemd,systemd-sysv,dbus,iproute2,nftables,libyaml-0-2,libjson-c5
+PACKAGES=systemd,systemd-sysv,dbus,iproute2,nftables,libyaml-0-2,libjson-c5,libcurl4
 MACHINE=${SGD_TEST_PREFIX:-sgdtest}-boot-$$
 T0=$(date +%s)
 . "$SRCDIR/tests/kernel/pace.sh"
