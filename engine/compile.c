@@ -265,17 +265,7 @@ static int compile_conntrack(struct sg_plan *plan, enum sg_dir dir)
 	struct nftnl_rule *r;
 	int rc;
 
-	r = plan_rule_new(plan, chain, dir == SG_DIR_IN ? "sgd1 S in" : "sgd1 S out",
-			  "stateful: replies to allowed traffic");
-	if (!r)
-		return -ENOMEM;
-	/* ct state established,related counter accept */
-	rc = nlb_match_ct_state(r, ABI_CT_ESTABLISHED | ABI_CT_RELATED);
-	if (!rc)
-		rc = nlb_counter(r);
-	if (!rc)
-		rc = nlb_verdict(r, NF_ACCEPT, NULL);
-	rc = compile_add_rule(plan, r, rc, "ct state established,related");
+	rc = compile_ct_replies(plan, chain, dir == SG_DIR_IN ? "sgd1 S in" : "sgd1 S out");
 	if (rc)
 		return rc;
 	r = plan_rule_new(plan, chain, NULL, "stateful: invalid");

@@ -42,6 +42,23 @@ int compile_chain_decl(struct sg_plan *plan, const char *name,
 	return plan_add(plan, PLAN_CHAIN, c, &origin);
 }
 
+int compile_ct_replies(struct sg_plan *plan, const char *chain, const char *tag)
+{
+	struct nftnl_rule *r;
+	int rc;
+
+	r = plan_rule_new(plan, chain, tag, "stateful: replies to allowed traffic");
+	if (!r)
+		return -ENOMEM;
+	/* ct state established,related counter accept */
+	rc = nlb_match_ct_state(r, ABI_CT_ESTABLISHED | ABI_CT_RELATED);
+	if (!rc)
+		rc = nlb_counter(r);
+	if (!rc)
+		rc = nlb_verdict(r, NF_ACCEPT, NULL);
+	return compile_add_rule(plan, r, rc, "ct state established,related");
+}
+
 int compile_drop_tail(struct sg_plan *plan, const struct sg_config *cfg,
 		      const char *chain, const char *prefix, const char *log_comment,
 		      const char *tag, const char *comment, const char *what)

@@ -343,17 +343,7 @@ static int fwd_base(struct sg_plan *plan, const struct sg_config *cfg,
 	size_t k;
 	int rc;
 
-	r = plan_rule_new(plan, base, in ? "sgd1 S fwd_in" : "sgd1 S fwd_out",
-			  "stateful: replies to allowed traffic");
-	if (!r)
-		return -ENOMEM;
-	/* ct state established,related counter accept */
-	rc = nlb_match_ct_state(r, ABI_CT_ESTABLISHED | ABI_CT_RELATED);
-	if (!rc)
-		rc = nlb_counter(r);
-	if (!rc)
-		rc = nlb_verdict(r, NF_ACCEPT, NULL);
-	rc = compile_add_rule(plan, r, rc, "ct state established,related");
+	rc = compile_ct_replies(plan, base, in ? "sgd1 S fwd_in" : "sgd1 S fwd_out");
 	if (!rc && in) {
 		r = plan_rule_new(plan, base, NULL,
 				  "published port (DNAT): the port the client used");

@@ -181,6 +181,10 @@ bool compile_group_on_iface(const struct sg_config *cfg, int gi);
  * ("what"); when rc is not 0 (its building failed) free r and return rc. */
 int compile_add_rule(struct sg_plan *plan, struct nftnl_rule *r, int rc,
 		     const char *what);
+/* compile_chain.c: `ct state established,related counter accept` at the
+ * end of chain so far (udata tag): the replies of the input, output and
+ * forward paths. */
+int compile_ct_replies(struct sg_plan *plan, const char *chain, const char *tag);
 /* compile_chain.c: the end of a base chain: when log_denied, a
  * rate-limited NFLOG rule (prefix, comment log_comment), then a counted
  * drop (udata tag and comment; origin what). */

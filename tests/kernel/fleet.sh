@@ -78,20 +78,9 @@ test_guard 1700 fleet.sh
 . "$(dirname "$0")/pace.sh"
 
 # --- network: a bridge in the switch namespace, one veth per host ------
-ip netns add "$SW" || exit 1
-ip -n "$SW" link set lo up
-ip -n "$SW" link add br0 type bridge || exit 1
-ip -n "$SW" link set br0 up
+ns_switch_add "$SW" || exit 1
 for h in $HOSTS; do
-	ns=$(hns "$h")
-	ip netns add "$ns" || exit 1
-	ip -n "$ns" link set lo up
-	ip link add "sgK$$e$h" netns "$ns" type veth peer name "p$h" netns "$SW" || exit 1
-	ip -n "$ns" link set "sgK$$e$h" name eth0
-	ip -n "$ns" addr add "$(hip "$h")/24" dev eth0
-	ip -n "$ns" link set eth0 up
-	ip -n "$SW" link set "p$h" master br0
-	ip -n "$SW" link set "p$h" up
+	ns_switch_attach "$SW" "$(hns "$h")" "p$h" "$(hip "$h")/24" || exit 1
 done
 
 # --- the same groups on every host; attach differs ---------------------

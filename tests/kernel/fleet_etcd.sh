@@ -98,20 +98,8 @@ test_guard 1700 fleet_etcd.sh
 wait_for() { pace_wait 120 "$@"; }
 
 # --- network ------------------------------------------------------------
-ip netns add "$SW" || exit 1
-ip -n "$SW" link set lo up
-ip -n "$SW" link add br0 type bridge || exit 1
-ip -n "$SW" link set br0 up
-attach_ns() {	# NS PORTNAME ADDR
-	ip netns add "$1" || exit 1
-	ip -n "$1" link set lo up
-	ip link add "sgE$$$2" netns "$1" type veth peer name "$2" netns "$SW" || exit 1
-	ip -n "$1" link set "sgE$$$2" name eth0
-	ip -n "$1" addr add "$3/24" dev eth0
-	ip -n "$1" link set eth0 up
-	ip -n "$SW" link set "$2" master br0
-	ip -n "$SW" link set "$2" up
-}
+ns_switch_add "$SW" || exit 1
+attach_ns() { ns_switch_attach "$SW" "$1" "$2" "$3/24" || exit 1; }	# NS PORT ADDR
 for h in $HOSTS; do attach_ns "$(hns "$h")" "ph$h" "$(hip "$h")"; done
 for e in $ETCDS; do attach_ns "$(ens "$e")" "pe$e" "$(eip "$e")"; done
 

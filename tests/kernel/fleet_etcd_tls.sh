@@ -101,20 +101,8 @@ extendedKeyUsage=serverAuth,clientAuth' &&
 chmod 644 "$PKI"/*.key
 
 # --- network ------------------------------------------------------------
-ip netns add "$SW" || exit 1
-ip -n "$SW" link set lo up
-ip -n "$SW" link add br0 type bridge || exit 1
-ip -n "$SW" link set br0 up
-attach_ns() {	# NS PORTNAME ADDR
-	ip netns add "$1" || exit 1
-	ip -n "$1" link set lo up
-	ip link add "sgT$$$2" netns "$1" type veth peer name "$2" netns "$SW" || exit 1
-	ip -n "$1" link set "sgT$$$2" name eth0
-	ip -n "$1" addr add "$3/24" dev eth0
-	ip -n "$1" link set eth0 up
-	ip -n "$SW" link set "$2" master br0
-	ip -n "$SW" link set "$2" up
-}
+ns_switch_add "$SW" || exit 1
+attach_ns() { ns_switch_attach "$SW" "$1" "$2" "$3/24" || exit 1; }	# NS PORT ADDR
 for h in $HOSTS; do attach_ns "$(hns "$h")" "ph$h" "$(hip "$h")"; done
 attach_ns "$ENS" pe "$EIP"
 

@@ -64,3 +64,26 @@ ns_del() {
 	done
 	return $rc
 }
+
+# ns_switch_add SW: a namespace SW whose bridge br0 is the hosts' switch.
+ns_switch_add() {
+	ip netns add "$1" || return 1
+	ip -n "$1" link set lo up
+	ip -n "$1" link add br0 type bridge || return 1
+	ip -n "$1" link set br0 up
+}
+
+# ns_switch_attach SW NS PORT ADDR/LEN: a new namespace NS whose eth0
+# (ADDR/LEN) is a veth to port PORT of SW's bridge.  The pair is made
+# straight into the two namespaces: the root namespace never holds it.
+ns_switch_attach() {
+	local sw=$1 ns=$2 port=$3 tmp=sgv$$$3
+	ip netns add "$ns" || return 1
+	ip -n "$ns" link set lo up
+	ip link add "$tmp" netns "$ns" type veth peer name "$port" netns "$sw" || return 1
+	ip -n "$ns" link set "$tmp" name eth0
+	ip -n "$ns" addr add "$4" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$sw" link set "$port" master br0
+	ip -n "$sw" link set "$port" up
+}
